@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using System.Text;
+
+namespace TrainManager.Stages;
+
+/// <summary>
+/// The one place that maps between the names users write in C# (<c>PreMyStage</c>, <c>varA</c>)
+/// and the names stages and fixtures carry at run time (<c>my_stage</c>, <c>var_a</c>).
+/// </summary>
+public static class StageNaming
+{
+    private static readonly ConcurrentDictionary<string, string> SnakeCache = new();
+
+    /// <summary><c>MyStage</c> / <c>myStage</c> / <c>my_stage</c> → <c>my_stage</c>.</summary>
+    public static string ToSnakeCase(string name) => SnakeCache.GetOrAdd(name, static n =>
+    {
+        var sb = new StringBuilder(n.Length + 4);
+        for (var i = 0; i < n.Length; i++)
+        {
+            var c = n[i];
+            if (char.IsUpper(c))
+            {
+                // An underscore before an upper-case letter that starts a new word: "varA" → "var_a",
+                // "HTTPServer" → "http_server", "layer2Norm" → "layer2_norm".
+                var startsWord = i > 0 && n[i - 1] != '_' &&
+                    (char.IsLower(n[i - 1]) || char.IsDigit(n[i - 1]) ||
+                     (i + 1 < n.Length && char.IsLower(n[i + 1])));
+                if (startsWord) sb.Append('_');
+                sb.Append(char.ToLowerInvariant(c));
+            }
+            else sb.Append(c);
+        }
+        return sb.ToString();
+    });
+
+    /// <summary><c>my_stage</c> → <c>MyStage</c>, the suffix of its hook names.</summary>
+    public static string ToPascalCase(string snake)
+    {
+        var sb = new StringBuilder(snake.Length);
+        var upper = true;
+        foreach (var c in snake)
+        {
+            if (c == '_') { upper = true; continue; }
+            sb.Append(upper ? char.ToUpperInvariant(c) : c);
+            upper = false;
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Edit distance, for "did you mean" suggestions in registration errors.</summary>
+    public static int Distance(string a, string b)
+    {
+        var prev = new int[b.Length + 1];
+        var cur = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++) prev[j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            cur[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                cur[j] = Math.Min(Math.Min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+            }
+            (prev, cur) = (cur, prev);
+        }
+        return prev[b.Length];
+    }
+
+    /// <summary>The candidates closest to <paramref name="name"/>, for error messages.</summary>
+    public static IEnumerable<string> Closest(string name, IEnumerable<string> candidates) =>
+        candidates.Select(c => (c, d: Distance(name, c)))
+            .Where(x => x.d <= Math.Max(2, name.Length / 3))
+            .OrderBy(x => x.d).Select(x => x.c).Take(3);
+}
