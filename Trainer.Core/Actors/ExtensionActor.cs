@@ -44,10 +44,10 @@ public sealed class ExtensionActor : ReceiveActor
         Receive<ExtensionProtocol.HookCall>(Handle);
         Receive<ExtensionProtocol.Flush>(_ =>
         {
-            Sender.Tell(new ExtensionProtocol.Flushed(_handled, _failed, _firstError));
-            _firstError = null;
             try { _extension.OnRoutineEnd(); }
             catch (Exception e) { Context.GetLogger().Error(e, "{0}.OnRoutineEnd failed", _extension.Name); }
+            Sender.Tell(new ExtensionProtocol.Flushed(_handled, _failed, _firstError));
+            _firstError = null;
         });
         Receive<ExtensionProtocol.RoutineFailed>(m =>
         {

@@ -342,9 +342,22 @@ public sealed class StageEngine
 
     // ---- fixtures -----------------------------------------------------------------------------
 
-    internal void Define(string name, object? value, Extension? by)
+    internal void Define(string name, object? value, Extension? by) => DefineAt(_depth - 1, name, value, by);
+
+    /// <summary>Defines a fixture owned by the enclosing stage named <paramref name="stage"/>: it is visible now
+    /// and lives until that stage exits (the batch's loss is computed inside the loss stage but read after it).</summary>
+    internal void DefineIn(string stage, string name, object? value)
     {
-        if (_depth == 0)
+        var index = _depth - 1;
+        while (index >= 0 && _frames[index].Hooks.Name != stage) index--;
+        if (index < 0)
+            throw new InvalidOperationException($"Cannot define '{name}' in stage '{stage}': no enclosing stage of that name in '{StagePath}'.");
+        DefineAt(index, name, value, null);
+    }
+
+    private void DefineAt(int frameIndex, string name, object? value, Extension? by)
+    {
+        if (frameIndex < 0)
             throw new InvalidOperationException($"Fixture '{name}' was defined outside any stage; define fixtures inside a Staged(...) block.");
         _observed = null;
         var id = FixtureKeys.IdOf(name);
@@ -352,9 +365,9 @@ public sealed class StageEngine
         if (_ownerDepth[id] >= 0)
             throw new FixtureRedefinedException(name, PathTo(_ownerDepth[id]), StagePath);
         _values[id] = value;
-        _ownerDepth[id] = _depth - 1;
+        _ownerDepth[id] = frameIndex;
         _definedBy[id] = by;
-        _frames[_depth - 1].Defined.Add(id);
+        _frames[frameIndex].Defined.Add(id);
     }
 
     internal void Replace(string name, object? value, Extension? by, string? requester)

@@ -49,6 +49,9 @@ public sealed class Fixtures
 
     public bool IsAlive(string name) => _engine.TryGet(name, out _);
 
+    /// <summary>Defines a fixture owned by the enclosing stage <paramref name="stage"/> rather than the innermost one.</summary>
+    public void DefineIn(string stage, string name, object? value) => _engine.DefineIn(stage, name, value);
+
     /// <summary>Deliberately updates a live fixture, keeping its owning stage.</summary>
     public void Replace(string name, object? value) => _engine.Replace(name, value, null, null);
 

@@ -1,0 +1,126 @@
+using TorchSharp.Modules;
+using TrainManager.Training;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace TrainManager.Tests.Torch;
+
+public sealed class OptimizerFactoryTests
+{
+    static Linear NewLayer() => Linear(4, 3);
+
+    [Theory]
+    [InlineData("sgd", typeof(SGD))]
+    [InlineData("adam", typeof(Adam))]
+    [InlineData("AdamW", typeof(AdamW))]
+    public void Each_named_optimizer_is_built_with_the_given_learning_rate(string name, Type expected)
+    {
+        using var layer = NewLayer();
+
+        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { Name = name, LearningRate = 0.05, Momentum = 0.9 });
+
+        Assert.IsType(expected, optimizer);
+        Assert.Equal(0.05, optimizer.ParamGroups.Single().LearningRate, 12);
+    }
+
+    [Fact]
+    public void An_unknown_optimizer_lists_the_valid_names()
+    {
+        using var layer = NewLayer();
+
+        var error = Assert.Throws<ArgumentException>(() => OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { Name = "lbfgs" }));
+
+        Assert.Contains("sgd, adam, adamw", error.Message);
+    }
+
+    [Fact]
+    public void Nesterov_without_momentum_is_refused_with_the_fix()
+    {
+        using var layer = NewLayer();
+
+        var error = Assert.Throws<ArgumentException>(() =>
+            OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { Name = "sgd", Nesterov = true }));
+
+        Assert.Contains("momentum > 0", error.Message);
+    }
+
+    [Fact]
+    public void The_step_schedule_multiplies_the_rate_by_gamma_every_step_size_epochs()
+    {
+        using var layer = NewLayer();
+        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { Name = "sgd", LearningRate = 1.0 });
+        var schedule = OptimizerFactory.CreateSchedule(optimizer, new SchedulerSettings { Name = "step", StepSize = 2, Gamma = 0.5 }, totalEpochs: 10);
+
+        var rates = new List<double>();
+        for (int epoch = 0; epoch < 5; epoch++)
+        {
+            rates.Add(schedule.LearningRate);
+            schedule.Step();
+        }
+
+        Assert.Equal([1.0, 1.0, 0.5, 0.5, 0.25], rates.Select(r => Math.Round(r, 9)));
+    }
+
+    [Fact]
+    public void The_cosine_schedule_reaches_the_minimum_after_one_period()
+    {
+        using var layer = NewLayer();
+        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { Name = "adam", LearningRate = 0.1 });
+        var schedule = OptimizerFactory.CreateSchedule(optimizer, new SchedulerSettings { Name = "cosine", MinLearningRate = 0.01 }, totalEpochs: 4);
+
+        schedule.Step();
+        schedule.Step();
+        var halfway = schedule.LearningRate;
+        schedule.Step();
+        schedule.Step();
+
+        Assert.Equal(0.055, halfway, 9);
+        Assert.Equal(0.01, schedule.LearningRate, 9);
+    }
+
+    [Fact]
+    public void No_schedule_keeps_the_rate_constant()
+    {
+        using var layer = NewLayer();
+        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { LearningRate = 0.3 });
+        var schedule = OptimizerFactory.CreateSchedule(optimizer, new SchedulerSettings(), totalEpochs: 3);
+
+        schedule.Step();
+        schedule.Step();
+
+        Assert.Equal(0.3, schedule.LearningRate, 12);
+        Assert.Equal(2, schedule.Epoch);
+    }
+
+    [Fact]
+    public void Fast_forwarding_a_fresh_schedule_reproduces_the_rate_of_one_that_ran()
+    {
+        using var layer = NewLayer();
+        using var ran = OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { Name = "sgd", LearningRate = 1.0 });
+        var settings = new SchedulerSettings { Name = "step", StepSize = 1, Gamma = 0.5 };
+        var original = OptimizerFactory.CreateSchedule(ran, settings, 10);
+        for (int i = 0; i < 3; i++) original.Step();
+        using var fresh = OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { Name = "sgd", LearningRate = 1.0 });
+        foreach (var group in fresh.ParamGroups) group.LearningRate = original.LearningRate; // as if loaded from a checkpoint
+
+        var resumed = OptimizerFactory.CreateSchedule(fresh, settings, 10);
+        resumed.FastForward(3);
+
+        Assert.Equal(original.LearningRate, resumed.LearningRate, 12);
+    }
+
+    [Fact]
+    public void Clipping_scales_the_global_gradient_norm_down_to_the_limit()
+    {
+        using var layer = NewLayer();
+        using var input = ones(8, 4) * 100;
+        using var loss = layer.forward(input).pow(2).sum();
+        loss.backward();
+
+        var before = GradientClipping.ClipByGlobalNorm(layer.parameters(), maxNorm: 1.0);
+        var after = Math.Sqrt(layer.parameters().Sum(p => p.grad!.pow(2).sum().item<float>()));
+
+        Assert.True(before > 1.0);
+        Assert.Equal(1.0, after, 3);
+    }
+}

@@ -1,0 +1,145 @@
+using TorchSharp;
+using TrainManager.Checkpoints;
+using TrainManager.Stages;
+using TrainManager.Training;
+using static TorchSharp.torch;
+
+namespace TrainManager.Tests.Training;
+
+public sealed class TrainerTests
+{
+    /// <summary>Records every batch loss, to compare loss sequences between runs.</summary>
+    private sealed class LossRecorder : Extension
+    {
+        public readonly List<(int Epoch, int Batch, float Loss)> Losses = new();
+        private int _epoch;
+        public void PreEpoch(int epoch) => _epoch = epoch;
+        public void PostBatch(int batchIndex, Tensor loss) => Losses.Add((_epoch, batchIndex, loss.item<float>()));
+    }
+
+    private sealed class StopAfterEpoch(int last) : Extension
+    {
+        public void PostEpoch(int epoch, StageControl control) { if (epoch == last) control.StopRoutine($"stopped after epoch {last}"); }
+    }
+
+    private static (FitResult Result, LossRecorder Losses, RunDirectory Run) Train(Experiments.Experiment experiment, string? resume = null, params Extension[] more)
+    {
+        var recorder = new LossRecorder();
+        var run = RunDirectory.Create(experiment);
+        using var trainer = Trainer.FromExperiment(experiment, run, [recorder, .. more]);
+        return (trainer.Fit(resume), recorder, run);
+    }
+
+    [Fact]
+    public void Fit_learns_on_the_slice_and_writes_the_run_directory()
+    {
+        var (result, losses, run) = Train(TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 3, trainLimit: 1000));
+        Assert.Equal(3, result.Epochs);
+        Assert.True(result.TestAccuracy > 0.55, $"test accuracy {result.TestAccuracy:P1} is barely above chance");
+        Assert.True(losses.Losses[^1].Loss < losses.Losses[0].Loss);
+        Assert.True(File.Exists(run.ExperimentFile));
+        Assert.Contains("\"Type\": \"mlp\"", File.ReadAllText(run.InstantiationFile));
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(run.MetricsDirectory, "epochs.jsonl")).Length);
+        Assert.Equal(losses.Losses.Count, File.ReadAllLines(Path.Combine(run.MetricsDirectory, "batches.jsonl")).Length);
+        Assert.Equal(3, new CheckpointStore(run.CheckpointDirectory).List().Count);
+    }
+
+    [Fact]
+    public void The_same_seed_gives_the_same_loss_sequence()
+    {
+        var runs = TrainingFixtures.TempDir();
+        var a = Train(TrainingFixtures.Mlp(runs)).Losses.Losses;
+        var b = Train(TrainingFixtures.Mlp(runs)).Losses.Losses;
+        Assert.Equal(a, b);
+    }
+
+    [Fact]
+    public void Resuming_from_a_checkpoint_continues_the_same_loss_sequence()
+    {
+        var runs = TrainingFixtures.TempDir();
+        var experiment = TrainingFixtures.Mlp(runs, epochs: 3, optimizer: "adam", scheduler: "step");
+        var uninterrupted = Train(experiment).Losses.Losses;
+
+        var (stopped, firstPart, run) = Train(experiment, null, new StopAfterEpoch(1));
+        Assert.Equal("stopped after epoch 1", stopped.StopReason);
+        Assert.NotNull(stopped.LastCheckpoint);
+
+        var (_, resumedPart, _) = Train(experiment, stopped.LastCheckpoint);
+        Assert.All(resumedPart.Losses, l => Assert.Equal(2, l.Epoch));
+        Assert.Equal(uninterrupted, firstPart.Losses.Concat(resumedPart.Losses).ToList());
+    }
+
+    private sealed class SkipsEvenBatches : Extension
+    {
+        public void PreBatch(int batchIndex, StageControl control) { if (batchIndex % 2 == 0) control.SkipStage(); }
+    }
+
+    [Fact]
+    public void A_hook_can_skip_a_batch()
+    {
+        var experiment = TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 1, trainLimit: 640);
+        var (_, losses, _) = Train(experiment, null, new SkipsEvenBatches());
+        Assert.Equal([1, 3, 5, 7, 9], losses.Losses.Select(l => l.Batch));
+    }
+
+    private sealed class ZeroInputs : Extension
+    {
+        public void PreBatch(Tensor inputs, FixtureWriter fixtures) => fixtures.Replace("inputs", zeros_like(inputs));
+    }
+
+    private sealed class SeesPrediction : Extension
+    {
+        public readonly List<float> Spread = new();
+        public void PostForward(Tensor prediction) => Spread.Add((prediction.max() - prediction.min()).item<float>());
+    }
+
+    [Fact]
+    public void A_hook_can_replace_the_batch_inputs()
+    {
+        // With all-zero inputs every row of a batch gets the same prediction (dropout aside, in eval it is exact).
+        var experiment = TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 1, trainLimit: 128) with
+        {
+            Model = new Experiments.ModelSection("mlp", new Dictionary<string, object?> { ["hidden"] = new[] { 16 }, ["dropout"] = 0.0 }),
+        };
+        var seen = new SeesPrediction();
+        var run = RunDirectory.Create(experiment);
+        using var trainer = Trainer.FromExperiment(experiment, run, [new ZeroInputs(), seen]);
+        trainer.Fit();
+        using var probe = trainer.Predict(zeros(4, 1, 28, 28));
+        Assert.Equal(0f, (probe - probe[0]).abs().max().item<float>());
+        Assert.NotEmpty(seen.Spread);
+    }
+
+    private sealed class Typo : Extension { public void PostBatch(Tensor lss) { } }
+
+    [Fact]
+    public void A_hook_asking_for_a_misspelled_fixture_is_refused_before_training()
+    {
+        var experiment = TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 1);
+        var e = Assert.Throws<HookRegistrationException>(() => Trainer.FromExperiment(experiment, null, [new Typo()]));
+        Assert.Contains("'loss'", e.Message);
+    }
+
+    [Fact]
+    public void A_checkpoint_with_a_wrong_checksum_is_refused_and_says_so()
+    {
+        var experiment = TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 1, trainLimit: 128);
+        var (result, _, _) = Train(experiment);
+        var bytes = File.ReadAllBytes(result.LastCheckpoint!);
+        bytes[bytes.Length / 2] ^= 0xFF;
+        File.WriteAllBytes(result.LastCheckpoint!, bytes);
+        var e = Assert.Throws<CheckpointCorruptException>(() => Train(experiment, result.LastCheckpoint));
+        Assert.Contains(Path.GetFileName(result.LastCheckpoint!), e.Message);
+    }
+
+    [Fact]
+    public void Evaluate_reports_loss_and_accuracy_on_the_test_split()
+    {
+        var experiment = TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 1);
+        using var trainer = Trainer.FromExperiment(experiment, null, []);
+        var result = trainer.Evaluate();
+        Assert.Equal(200, result.Samples);
+        Assert.InRange(result.Accuracy, 0, 1);
+        Assert.True(double.IsFinite(result.Loss));
+    }
+}

@@ -1,0 +1,283 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using TorchSharp.Modules;
+using TrainManager.Data;
+using TrainManager.Models;
+using TrainManager.Runtime;
+using static TorchSharp.torch;
+
+namespace TrainManager.Checkpoints;
+
+/// <summary>Raised when a checkpoint fails its checksum or structure check; the message names the file and what to do.</summary>
+public sealed class CheckpointCorruptException(string path, string reason)
+    : Exception($"Checkpoint {path} is corrupt: {reason}. Training cannot resume from it; delete it and resume from an " +
+                "earlier checkpoint in the same folder (or start the run again). A partly copied or truncated file is the usual cause.")
+{
+    public string Path { get; } = path;
+}
+
+public enum ExtensionStateKind : byte { Bytes = 0, Json = 1 }
+
+/// <summary>State an extension asks to be saved with the checkpoint: JSON text or opaque bytes.</summary>
+public sealed record ExtensionState(ExtensionStateKind Kind, byte[] Data)
+{
+    public static ExtensionState FromJson(string json) => new(ExtensionStateKind.Json, Encoding.UTF8.GetBytes(json));
+    public static ExtensionState FromBytes(byte[] bytes) => new(ExtensionStateKind.Bytes, bytes);
+
+    public string Json => Kind == ExtensionStateKind.Json
+        ? Encoding.UTF8.GetString(Data)
+        : throw new InvalidOperationException("This extension state holds bytes, not JSON; read Data instead.");
+}
+
+/// <summary>What a checkpoint records besides the model and optimizer tensors.</summary>
+/// <param name="Model">The resolved model spec (instantiation parameters), so the model can be rebuilt to load into.</param>
+/// <param name="Sampler">Where the data order stands, to resume mid-epoch on the same batches.</param>
+/// <param name="Extensions">Per-extension state, keyed by extension name.</param>
+public sealed record CheckpointMetadata(
+    int Epoch,
+    long Step,
+    ModelSpec? Model = null,
+    SamplerState? Sampler = null,
+    IReadOnlyDictionary<string, ExtensionState>? Extensions = null);
+
+/// <summary>A checkpoint's metadata as read back, with where it came from and when it was written.</summary>
+public sealed record CheckpointInfo(string Path, DateTimeOffset SavedAt, CheckpointMetadata Metadata, bool HasOptimizerState, bool HasRngState);
+
+/// <summary>
+/// Saves and restores training state in one folder, one file per checkpoint.
+/// <para>
+/// File format (version 1, integers little-endian):
+/// <code>
+///   "TMCKPT\0\x01"                     8-byte magic, last byte = format version
+///   section*                           uint16 name length (> 0), UTF-8 name, byte kind (0 bytes, 1 JSON),
+///                                      int64 payload length, payload
+///   uint16 0                           end of sections
+///   SHA-256 of all preceding bytes     32 bytes
+/// </code>
+/// Sections: <c>meta</c> (JSON: epoch, step, saved_at, model spec, sampler state), <c>model</c> (TorchSharp
+/// <c>Module.save</c> state dict), <c>optimizer</c> (<c>OptimizerHelper.save_state_dict</c>), <c>rng/torch-cpu</c>
+/// (the default CPU generator state), and <c>ext/&lt;name&gt;</c> per extension. One file keeps a checkpoint
+/// atomic under a single rename; the trailing hash is computed while writing, so saving is one pass.
+/// </para>
+/// Files are written to a temporary name, flushed to disk, then renamed: a crash never leaves a truncated
+/// checkpoint under a real name, and the checksum catches damage that happens afterwards.
+/// </summary>
+public sealed class CheckpointStore
+{
+    public const string Extension = ".ckpt";
+    const int FormatVersion = 1;
+    static readonly byte[] Magic = [(byte)'T', (byte)'M', (byte)'C', (byte)'K', (byte)'P', (byte)'T', 0, FormatVersion];
+    const int HashLength = 32;
+
+    public CheckpointStore(string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        Directory = Path.GetFullPath(directory);
+    }
+
+    public string Directory { get; }
+
+    /// <summary>Writes a checkpoint and returns its path (default name <c>epoch-0003-step-000001200.ckpt</c>).</summary>
+    public string Save(nn.Module model, OptimizerHelper? optimizer, CheckpointMetadata metadata, string? fileName = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(metadata);
+        TorchRuntime.EnsureLoaded();
+        System.IO.Directory.CreateDirectory(Directory);
+        var path = Path.Combine(Directory, fileName ?? $"epoch-{metadata.Epoch:D4}-step-{metadata.Step:D9}{Extension}");
+
+        var sections = new List<(string Name, ExtensionStateKind Kind, byte[] Payload)>
+        {
+            ("meta", ExtensionStateKind.Json, Encoding.UTF8.GetBytes(MetaJson(metadata))),
+            ("model", ExtensionStateKind.Bytes, Serialize(stream => model.save(stream))),
+        };
+        if (optimizer is not null)
+            sections.Add(("optimizer", ExtensionStateKind.Bytes, Serialize(stream =>
+            {
+                using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+                optimizer.save_state_dict(writer);
+            })));
+        using (var rng = random.get_rng_state())
+            sections.Add(("rng/torch-cpu", ExtensionStateKind.Bytes, rng.bytes.ToArray()));
+        foreach (var (name, state) in metadata.Extensions ?? new Dictionary<string, ExtensionState>())
+            sections.Add(($"ext/{name}", state.Kind, state.Data));
+
+        AtomicFile.Write(path, stream =>
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            void Emit(ReadOnlySpan<byte> bytes)
+            {
+                stream.Write(bytes);
+                hash.AppendData(bytes);
+            }
+            Span<byte> number = stackalloc byte[8];
+            Emit(Magic);
+            foreach (var (name, kind, payload) in sections)
+            {
+                var nameBytes = Encoding.UTF8.GetBytes(name);
+                if (nameBytes.Length is 0 or > ushort.MaxValue)
+                    throw new ArgumentException($"Checkpoint section name '{name}' must be 1 to 65535 UTF-8 bytes.");
+                BinaryPrimitives.WriteUInt16LittleEndian(number, (ushort)nameBytes.Length);
+                Emit(number[..2]);
+                Emit(nameBytes);
+                Emit([(byte)kind]);
+                BinaryPrimitives.WriteInt64LittleEndian(number, payload.LongLength);
+                Emit(number);
+                Emit(payload);
+            }
+            BinaryPrimitives.WriteUInt16LittleEndian(number, 0);
+            Emit(number[..2]);
+            stream.Write(hash.GetHashAndReset());
+        });
+        return path;
+    }
+
+    /// <summary>
+    /// Verifies the checkpoint, loads its tensors into <paramref name="model"/> (which must have been built from the
+    /// same spec: <see cref="ReadInfo"/> gives it) and <paramref name="optimizer"/>, and restores the torch CPU
+    /// random generator when <paramref name="restoreRng"/>.
+    /// </summary>
+    /// <exception cref="CheckpointCorruptException">Checksum or structure check failed.</exception>
+    public CheckpointInfo Load(string path, nn.Module model, OptimizerHelper? optimizer = null, bool restoreRng = true)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        TorchRuntime.EnsureLoaded();
+        var sections = ReadVerified(path);
+        var info = ToInfo(path, sections);
+
+        using (var stream = new MemoryStream(Section(path, sections, "model")))
+            model.load(stream, strict: true);
+        if (optimizer is not null)
+        {
+            if (!sections.TryGetValue("optimizer", out var optimizerState))
+                throw new InvalidOperationException($"Checkpoint {path} holds no optimizer state; load it without an optimizer to use only the weights.");
+            using var reader = new BinaryReader(new MemoryStream(optimizerState.Payload));
+            optimizer.load_state_dict(reader);
+        }
+        if (restoreRng && sections.TryGetValue("rng/torch-cpu", out var rng))
+        {
+            using var state = tensor(rng.Payload, ScalarType.Byte);
+            random.set_rng_state(state);
+        }
+        return info;
+    }
+
+    /// <summary>Verifies the checkpoint and returns its metadata without touching any tensors.</summary>
+    public CheckpointInfo ReadInfo(string path) => ToInfo(path, ReadVerified(path));
+
+    /// <summary>Checkpoint files in this store, oldest first (by name, which orders by epoch and step).</summary>
+    public IReadOnlyList<string> List() =>
+        System.IO.Directory.Exists(Directory)
+            ? System.IO.Directory.EnumerateFiles(Directory, "*" + Extension).Order(StringComparer.Ordinal).ToList()
+            : [];
+
+    public string? Latest() => List().LastOrDefault();
+
+    static byte[] Serialize(Action<Stream> write)
+    {
+        using var buffer = new MemoryStream();
+        write(buffer);
+        return buffer.ToArray();
+    }
+
+    static string MetaJson(CheckpointMetadata metadata)
+    {
+        var meta = new JsonObject
+        {
+            ["format"] = FormatVersion,
+            ["epoch"] = metadata.Epoch,
+            ["step"] = metadata.Step,
+            ["saved_at"] = DateTimeOffset.UtcNow.ToString("O"),
+            ["model"] = metadata.Model is null ? null : JsonNode.Parse(metadata.Model.ToJson()),
+            ["sampler"] = metadata.Sampler is null ? null : new JsonObject
+            {
+                ["seed"] = metadata.Sampler.Seed,
+                ["epoch"] = metadata.Sampler.Epoch,
+                ["next_batch"] = metadata.Sampler.NextBatch,
+            },
+        };
+        return meta.ToJsonString();
+    }
+
+    static CheckpointInfo ToInfo(string path, Dictionary<string, (ExtensionStateKind Kind, byte[] Payload)> sections)
+    {
+        JsonObject meta;
+        try
+        {
+            meta = JsonNode.Parse(Section(path, sections, "meta")) as JsonObject
+                ?? throw new CheckpointCorruptException(path, "its meta section is not a JSON object");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new CheckpointCorruptException(path, $"its meta section is not valid JSON ({e.Message})");
+        }
+        var sampler = meta["sampler"] is JsonObject s
+            ? new SamplerState(s["seed"]!.GetValue<long>(), s["epoch"]!.GetValue<int>(), s["next_batch"]!.GetValue<int>())
+            : null;
+        var model = meta["model"] is JsonObject m ? ModelSpec.FromJson(m.ToJsonString()) : null;
+        var extensions = sections.Where(kv => kv.Key.StartsWith("ext/", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key["ext/".Length..], kv => new ExtensionState(kv.Value.Kind, kv.Value.Payload));
+        var metadata = new CheckpointMetadata(meta["epoch"]!.GetValue<int>(), meta["step"]!.GetValue<long>(), model, sampler, extensions);
+        var savedAt = DateTimeOffset.TryParse(meta["saved_at"]?.GetValue<string>(), out var at) ? at : File.GetLastWriteTimeUtc(path);
+        return new CheckpointInfo(path, savedAt, metadata, sections.ContainsKey("optimizer"), sections.ContainsKey("rng/torch-cpu"));
+    }
+
+    static byte[] Section(string path, Dictionary<string, (ExtensionStateKind Kind, byte[] Payload)> sections, string name) =>
+        sections.TryGetValue(name, out var section) ? section.Payload : throw new CheckpointCorruptException(path, $"it has no '{name}' section");
+
+    /// <summary>Checks the trailing SHA-256 over the whole file first, then parses the sections.</summary>
+    static Dictionary<string, (ExtensionStateKind Kind, byte[] Payload)> ReadVerified(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Checkpoint {path} does not exist.", path);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        long bodyLength = file.Length - HashLength;
+        if (bodyLength < Magic.Length + 2)
+            throw new CheckpointCorruptException(path, $"it is only {file.Length} bytes long");
+
+        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            var buffer = new byte[1 << 16];
+            long remaining = bodyLength;
+            while (remaining > 0)
+            {
+                int read = file.Read(buffer, 0, (int)Math.Min(buffer.Length, remaining));
+                if (read == 0)
+                    throw new CheckpointCorruptException(path, "it ended while being read");
+                hash.AppendData(buffer, 0, read);
+                remaining -= read;
+            }
+            var expected = new byte[HashLength];
+            file.ReadExactly(expected);
+            if (!CryptographicOperations.FixedTimeEquals(hash.GetHashAndReset(), expected))
+                throw new CheckpointCorruptException(path, "its SHA-256 checksum does not match its contents");
+        }
+
+        file.Position = 0;
+        using var reader = new BinaryReader(file, Encoding.UTF8, leaveOpen: true);
+        var magic = reader.ReadBytes(Magic.Length);
+        if (!magic.AsSpan(0, Magic.Length - 1).SequenceEqual(Magic.AsSpan(0, Magic.Length - 1)))
+            throw new CheckpointCorruptException(path, "it is not a TrainManager checkpoint (bad magic)");
+        if (magic[^1] != FormatVersion)
+            throw new NotSupportedException($"Checkpoint {path} has format version {magic[^1]}; this TrainManager reads version {FormatVersion}. Use the TrainManager version that wrote it.");
+
+        var sections = new Dictionary<string, (ExtensionStateKind, byte[])>(StringComparer.Ordinal);
+        while (true)
+        {
+            int nameLength = reader.ReadUInt16();
+            if (nameLength == 0)
+                break;
+            var name = Encoding.UTF8.GetString(reader.ReadBytes(nameLength));
+            var kind = (ExtensionStateKind)reader.ReadByte();
+            long length = reader.ReadInt64();
+            if (length < 0 || length > bodyLength - file.Position)
+                throw new CheckpointCorruptException(path, $"section '{name}' claims {length} bytes, past the end of the file");
+            sections[name] = (kind, reader.ReadBytes((int)length));
+        }
+        if (file.Position != bodyLength)
+            throw new CheckpointCorruptException(path, "it has bytes between its last section and its checksum");
+        return sections;
+    }
+}

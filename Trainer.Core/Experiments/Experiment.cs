@@ -1,0 +1,85 @@
+namespace TrainManager.Experiments;
+
+/// <summary>
+/// A resolved experiment: everything a run needs, read from a HOCON file plus <c>--set</c> overrides.
+/// Keys in the file are kebab-case (<c>batch-size</c>); the records mirror them.
+/// </summary>
+public sealed record Experiment
+{
+    public required string Name { get; init; }
+    /// <summary>The file it came from (null when built in code).</summary>
+    public string? SourceFile { get; init; }
+    public long Seed { get; init; } = 42;
+    public string Device { get; init; } = "cpu";
+    public required int Epochs { get; init; }
+    public required int BatchSize { get; init; }
+    /// <summary>Batch size for evaluation; defaults to 4x the training batch.</summary>
+    public int? EvalBatchSize { get; init; }
+    /// <summary>libtorch intra-op threads; 0 = libtorch's default.</summary>
+    public int Threads { get; init; }
+    public required ModelSection Model { get; init; }
+    public required DataSection Data { get; init; }
+    public OptimizerSection Optimizer { get; init; } = new();
+    public SchedulerSection Scheduler { get; init; } = new();
+    /// <summary>Clip the global gradient norm to this value; 0 = off.</summary>
+    public double GradientClip { get; init; }
+    /// <summary>Accumulate gradients over this many batches before each optimizer step.</summary>
+    public int Accumulate { get; init; } = 1;
+    public CheckpointSection Checkpoint { get; init; } = new();
+    public IReadOnlyList<ExtensionSection> Extensions { get; init; } = [];
+    /// <summary>Data-parallel workers (cluster runs).</summary>
+    public int Workers { get; init; } = 1;
+    /// <summary>Where run directories are created.</summary>
+    public string RunsDirectory { get; init; } = "runs";
+    /// <summary>The resolved configuration as HOCON text, recorded with the run.</summary>
+    public string ResolvedHocon { get; init; } = "";
+    /// <summary>The <c>--set</c> overrides applied on top of the file, in order.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Overrides { get; init; } = [];
+}
+
+/// <summary>A model type and its constructor arguments (the instantiation parameters).</summary>
+public sealed record ModelSection(string Type, IReadOnlyDictionary<string, object?> Arguments);
+
+public sealed record DataSection
+{
+    /// <summary>Dataset name: <c>fashion-mnist</c>, <c>mnist-idx</c> (any IDX files at <see cref="Path"/>).</summary>
+    public required string Dataset { get; init; }
+    /// <summary>Folder holding the dataset files; searched before the default locations.</summary>
+    public string? Path { get; init; }
+    /// <summary>Use only the first N training samples (0 = all): for quick runs and tests.</summary>
+    public int TrainLimit { get; init; }
+    public int TestLimit { get; init; }
+}
+
+public sealed record OptimizerSection
+{
+    public string Type { get; init; } = "adam";
+    public double LearningRate { get; init; } = 1e-3;
+    public double Momentum { get; init; }
+    public bool Nesterov { get; init; }
+    public double WeightDecay { get; init; }
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.999;
+}
+
+public sealed record SchedulerSection
+{
+    /// <summary><c>none</c>, <c>step</c> or <c>cosine</c>.</summary>
+    public string Type { get; init; } = "none";
+    public int StepSize { get; init; } = 1;
+    public double Gamma { get; init; } = 0.1;
+    /// <summary>Cosine period in epochs; 0 = the number of epochs.</summary>
+    public int TMax { get; init; }
+    public double MinLearningRate { get; init; }
+}
+
+public sealed record CheckpointSection
+{
+    /// <summary>Write a checkpoint every N epochs (0 = only at the end).</summary>
+    public int EveryEpochs { get; init; } = 1;
+    /// <summary>Keep the newest N checkpoints (0 = all).</summary>
+    public int Keep { get; init; } = 3;
+}
+
+/// <summary>An extension named in the experiment, with its settings (kebab-case keys, simple values).</summary>
+public sealed record ExtensionSection(string Type, IReadOnlyDictionary<string, object?> Settings);

@@ -1,0 +1,398 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Akka.Configuration.Hocon;
+
+namespace TrainManager.Experiments;
+
+/// <summary>
+/// Turns the merged HOCON tree (file plus overrides) into an <see cref="Experiment"/>, checking every key against
+/// the schema, every value's type, and the ranges a run depends on. Each failure is an
+/// <see cref="ExperimentException"/> located by <c>locate</c> (file line or <c>--set</c> override).
+/// </summary>
+internal sealed partial class ExperimentReader(
+    HoconObject root,
+    Func<string, (string? Origin, int? Line)> locate,
+    string defaultName,
+    IReadOnlyCollection<string>? extensionTypes)
+{
+    // The schema: known keys per block, in the order they are documented. model.args and extension settings are free-form.
+    static readonly string[] TopLevelKeys =
+    [
+        "name", "seed", "device", "epochs", "batch-size", "eval-batch-size", "threads", "model", "data", "optimizer",
+        "scheduler", "gradient-clip", "accumulate", "checkpoint", "extensions", "workers", "runs-dir",
+    ];
+    static readonly string[] ModelKeys = ["type", "args"];
+    static readonly string[] DataKeys = ["dataset", "path", "train-limit", "test-limit"];
+    static readonly string[] OptimizerKeys = ["type", "lr", "momentum", "nesterov", "weight-decay", "beta1", "beta2"];
+    static readonly string[] SchedulerKeys = ["type", "step-size", "gamma", "t-max", "min-lr"];
+    static readonly string[] CheckpointKeys = ["every-epochs", "keep"];
+
+    public static readonly IReadOnlyList<string> OptimizerTypes = ["sgd", "adam", "adamw"];
+    public static readonly IReadOnlyList<string> SchedulerTypes = ["none", "step", "cosine"];
+
+    public Experiment Read()
+    {
+        CheckKeys(root, "", TopLevelKeys);
+        var defaults = new Experiment
+        {
+            Name = defaultName, Epochs = 1, BatchSize = 1, Model = new ModelSection("", new Dictionary<string, object?>()),
+            Data = new DataSection { Dataset = "" },
+        };
+
+        var device = String(root, "", "device") ?? defaults.Device;
+        if (!DevicePattern().IsMatch(device))
+            Fail("device", $"'device' must be cpu, cuda or cuda:N (a GPU index), but is \"{device}\". Write device = cpu, or device = \"cuda:0\" (quoted: ':' is special in HOCON).");
+
+        var epochs = RequiredInt(root, "", "epochs", "epochs = 10");
+        Check(epochs >= 1, "epochs", $"'epochs' must be at least 1, but is {epochs}.");
+        var batchSize = RequiredInt(root, "", "batch-size", "batch-size = 128");
+        Check(batchSize >= 1, "batch-size", $"'batch-size' must be at least 1, but is {batchSize}.");
+        var evalBatchSize = Int(root, "", "eval-batch-size");
+        Check(evalBatchSize is null or >= 1, "eval-batch-size", $"'eval-batch-size' must be at least 1, but is {evalBatchSize}; leave it out to use 4x batch-size.");
+        var threads = Int(root, "", "threads") ?? defaults.Threads;
+        Check(threads >= 0, "threads", $"'threads' must be 0 (libtorch's default) or more, but is {threads}.");
+        var gradientClip = Double(root, "", "gradient-clip") ?? defaults.GradientClip;
+        Check(gradientClip >= 0, "gradient-clip", $"'gradient-clip' must be 0 (off) or a positive norm, but is {Format(gradientClip)}.");
+        var accumulate = Int(root, "", "accumulate") ?? defaults.Accumulate;
+        Check(accumulate >= 1, "accumulate", $"'accumulate' must be at least 1 (1 = step after every batch), but is {accumulate}.");
+        var workers = Int(root, "", "workers") ?? defaults.Workers;
+        Check(workers >= 1, "workers", $"'workers' must be at least 1, but is {workers}.");
+
+        return defaults with
+        {
+            Name = String(root, "", "name") ?? defaultName,
+            Seed = Long(root, "", "seed") ?? defaults.Seed,
+            Device = device,
+            Epochs = epochs,
+            BatchSize = batchSize,
+            EvalBatchSize = evalBatchSize,
+            Threads = threads,
+            Model = ReadModel(),
+            Data = ReadData(),
+            Optimizer = ReadOptimizer(),
+            Scheduler = ReadScheduler(),
+            GradientClip = gradientClip,
+            Accumulate = accumulate,
+            Checkpoint = ReadCheckpoint(),
+            Extensions = ReadExtensions(),
+            Workers = workers,
+            RunsDirectory = String(root, "", "runs-dir") ?? defaults.RunsDirectory,
+        };
+    }
+
+    ModelSection ReadModel()
+    {
+        var model = Block(root, "", "model", required: "model { type = mlp }")!;
+        CheckKeys(model, "model", ModelKeys);
+        var type = RequiredString(model, "model", "type", "model { type = cnn }");
+        var args = Block(model, "model", "args", required: null);
+        return new ModelSection(type, args is null ? new Dictionary<string, object?>() : SimpleValues(args, "model.args", "model arguments"));
+    }
+
+    DataSection ReadData()
+    {
+        var data = Block(root, "", "data", required: "data { dataset = fashion-mnist }")!;
+        CheckKeys(data, "data", DataKeys);
+        var trainLimit = Int(data, "data", "train-limit") ?? 0;
+        Check(trainLimit >= 0, "data.train-limit", $"'data.train-limit' must be 0 (all samples) or more, but is {trainLimit}.");
+        var testLimit = Int(data, "data", "test-limit") ?? 0;
+        Check(testLimit >= 0, "data.test-limit", $"'data.test-limit' must be 0 (all samples) or more, but is {testLimit}.");
+        return new DataSection
+        {
+            Dataset = RequiredString(data, "data", "dataset", "data { dataset = fashion-mnist }"),
+            Path = String(data, "data", "path"),
+            TrainLimit = trainLimit,
+            TestLimit = testLimit,
+        };
+    }
+
+    OptimizerSection ReadOptimizer()
+    {
+        var defaults = new OptimizerSection();
+        var optimizer = Block(root, "", "optimizer", required: null);
+        if (optimizer is null)
+            return defaults;
+        CheckKeys(optimizer, "optimizer", OptimizerKeys);
+        var type = OneOf(optimizer, "optimizer", "type", OptimizerTypes) ?? defaults.Type;
+        var lr = Double(optimizer, "optimizer", "lr") ?? defaults.LearningRate;
+        Check(lr > 0, "optimizer.lr", $"'optimizer.lr' must be greater than 0, but is {Format(lr)}; typical values are 0.1 for sgd and 0.001 for adam.");
+        var momentum = Double(optimizer, "optimizer", "momentum") ?? defaults.Momentum;
+        Check(momentum >= 0, "optimizer.momentum", $"'optimizer.momentum' must be 0 or more, but is {Format(momentum)}.");
+        var weightDecay = Double(optimizer, "optimizer", "weight-decay") ?? defaults.WeightDecay;
+        Check(weightDecay >= 0, "optimizer.weight-decay", $"'optimizer.weight-decay' must be 0 or more, but is {Format(weightDecay)}.");
+        var beta1 = Double(optimizer, "optimizer", "beta1") ?? defaults.Beta1;
+        Check(beta1 is >= 0 and < 1, "optimizer.beta1", $"'optimizer.beta1' must be in [0, 1), but is {Format(beta1)}; the usual value is 0.9.");
+        var beta2 = Double(optimizer, "optimizer", "beta2") ?? defaults.Beta2;
+        Check(beta2 is >= 0 and < 1, "optimizer.beta2", $"'optimizer.beta2' must be in [0, 1), but is {Format(beta2)}; the usual value is 0.999.");
+        return new OptimizerSection
+        {
+            Type = type,
+            LearningRate = lr,
+            Momentum = momentum,
+            Nesterov = Bool(optimizer, "optimizer", "nesterov") ?? defaults.Nesterov,
+            WeightDecay = weightDecay,
+            Beta1 = beta1,
+            Beta2 = beta2,
+        };
+    }
+
+    SchedulerSection ReadScheduler()
+    {
+        var defaults = new SchedulerSection();
+        var scheduler = Block(root, "", "scheduler", required: null);
+        if (scheduler is null)
+            return defaults;
+        CheckKeys(scheduler, "scheduler", SchedulerKeys);
+        var stepSize = Int(scheduler, "scheduler", "step-size") ?? defaults.StepSize;
+        Check(stepSize >= 1, "scheduler.step-size", $"'scheduler.step-size' must be at least 1 epoch, but is {stepSize}.");
+        var gamma = Double(scheduler, "scheduler", "gamma") ?? defaults.Gamma;
+        Check(gamma > 0, "scheduler.gamma", $"'scheduler.gamma' must be greater than 0, but is {Format(gamma)}; 0.1 divides the rate by ten at each step.");
+        var tMax = Int(scheduler, "scheduler", "t-max") ?? defaults.TMax;
+        Check(tMax >= 0, "scheduler.t-max", $"'scheduler.t-max' must be 0 (the number of epochs) or more, but is {tMax}.");
+        var minLr = Double(scheduler, "scheduler", "min-lr") ?? defaults.MinLearningRate;
+        Check(minLr >= 0, "scheduler.min-lr", $"'scheduler.min-lr' must be 0 or more, but is {Format(minLr)}.");
+        return new SchedulerSection
+        {
+            Type = OneOf(scheduler, "scheduler", "type", SchedulerTypes) ?? defaults.Type,
+            StepSize = stepSize,
+            Gamma = gamma,
+            TMax = tMax,
+            MinLearningRate = minLr,
+        };
+    }
+
+    CheckpointSection ReadCheckpoint()
+    {
+        var defaults = new CheckpointSection();
+        var checkpoint = Block(root, "", "checkpoint", required: null);
+        if (checkpoint is null)
+            return defaults;
+        CheckKeys(checkpoint, "checkpoint", CheckpointKeys);
+        var every = Int(checkpoint, "checkpoint", "every-epochs") ?? defaults.EveryEpochs;
+        Check(every >= 0, "checkpoint.every-epochs", $"'checkpoint.every-epochs' must be 0 (only at the end) or more, but is {every}.");
+        var keep = Int(checkpoint, "checkpoint", "keep") ?? defaults.Keep;
+        Check(keep >= 0, "checkpoint.keep", $"'checkpoint.keep' must be 0 (keep all) or more, but is {keep}.");
+        return new CheckpointSection { EveryEpochs = every, Keep = keep };
+    }
+
+    IReadOnlyList<ExtensionSection> ReadExtensions()
+    {
+        if (Value(root, "extensions") is not { } value)
+            return [];
+        if (!value.IsArray())
+            Fail("extensions", $"'extensions' must be a list of blocks, e.g. extensions = [ {{ type = progress }} ], but is {Describe(value)}.");
+        var sections = new List<ExtensionSection>();
+        foreach (var (element, index) in value.GetArray().Select((e, i) => (e, i)))
+        {
+            var path = $"extensions[{index}]";
+            if (!element.IsObject())
+                Fail(path, $"each extension is a block with a type, e.g. {{ type = progress }}, but '{path}' is {Describe(element)}.");
+            var block = element.GetObject();
+            var type = RequiredString(block, path, "type", "{ type = progress }");
+            if (extensionTypes is not null && !extensionTypes.Contains(type))
+                Fail($"{path}.type",
+                    $"unknown extension type '{type}'.{DidYouMean.Hint(type, extensionTypes)} Known types: {string.Join(", ", extensionTypes.Order(StringComparer.Ordinal))}.");
+            var settings = SimpleValues(block, path, "extension settings");
+            settings.Remove("type");
+            sections.Add(new ExtensionSection(type, settings));
+        }
+        return sections;
+    }
+
+    // ---- typed access ----------------------------------------------------------------------------------------
+
+    void CheckKeys(HoconObject block, string prefix, IReadOnlyList<string> known)
+    {
+        foreach (var key in block.Items.Keys)
+        {
+            if (known.Contains(key))
+                continue;
+            var where = prefix.Length == 0 ? "at the top level" : $"in '{prefix}'";
+            Fail(Join(prefix, key),
+                $"unknown key '{Join(prefix, key)}'.{DidYouMean.Hint(key, known)} Known keys {where}: {string.Join(", ", known)}.");
+        }
+    }
+
+    /// <summary>The value at <paramref name="key"/>, or null when absent or HOCON <c>null</c>.</summary>
+    static HoconValue? Value(HoconObject block, string key) =>
+        block.Items.TryGetValue(key, out var value) && !IsNull(value) ? value : null;
+
+    static bool IsNull(HoconValue value) =>
+        value.Values.Count == 0 || (!value.IsObject() && !value.IsArray() && value.GetString() is null);
+
+    HoconObject? Block(HoconObject parent, string prefix, string key, string? required)
+    {
+        var path = Join(prefix, key);
+        var value = Value(parent, key);
+        if (value is null)
+        {
+            if (required is not null)
+                Missing<HoconObject>(prefix, key, required);
+            return null;
+        }
+        if (!value.IsObject())
+            Fail(path, $"'{path}' must be a block, e.g. {key} {{ ... }}, but is {Describe(value)}.");
+        return value.GetObject();
+    }
+
+    string? Literal(HoconObject block, string prefix, string key, string expected, string example)
+    {
+        var value = Value(block, key);
+        if (value is null)
+            return null;
+        if (value.IsObject() || value.IsArray())
+            Fail(Join(prefix, key), $"'{Join(prefix, key)}' must be {expected}, but is {Describe(value)}. Write e.g. {example}.");
+        return value.GetString();
+    }
+
+    string? String(HoconObject block, string prefix, string key) =>
+        Literal(block, prefix, key, "text", $"{key} = \"...\"");
+
+    string RequiredString(HoconObject block, string prefix, string key, string example) =>
+        String(block, prefix, key) ?? Missing<string>(prefix, key, example);
+
+    string? OneOf(HoconObject block, string prefix, string key, IReadOnlyList<string> allowed)
+    {
+        var text = String(block, prefix, key);
+        if (text is null)
+            return null;
+        var normalized = text.Trim().ToLowerInvariant();
+        if (!allowed.Contains(normalized))
+            Fail(Join(prefix, key),
+                $"'{Join(prefix, key)}' must be one of {string.Join(", ", allowed)}, but is \"{text}\".{DidYouMean.Hint(text, allowed)}");
+        return normalized;
+    }
+
+    int? Int(HoconObject block, string prefix, string key)
+    {
+        var text = Literal(block, prefix, key, "a whole number", $"{key} = 10");
+        if (text is null)
+            return null;
+        if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+            return value;
+        var hint = NumberPattern().IsMatch(text) ? "" : " Numbers are written without quotes or units.";
+        Fail(Join(prefix, key), $"'{Join(prefix, key)}' must be a whole number, but is \"{text}\". Write e.g. {key} = 10.{hint}");
+        return null;
+    }
+
+    int RequiredInt(HoconObject block, string prefix, string key, string example) =>
+        Int(block, prefix, key) ?? Missing<int>(prefix, key, example);
+
+    long? Long(HoconObject block, string prefix, string key)
+    {
+        var text = Literal(block, prefix, key, "a whole number", $"{key} = 42");
+        if (text is null)
+            return null;
+        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+            return value;
+        Fail(Join(prefix, key), $"'{Join(prefix, key)}' must be a whole number, but is \"{text}\". Write e.g. {key} = 42.");
+        return null;
+    }
+
+    double? Double(HoconObject block, string prefix, string key)
+    {
+        var text = Literal(block, prefix, key, "a number", $"{key} = 0.5");
+        if (text is null)
+            return null;
+        if (NumberPattern().IsMatch(text) && double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture) is var value && double.IsFinite(value))
+            return value;
+        Fail(Join(prefix, key), $"'{Join(prefix, key)}' must be a number, but is \"{text}\". Write e.g. {key} = 0.5 (no quotes).");
+        return null;
+    }
+
+    bool? Bool(HoconObject block, string prefix, string key)
+    {
+        var text = Literal(block, prefix, key, "true or false", $"{key} = true");
+        if (text is null)
+            return null;
+        switch (text.Trim().ToLowerInvariant())
+        {
+            case "true" or "yes" or "on": return true;
+            case "false" or "no" or "off": return false;
+        }
+        Fail(Join(prefix, key), $"'{Join(prefix, key)}' must be true or false, but is \"{text}\".");
+        return null;
+    }
+
+    /// <summary>Free-form settings: numbers (long or double), booleans, text, null, and lists of those.</summary>
+    Dictionary<string, object?> SimpleValues(HoconObject block, string prefix, string what)
+    {
+        var values = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var (key, value) in block.Items)
+        {
+            var path = Join(prefix, key);
+            if (value.IsObject())
+                Fail(path, $"'{path}' is a block, but {what} must be numbers, booleans, text or lists of those. Write e.g. {key} = [256, 128].");
+            if (value.IsArray())
+            {
+                var list = new List<object?>();
+                foreach (var (element, index) in value.GetArray().Select((e, i) => (e, i)))
+                {
+                    if (element.IsObject() || element.IsArray())
+                        Fail($"{path}[{index}]", $"'{path}' holds {Describe(element)}, but lists in {what} may only hold numbers, booleans or text, e.g. {key} = [64, 32].");
+                    list.Add(Infer(element.GetString()));
+                }
+                values[key] = list;
+            }
+            else
+                values[key] = IsNull(value) ? null : Infer(value.GetString());
+        }
+        return values;
+    }
+
+    /// <summary>
+    /// The CLR value of an untyped literal, the same kinds <see cref="Models.ModelSpec.FromJson"/> produces: long for
+    /// whole numbers, double for other numbers, bool, or text. (Akka's parser drops quotes, so "42" is a number too.)
+    /// </summary>
+    internal static object? Infer(string? text)
+    {
+        if (text is null)
+            return null;
+        if (text is "true" or "false")
+            return text == "true";
+        if (NumberPattern().IsMatch(text))
+            return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole)
+                ? whole
+                : double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+        return text;
+    }
+
+    // ---- failures --------------------------------------------------------------------------------------------
+
+    void Check(bool ok, string path, string message)
+    {
+        if (!ok)
+            Fail(path, message);
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    void Fail(string path, string message)
+    {
+        var (origin, line) = locate(path);
+        throw new ExperimentException(message, origin, line, path);
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    T Missing<T>(string prefix, string key, string example)
+    {
+        var path = Join(prefix, key);
+        var where = prefix.Length == 0 ? "" : $" inside '{prefix}'";
+        var (origin, line) = locate(prefix.Length == 0 ? path : prefix);
+        throw new ExperimentException($"'{path}' is required but missing. Add it{where}, e.g. {example}.", origin, line, path);
+    }
+
+    static string Join(string prefix, string key) => prefix.Length == 0 ? key : $"{prefix}.{key}";
+
+    static string Describe(HoconValue value) =>
+        value.IsObject() ? "a block { ... }"
+        : value.IsArray() ? $"a list {value}"
+        : $"\"{value.GetString()}\"";
+
+    static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")]
+    private static partial Regex NumberPattern();
+
+    [GeneratedRegex(@"^(cpu|cuda|cuda:\d+)$")]
+    private static partial Regex DevicePattern();
+}

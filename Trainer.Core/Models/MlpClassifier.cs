@@ -1,0 +1,67 @@
+using TorchSharp.Modules;
+using TrainManager.Runtime;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace TrainManager.Models;
+
+/// <summary>
+/// A multilayer perceptron classifier: flatten, then (linear, ReLU, dropout) per hidden layer, then a linear
+/// layer to class logits. Registered as <c>mlp</c>.
+/// </summary>
+public sealed class MlpClassifier : Module<Tensor, Tensor>
+{
+    public static ModelDefinition Definition { get; } = new(
+        "mlp",
+        [
+            ModelParameter.Int("input", 784, "input features (the image is flattened)"),
+            ModelParameter.IntList("hidden", [256, 128], "width of each hidden layer"),
+            ModelParameter.Int("classes", 10, "number of output classes"),
+            ModelParameter.Number("dropout", 0.0, "dropout probability after each hidden layer"),
+        ],
+        a => new MlpClassifier(a.Int("input"), a.IntList("hidden"), a.Int("classes"), a.Number("dropout")),
+        "multilayer perceptron");
+
+    readonly Sequential layers;
+
+    public MlpClassifier(int input = 784, int[]? hidden = null, int classes = 10, double dropout = 0.0) : base("mlp")
+    {
+        hidden ??= [256, 128];
+        Validate(input, hidden, classes, dropout);
+        TorchRuntime.EnsureLoaded();
+        var modules = new List<(string, Module<Tensor, Tensor>)> { ("flatten", Flatten()) };
+        int width = input;
+        for (int i = 0; i < hidden.Length; i++)
+        {
+            modules.Add(($"fc{i + 1}", Linear(width, hidden[i])));
+            modules.Add(($"relu{i + 1}", ReLU()));
+            if (dropout > 0)
+                modules.Add(($"dropout{i + 1}", Dropout(dropout)));
+            width = hidden[i];
+        }
+        modules.Add(("out", Linear(width, classes)));
+        layers = Sequential(modules);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input) => layers.forward(input);
+
+    static void Validate(int input, int[] hidden, int classes, double dropout)
+    {
+        if (input <= 0)
+            throw new ModelConfigurationException($"Model 'mlp': input must be positive, got {input}.");
+        if (hidden.Any(h => h <= 0))
+            throw new ModelConfigurationException($"Model 'mlp': every hidden width must be positive, got [{string.Join(", ", hidden)}].");
+        if (classes < 2)
+            throw new ModelConfigurationException($"Model 'mlp': classes must be at least 2, got {classes}.");
+        if (dropout is < 0 or >= 1)
+            throw new ModelConfigurationException($"Model 'mlp': dropout must be in [0, 1), got {dropout}.");
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            layers.Dispose();
+        base.Dispose(disposing);
+    }
+}

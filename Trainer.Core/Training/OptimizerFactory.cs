@@ -1,0 +1,166 @@
+using TorchSharp.Modules;
+using TrainManager.Runtime;
+using static TorchSharp.torch;
+
+namespace TrainManager.Training;
+
+/// <summary>
+/// Optimizer settings as an experiment states them. Fields that do not apply to the chosen optimizer are ignored
+/// (momentum and nesterov are SGD's; betas and epsilon are Adam's and AdamW's).
+/// </summary>
+public sealed record OptimizerSettings
+{
+    /// <summary>"sgd", "adam" or "adamw" (experiment key <c>optimizer.type</c>).</summary>
+    public string Name { get; init; } = "adam";
+    public double LearningRate { get; init; } = 1e-3;
+    public double WeightDecay { get; init; }
+    public double Momentum { get; init; }
+    public bool Nesterov { get; init; }
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.999;
+    public double Epsilon { get; init; } = 1e-8;
+}
+
+/// <summary>Learning-rate schedule settings, stepped once per epoch.</summary>
+public sealed record SchedulerSettings
+{
+    /// <summary>"none", "step" or "cosine".</summary>
+    public string Name { get; init; } = "none";
+
+    /// <summary>step: multiply the rate by <see cref="Gamma"/> every <see cref="StepSize"/> epochs.</summary>
+    public int StepSize { get; init; } = 10;
+    public double Gamma { get; init; } = 0.1;
+
+    /// <summary>cosine: epochs of one half-period; null means the run's epoch count.</summary>
+    public int? CosinePeriod { get; init; }
+    public double MinLearningRate { get; init; }
+}
+
+/// <summary>Builds TorchSharp optimizers and schedules from settings, validating them with messages that say what to change.</summary>
+public static class OptimizerFactory
+{
+    public static readonly IReadOnlyList<string> OptimizerNames = ["sgd", "adam", "adamw"];
+    public static readonly IReadOnlyList<string> SchedulerNames = ["none", "step", "cosine"];
+
+    /// <summary>
+    /// The optimizer over <paramref name="parameters"/>. Returns <see cref="OptimizerHelper"/>, the TorchSharp base
+    /// that can save and load its state (see <c>CheckpointStore</c>).
+    /// </summary>
+    public static OptimizerHelper Create(IEnumerable<Parameter> parameters, OptimizerSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(settings);
+        TorchRuntime.EnsureLoaded();
+        Require(settings.LearningRate > 0, $"optimizer.learning-rate must be positive, got {settings.LearningRate}.");
+        Require(settings.WeightDecay >= 0, $"optimizer.weight-decay must be zero or positive, got {settings.WeightDecay}.");
+        var list = parameters.ToList();
+        Require(list.Count > 0, "The model has no parameters to optimise.");
+
+        switch (settings.Name.Trim().ToLowerInvariant())
+        {
+            case "sgd":
+                Require(settings.Momentum >= 0, $"optimizer.momentum must be zero or positive, got {settings.Momentum}.");
+                // PyTorch rejects Nesterov without momentum: the look-ahead would be a no-op and hide a config mistake.
+                Require(!settings.Nesterov || settings.Momentum > 0, "optimizer.nesterov needs optimizer.momentum > 0 (e.g. 0.9).");
+                return optim.SGD(list, settings.LearningRate, momentum: settings.Momentum, weight_decay: settings.WeightDecay, nesterov: settings.Nesterov);
+            case "adam":
+                RequireBetas(settings);
+                return optim.Adam(list, settings.LearningRate, settings.Beta1, settings.Beta2, settings.Epsilon, settings.WeightDecay);
+            case "adamw":
+                RequireBetas(settings);
+                return optim.AdamW(list, settings.LearningRate, settings.Beta1, settings.Beta2, settings.Epsilon, settings.WeightDecay);
+            default:
+                throw new ArgumentException($"Unknown optimizer '{settings.Name}'. Valid optimizers: {string.Join(", ", OptimizerNames)}.");
+        }
+    }
+
+    /// <param name="totalEpochs">The run's epoch count; the default cosine period.</param>
+    public static LearningRateSchedule CreateSchedule(OptimizerHelper optimizer, SchedulerSettings settings, int totalEpochs)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(settings);
+        switch (settings.Name.Trim().ToLowerInvariant())
+        {
+            case "none":
+            case "":
+                return new LearningRateSchedule(optimizer, null);
+            case "step":
+                Require(settings.StepSize > 0, $"scheduler.step-size must be a positive number of epochs, got {settings.StepSize}.");
+                Require(settings.Gamma is > 0 and <= 1, $"scheduler.gamma must be in (0, 1], got {settings.Gamma}.");
+                return new LearningRateSchedule(optimizer, optim.lr_scheduler.StepLR(optimizer, settings.StepSize, settings.Gamma));
+            case "cosine":
+                int period = settings.CosinePeriod ?? totalEpochs;
+                Require(period > 0, $"scheduler.t-max (or the run's epochs) must be a positive number of epochs, got {period}.");
+                Require(settings.MinLearningRate >= 0, $"scheduler.min-learning-rate must be zero or positive, got {settings.MinLearningRate}.");
+                return new LearningRateSchedule(optimizer, optim.lr_scheduler.CosineAnnealingLR(optimizer, period, settings.MinLearningRate));
+            default:
+                throw new ArgumentException($"Unknown scheduler '{settings.Name}'. Valid schedulers: {string.Join(", ", SchedulerNames)}.");
+        }
+    }
+
+    static void RequireBetas(OptimizerSettings settings)
+    {
+        Require(settings.Beta1 is >= 0 and < 1 && settings.Beta2 is >= 0 and < 1,
+            $"optimizer.beta1 and optimizer.beta2 must be in [0, 1), got {settings.Beta1} and {settings.Beta2}.");
+        Require(settings.Epsilon > 0, $"optimizer.epsilon must be positive, got {settings.Epsilon}.");
+    }
+
+    static void Require(bool condition, string message)
+    {
+        if (!condition)
+            throw new ArgumentException(message);
+    }
+}
+
+/// <summary>
+/// A per-epoch learning-rate schedule; "none" keeps the rate constant. Counts its steps so a resumed run can
+/// fast-forward a fresh schedule to where the checkpoint left off.
+/// </summary>
+public sealed class LearningRateSchedule(OptimizerHelper optimizer, optim.lr_scheduler.LRScheduler? scheduler)
+{
+    /// <summary>Epochs stepped so far.</summary>
+    public int Epoch { get; private set; }
+
+    /// <summary>The rate the optimizer will use next (its first parameter group's).</summary>
+    public double LearningRate => optimizer.ParamGroups.First().LearningRate;
+
+    /// <summary>Call once at the end of each epoch.</summary>
+    public void Step()
+    {
+        scheduler?.step();
+        Epoch++;
+    }
+
+    /// <summary>
+    /// Replays <paramref name="epochs"/> steps on a fresh schedule, to resume from a checkpoint. Works whether or
+    /// not optimizer state was loaded first: TorchSharp's step and cosine schedulers update the rate from its
+    /// current value, so the replay restarts from each group's initial rate instead of compounding on a loaded one.
+    /// </summary>
+    public void FastForward(int epochs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epochs);
+        if (Epoch != 0)
+            throw new InvalidOperationException($"FastForward needs a fresh schedule; this one has already stepped {Epoch} epoch(s).");
+        if (scheduler is not null)
+            foreach (var group in optimizer.ParamGroups)
+                group.LearningRate = group.InitialLearningRate;
+        for (int i = 0; i < epochs; i++)
+            Step();
+    }
+}
+
+/// <summary>Gradient clipping.</summary>
+public static class GradientClipping
+{
+    /// <summary>
+    /// Rescales all gradients together so their global L2 norm is at most <paramref name="maxNorm"/>; directions are
+    /// kept. Call after backward and before the optimizer step.
+    /// </summary>
+    /// <returns>The global norm before clipping (worth logging: spikes precede divergence).</returns>
+    public static double ClipByGlobalNorm(IEnumerable<Parameter> parameters, double maxNorm)
+    {
+        if (!(maxNorm > 0))
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The clipping norm must be positive.");
+        return nn.utils.clip_grad_norm_(parameters, maxNorm);
+    }
+}

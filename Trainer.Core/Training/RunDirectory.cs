@@ -1,0 +1,66 @@
+using System.Text.Json;
+using TrainManager.Experiments;
+
+namespace TrainManager.Training;
+
+/// <summary>
+/// <c>runs/&lt;run-id&gt;/</c>: everything about one run, readable without the tool — the resolved experiment,
+/// the instantiation parameters, metrics (JSON lines), checkpoints, and what extensions add (plots, events, provenance).
+/// </summary>
+public sealed class RunDirectory
+{
+    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    private RunDirectory(string path, string id)
+    {
+        Path = path;
+        Id = id;
+    }
+
+    public string Id { get; }
+    public string Path { get; }
+    public string ExperimentFile => System.IO.Path.Combine(Path, "experiment.hocon");
+    public string InstantiationFile => System.IO.Path.Combine(Path, "instantiation.json");
+    public string MetricsDirectory => Sub("metrics");
+    public string CheckpointDirectory => Sub("checkpoints");
+    public string PlotsDirectory => Sub("plots");
+
+    /// <summary>Creates a new run directory (<c>yyyyMMdd-HHmmss-name-xxxx</c>) under the experiment's runs directory.</summary>
+    public static RunDirectory Create(Experiment experiment, string? runsDirectory = null)
+    {
+        var root = System.IO.Path.GetFullPath(runsDirectory ?? experiment.RunsDirectory);
+        var safeName = string.Concat(experiment.Name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '-'));
+        var id = $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{safeName}-{Random.Shared.Next(0x10000):x4}";
+        var path = System.IO.Path.Combine(root, id);
+        Directory.CreateDirectory(path);
+        var run = new RunDirectory(path, id);
+        File.WriteAllText(run.ExperimentFile, experiment.ResolvedHocon);
+        return run;
+    }
+
+    /// <summary>Opens an existing run directory.</summary>
+    public static RunDirectory Open(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(System.IO.Path.Combine(full, "experiment.hocon")))
+            throw new DirectoryNotFoundException($"'{path}' is not a run directory (it has no experiment.hocon). Pass a directory under runs/, or a checkpoint file.");
+        return new RunDirectory(full, System.IO.Path.GetFileName(full));
+    }
+
+    /// <summary>A subdirectory, created on first use.</summary>
+    public string Sub(string name)
+    {
+        var dir = System.IO.Path.Combine(Path, name);
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    public void WriteJson<T>(string relativePath, T value)
+    {
+        var file = System.IO.Path.Combine(Path, relativePath);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
+        File.WriteAllText(file, JsonSerializer.Serialize(value, Json));
+    }
+
+    public override string ToString() => Path;
+}

@@ -1,0 +1,332 @@
+using System.Diagnostics;
+using TorchSharp;
+using TrainManager.Checkpoints;
+using TrainManager.Data;
+using TrainManager.Experiments;
+using TrainManager.Models;
+using TrainManager.Runtime;
+using TrainManager.Stages;
+using static TorchSharp.torch;
+
+namespace TrainManager.Training;
+
+/// <summary>
+/// Fit, evaluate and predict, as extensible methods with the stages of <see cref="TrainerStages.Tree"/>:
+/// fit &gt; epoch &gt; train &gt; batch &gt; (forward, loss, backward, step), validate &gt; eval_batch &gt; forward,
+/// checkpoint. Every tensor lives on the configured device; each batch runs in its own dispose scope.
+/// </summary>
+public sealed class Trainer : Extensible, IDisposable
+{
+    private readonly TrainerSetup _setup;
+    private readonly TorchSharp.Modules.OptimizerHelper _optimizer;
+    private readonly LearningRateSchedule _schedule;
+    private readonly EpochSampler _sampler;
+    private int _nextEpoch;
+    private long _step;
+
+    public Trainer(TrainerSetup setup, params Extension[] extensions) : base()
+    {
+        _setup = setup;
+        if (setup.Experiment.Threads > 0) torch.set_num_threads(setup.Experiment.Threads);
+        Device = TorchDevice.Parse(setup.Experiment.Device);
+        Model = setup.Model;
+        Model.Module.to(Device);
+        _optimizer = OptimizerFactory.Create(Model.Module.parameters(), Settings(setup.Experiment.Optimizer));
+        _schedule = OptimizerFactory.CreateSchedule(_optimizer, Settings(setup.Experiment.Scheduler), setup.Experiment.Epochs);
+        _sampler = new EpochSampler(setup.TrainData.Count, setup.Experiment.BatchSize, setup.Experiment.Seed,
+            rank: setup.Rank, worldSize: setup.WorldSize);
+        foreach (var extension in extensions) Register(extension);
+    }
+
+    /// <summary>Builds the model, data and trainer an experiment describes. The instantiation parameters are
+    /// recorded in the run directory before anything is trained or loaded.</summary>
+    public static Trainer FromExperiment(Experiment experiment, RunDirectory? run, IReadOnlyList<Extension> extensions,
+        ModelRegistry? models = null, int rank = 0, int worldSize = 1)
+    {
+        TorchRuntime.EnsureLoaded();
+        torch.manual_seed(experiment.Seed);
+        var registry = models ?? ModelRegistry.WithBuiltIns();
+        var spec = new ModelSpec(experiment.Model.Type, experiment.Model.Arguments);
+        var model = registry.Create(spec);
+        var (train, test) = DataSources.Load(experiment.Data);
+        var setup = new TrainerSetup(experiment, model, train, test, run, rank, worldSize);
+        run?.WriteJson("instantiation.json", Instantiation.Describe(experiment, model.Spec, extensions));
+        return new Trainer(setup, extensions.ToArray());
+    }
+
+    protected override StageTree DeclareStages() => TrainerStages.Tree;
+
+    public Experiment Experiment => _setup.Experiment;
+    public ModelInstance Model { get; }
+    public Device Device { get; }
+    public optim.Optimizer Optimizer => _optimizer;
+
+    public CheckpointStore? Checkpoints => _setup.Run is null ? null : new CheckpointStore(_setup.Run.CheckpointDirectory);
+    public RunDirectory? Run => _setup.Run;
+    public int BatchesPerEpoch => _sampler.BatchesPerEpoch;
+    public long Step => _step;
+
+    public double LearningRate => _schedule.LearningRate;
+
+    /// <summary>Trains for the experiment's epochs, from the start or from a checkpoint.</summary>
+    public FitResult Fit(string? resumeFrom = null)
+    {
+        if (resumeFrom is not null) Restore(resumeFrom);
+        var experiment = _setup.Experiment;
+        var watch = Stopwatch.StartNew();
+        var history = new List<IReadOnlyDictionary<string, double>>();
+        string? lastCheckpoint = resumeFrom;
+        using var metricsLog = _setup.Run is null ? null : new MetricsLog(_setup.Run.MetricsDirectory, append: resumeFrom is not null);
+
+        using (Staged("fit",
+                   ("model", Model.Module), ("optimizer", _optimizer), ("device", Device), ("epochs", experiment.Epochs),
+                   ("batches_per_epoch", _sampler.BatchesPerEpoch), ("batch_size", experiment.BatchSize),
+                   ("train_data", _setup.TrainData), ("test_data", _setup.TestData), ("run_dir", _setup.Run?.Path),
+                   ("seed", experiment.Seed), ("rank", _setup.Rank), ("world_size", _setup.WorldSize), ("model_spec", Model.Spec)))
+        {
+            for (var epoch = _nextEpoch; epoch < experiment.Epochs && !StopRequested; epoch++)
+            {
+                using var epochScope = Staged("epoch", ("epoch", epoch));
+                if (epochScope.Skipped) break;
+                var epochWatch = Stopwatch.StartNew();
+                var (trainLoss, samplesPerSecond) = TrainEpoch(epoch, metricsLog);
+                var (testLoss, testAccuracy) = Validate();
+                var metrics = new Dictionary<string, double>
+                {
+                    ["train_loss"] = trainLoss,
+                    ["test_loss"] = testLoss,
+                    ["test_accuracy"] = testAccuracy,
+                    ["lr"] = LearningRate,
+                    ["samples_per_second"] = samplesPerSecond,
+                    ["epoch_seconds"] = epochWatch.Elapsed.TotalSeconds,
+                };
+                _schedule.Step();
+                _nextEpoch = epoch + 1;
+                Fixtures["metrics"] = metrics;
+                history.Add(metrics);
+                metricsLog?.Epoch(epoch, metrics);
+                if (_setup.Run is not null && ShouldCheckpoint(epoch))
+                    using (Staged("checkpoint"))
+                    {
+                        lastCheckpoint = SaveCheckpoint(epoch, metrics);
+                        Fixtures["checkpoint_path"] = lastCheckpoint;
+                    }
+            }
+            var last = history.Count > 0 ? history[^1] : new Dictionary<string, double>();
+            var result = new FitResult(_nextEpoch, last.GetValueOrDefault("train_loss", double.NaN),
+                last.GetValueOrDefault("test_loss", double.NaN), last.GetValueOrDefault("test_accuracy", double.NaN),
+                watch.Elapsed, history, lastCheckpoint, Engine.StopReason);
+            Fixtures["result"] = result;
+            return result;
+        }
+    }
+
+    private bool ShouldCheckpoint(int epoch)
+    {
+        var every = _setup.Experiment.Checkpoint.EveryEpochs;
+        var last = epoch == _setup.Experiment.Epochs - 1 || StopRequested;
+        return last || (every > 0 && (epoch + 1) % every == 0);
+    }
+
+    private (double Loss, double SamplesPerSecond) TrainEpoch(int epoch, MetricsLog? metricsLog)
+    {
+        using var train = Staged("train");
+        Model.Module.train();
+        var accumulate = Math.Max(1, _setup.Experiment.Accumulate);
+        var clip = _setup.Experiment.GradientClip;
+        double lossSum = 0;
+        long samples = 0;
+        var watch = Stopwatch.StartNew();
+        var batchIndex = 0;
+        _optimizer.zero_grad();
+        foreach (var indices in _sampler.Batches(epoch))
+        {
+            if (StopRequested) break;
+            using var scope = NewDisposeScope();
+            using var data = _setup.TrainData.GetBatch(indices);
+            var inputs = data.Input.to(Device);
+            var targets = data.Target.to(Device);
+            var lr = LearningRate;
+            using var batch = Staged("batch", ("batch_index", batchIndex), ("step", _step), ("inputs", inputs),
+                ("targets", targets), ("sample_indices", indices), ("learning_rate", lr));
+            batchIndex++;
+            if (batch.Skipped) continue;
+            // Hooks may have replaced the batch (augmentation, curriculum): read it back.
+            inputs = Fixtures.Get<Tensor>("inputs");
+            targets = Fixtures.Get<Tensor>("targets");
+
+            using (var forward = Staged("forward"))
+            {
+                if (forward.Skipped) continue;
+                Fixtures.DefineIn("batch", "prediction", Model.Module.call(inputs));
+            }
+            Tensor loss;
+            using (var lossStage = Staged("loss"))
+            {
+                if (lossStage.Skipped) continue;
+                var perSample = nn.functional.cross_entropy(Fixtures.Get<Tensor>("prediction"), targets, reduction: nn.Reduction.None);
+                loss = perSample.mean();
+                Fixtures.DefineIn("batch", "per_sample_loss", perSample);
+                Fixtures.DefineIn("batch", "loss", loss);
+            }
+            using (var backward = Staged("backward"))
+            {
+                if (backward.Skipped) continue;
+                (accumulate > 1 ? loss / accumulate : loss).backward();
+            }
+            if (batchIndex % accumulate == 0 || batchIndex == _sampler.BatchesPerEpoch)
+            {
+                using var stepStage = Staged("step");
+                if (!stepStage.Skipped)
+                {
+                    if (clip > 0) GradientClipping.ClipByGlobalNorm(Model.Module.parameters(), clip);
+                    _optimizer.step();
+                }
+                _optimizer.zero_grad();
+            }
+            var lossValue = loss.item<float>();
+            lossSum += lossValue * indices.Length;
+            samples += indices.Length;
+            _step++;
+            metricsLog?.Batch(epoch, batchIndex - 1, _step, lossValue, lr);
+        }
+        var trainLoss = samples > 0 ? lossSum / samples : double.NaN;
+        var samplesPerSecond = samples / Math.Max(watch.Elapsed.TotalSeconds, 1e-9);
+        Fixtures["train_loss"] = trainLoss;
+        Fixtures["samples_per_second"] = samplesPerSecond;
+        return (trainLoss, samplesPerSecond);
+    }
+
+    private (double Loss, double Accuracy) Validate()
+    {
+        using var validate = Staged("validate");
+        if (validate.Skipped) return (double.NaN, double.NaN);
+        var result = EvaluateBatches(_setup.TestData);
+        Fixtures["test_loss"] = result.Loss;
+        Fixtures["test_accuracy"] = result.Accuracy;
+        return (result.Loss, result.Accuracy);
+    }
+
+    /// <summary>Evaluates the model on <paramref name="data"/> (the test split by default).</summary>
+    public EvalResult Evaluate(IDataset? data = null)
+    {
+        data ??= _setup.TestData;
+        using var evaluate = Staged("evaluate", ("model", Model.Module), ("device", Device), ("data", data));
+        var result = EvaluateBatches(data);
+        Fixtures["test_loss"] = result.Loss;
+        Fixtures["test_accuracy"] = result.Accuracy;
+        Fixtures["metrics"] = new Dictionary<string, double> { ["test_loss"] = result.Loss, ["test_accuracy"] = result.Accuracy };
+        return result;
+    }
+
+    private EvalResult EvaluateBatches(IDataset data)
+    {
+        var wasTraining = Model.Module.training;
+        Model.Module.eval();
+        using var noGrad = no_grad();
+        var batchSize = _setup.Experiment.EvalBatchSize ?? _setup.Experiment.BatchSize * 4;
+        double lossSum = 0;
+        long correct = 0, total = 0;
+        var batchIndex = 0;
+        for (long start = 0; start < data.Count; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var indices = new long[Math.Min(batchSize, data.Count - start)];
+            for (var i = 0; i < indices.Length; i++) indices[i] = start + i;
+            using var batch = data.GetBatch(indices);
+            var inputs = batch.Input.to(Device);
+            var targets = batch.Target.to(Device);
+            using var stage = Staged("eval_batch", ("batch_index", batchIndex++), ("inputs", inputs), ("targets", targets), ("sample_indices", indices));
+            if (stage.Skipped) continue;
+            using (Staged("forward"))
+                Fixtures.DefineIn("eval_batch", "prediction", Model.Module.call(inputs));
+            var prediction = Fixtures.Get<Tensor>("prediction");
+            var perSample = nn.functional.cross_entropy(prediction, targets, reduction: nn.Reduction.None);
+            Fixtures["per_sample_loss"] = perSample;
+            Fixtures["loss"] = perSample.mean();
+            lossSum += perSample.sum().item<float>();
+            correct += prediction.argmax(1).eq(targets).sum().item<long>();
+            total += indices.Length;
+        }
+        if (wasTraining) Model.Module.train();
+        return new EvalResult(total > 0 ? lossSum / total : double.NaN, total > 0 ? (double)correct / total : double.NaN, total);
+    }
+
+    /// <summary>Class scores for <paramref name="inputs"/> (a batch), on the configured device.</summary>
+    public Tensor Predict(Tensor inputs)
+    {
+        var wasTraining = Model.Module.training;
+        Model.Module.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            var onDevice = inputs.to(Device);
+            using var predict = Staged("predict", ("model", Model.Module), ("device", Device), ("inputs", onDevice));
+            var prediction = Model.Module.call(onDevice);
+            Fixtures["prediction"] = prediction;
+            return prediction;
+        }
+        finally
+        {
+            if (wasTraining) Model.Module.train();
+        }
+    }
+
+    private static OptimizerSettings Settings(OptimizerSection o) => new()
+    {
+        Name = o.Type, LearningRate = o.LearningRate, Momentum = o.Momentum, Nesterov = o.Nesterov,
+        WeightDecay = o.WeightDecay, Beta1 = o.Beta1, Beta2 = o.Beta2,
+    };
+
+    private static SchedulerSettings Settings(SchedulerSection s) => new()
+    {
+        Name = s.Type, StepSize = s.StepSize, Gamma = s.Gamma, CosinePeriod = s.TMax > 0 ? s.TMax : null, MinLearningRate = s.MinLearningRate,
+    };
+
+    /// <summary>Writes a checkpoint of the state after <paramref name="epoch"/>: model, optimizer, RNG, the
+    /// instantiation parameters, and the state of every extension that has state.</summary>
+    private string SaveCheckpoint(int epoch, IReadOnlyDictionary<string, double> metrics)
+    {
+        var store = Checkpoints!;
+        var states = Extensions.OfType<IStatefulExtension>().ToDictionary(e => ((Extension)e).Name, e => e.SaveState());
+        states["trainer.metrics"] = ExtensionState.FromJson(System.Text.Json.JsonSerializer.Serialize(metrics));
+        var path = store.Save(Model.Module, _optimizer,
+            new CheckpointMetadata(epoch, _step, Model.Spec, _sampler.StateAt(epoch + 1, 0), states));
+        var keep = _setup.Experiment.Checkpoint.Keep;
+        if (keep > 0)
+            foreach (var old in store.List().SkipLast(keep)) File.Delete(old);
+        return path;
+    }
+
+    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/>: training goes on with the next epoch,
+    /// on the same batches, learning rates and random numbers as a run that never stopped.</summary>
+    public CheckpointInfo Restore(string checkpoint)
+    {
+        var store = new CheckpointStore(Path.GetDirectoryName(Path.GetFullPath(checkpoint))!);
+        var info = store.ReadInfo(checkpoint);
+        if (info.Metadata.Model is { } saved && saved.ToJson() != Model.Spec.ToJson())
+            throw new InvalidOperationException(
+                $"Checkpoint {checkpoint} was written by model {saved}, but this run builds {Model.Spec}. " +
+                "Resume with the experiment the checkpoint came from (its run directory has experiment.hocon).");
+        store.Load(checkpoint, Model.Module, _optimizer, restoreRng: true);
+        _nextEpoch = info.Metadata.Epoch + 1;
+        _step = info.Metadata.Step;
+        _schedule.FastForward(_nextEpoch);
+        var states = info.Metadata.Extensions ?? new Dictionary<string, ExtensionState>();
+        foreach (var extension in Extensions.OfType<IStatefulExtension>())
+            if (states.TryGetValue(((Extension)extension).Name, out var state)) extension.LoadState(state);
+        return info;
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        Model.Dispose();
+        (_setup.TrainData as IDisposable)?.Dispose();
+        (_setup.TestData as IDisposable)?.Dispose();
+    }
+}
+
+/// <summary>What a <see cref="Trainer"/> is built from.</summary>
+public sealed record TrainerSetup(Experiment Experiment, ModelInstance Model, IDataset TrainData, IDataset TestData,
+    RunDirectory? Run, int Rank = 0, int WorldSize = 1);

@@ -1,0 +1,11 @@
+using BenchmarkDotNet.Running;
+using TrainManager.Bench;
+
+// The training benchmarks need TorchSharp's native library, which must be made loadable first.
+TrainManager.Runtime.TorchRuntime.EnsureLoaded();
+
+if (args.Length > 0 && args[0] == "training")
+    return await TrainingBenchmark.RunAsync(args[1..]);
+
+BenchmarkSwitcher.FromAssembly(typeof(StageBenchmarks).Assembly).Run(args);
+return 0;
