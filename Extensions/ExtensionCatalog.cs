@@ -1,7 +1,12 @@
 using System.Text.RegularExpressions;
 using Spectre.Console;
 using TrainManager.Experiments;
+using TrainManager.Extensions.Plots;
+using TrainManager.Extensions.Leakage;
 using TrainManager.Extensions.Progress;
+using TrainManager.Extensions.Provenance;
+using TrainManager.Extensions.TensorBoard;
+using TrainManager.Extensions.Report;
 using TrainManager.Stages;
 
 namespace TrainManager.Extensions;
@@ -33,7 +38,13 @@ public sealed partial class ExtensionCatalog
     /// </summary>
     public static ExtensionCatalog WithBuiltIns(IAnsiConsole? console = null) => new ExtensionCatalog()
         .Register("progress", (section, _) => ProgressExtension.FromSettings(section, console ?? AnsiConsole.Console),
-            ProgressExtension.SettingNames);
+            ProgressExtension.SettingNames)
+        .Register("loss-plot", (section, _) => LossPlotExtension.FromSettings(section), LossPlotExtension.SettingNames)
+        .Register("gradient-plot", (section, _) => GradientPlotExtension.FromSettings(section), GradientPlotExtension.SettingNames)
+        .Register("report", RunReportExtension.FromSettings, RunReportExtension.SettingNames)
+        .Register("tensorboard", TensorBoardExtension.FromSettings, TensorBoardExtension.SettingNames)
+        .Register("leakage-check", LeakageCheckExtension.FromSettings, LeakageCheckExtension.SettingNames)
+        .Register("provenance", ProvenanceExtension.FromSettings, ProvenanceExtension.SettingNames);
 
     /// <summary>The registered type names, sorted.</summary>
     public IReadOnlyCollection<string> Names => _entries.Keys.Order(StringComparer.Ordinal).ToList();

@@ -10,7 +10,7 @@ namespace TrainManager.Extensions.Plots;
 public static class ChartStyle
 {
     private static readonly string[] PreferredFonts = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica", "Open Sans"];
-    private static readonly Lazy<string?> InstalledFont = new(() => PreferredFonts.FirstOrDefault(f => Fonts.Exists(f)));
+    private static readonly Lazy<string?> InstalledFont = new(() => PreferredFonts.FirstOrDefault(IsInstalled));
 
     public static IPalette Palette { get; } = new ScottPlot.Palettes.Category10();
 
@@ -18,6 +18,10 @@ public static class ChartStyle
     public static Color Test => Palette.GetColor(1);
     public static Color Accuracy => Palette.GetColor(2);
     public static Color Warning => Palette.GetColor(3);
+
+    // A missing family resolves to a fallback face (or null), so the face's own family name tells.
+    private static bool IsInstalled(string family) =>
+        Fonts.GetTypeface(family, bold: false, italic: false)?.FamilyName == family;
 
     /// <summary>Applies the shared look and the labels; every picture has a title and labelled axes.</summary>
     public static Plot Apply(Plot plot, string title, string xLabel, string yLabel)

@@ -105,8 +105,8 @@ public sealed class ProgressExtension : Extension, IDisposable
         var lossValue = loss.item<float>(); // a device sync: only here, at display rate
         var samplesPerSecond = _epochSamples / Seconds(_epochStarted, now);
         _bar.Post(new BarUpdate(done,
-            $"epoch {_epoch + 1}/{_epochs} · batch {batchIndex + 1}/{_batchesPerEpoch} · loss {Number(lossValue, "0.0000")} · " +
-            $"{Number(samplesPerSecond, "N0")} samples/s · ETA {Eta(done, now)}", null));
+            $"epoch {_epoch + 1}/{_epochs}  batch {batchIndex + 1}/{_batchesPerEpoch}  loss {Number(lossValue, "0.0000")}  " +
+            $"{Number(samplesPerSecond, "N0")} samples/s  ETA {Eta(done, now)}", null));
     }
 
     public void PostEpoch(int epoch, IReadOnlyDictionary<string, double> metrics)
@@ -115,7 +115,7 @@ public sealed class ProgressExtension : Extension, IDisposable
         if (_bar is { Failed: false } bar)
             bar.Post(new BarUpdate((double)(epoch + 1) * _batchesPerEpoch, null, line));
         else
-            _console.WriteLine(line);
+            _console.Profile.Out.Writer.WriteLine(line); // unwrapped: a log line stays one line whatever the width
     }
 
     public void PostFit() => Stop();
@@ -187,7 +187,8 @@ public sealed class ProgressExtension : Extension, IDisposable
                 .AutoRefresh(true)
                 .AutoClear(false)
                 .HideCompleted(false)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn());
+                // The description carries the numbers; a short bar keeps the row within an 80-column terminal.
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 10 }, new PercentageColumn());
             progress.RefreshRate = refresh;
             bar._rendering = Task.Run(() => progress.StartAsync(async context =>
             {

@@ -84,6 +84,24 @@ public sealed class CheckpointStoreTests : IDisposable
     }
 
     [Fact]
+    public void Loading_a_cnn_restores_its_batch_norm_running_statistics_too()
+    {
+        using var trained = _registry.Create(new ModelSpec("cnn", new Dictionary<string, object?> { ["channels"] = new[] { 4 }, ["hidden"] = 8 }));
+        using (var images = randn(6, 1, 28, 28) * 3 + 1)
+            trained.Module.call(images).Dispose(); // training mode: updates running mean and variance
+        var path = new CheckpointStore(_directory).Save(trained.Module, null, new CheckpointMetadata(0, 1, trained.Spec));
+        using var fresh = _registry.Create(trained.Spec);
+
+        new CheckpointStore(_directory).Load(path, fresh.Module);
+
+        var expected = trained.Module.state_dict();
+        var actual = fresh.Module.state_dict();
+        Assert.Contains(expected.Keys, k => k.Contains("running_mean"));
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        Assert.All(expected, kv => Assert.True(kv.Value.equal(actual[kv.Key]).all().item<bool>(), kv.Key));
+    }
+
+    [Fact]
     public void Metadata_instantiation_parameters_sampler_and_extension_states_round_trip()
     {
         var spec = _registry.Resolve(_spec);

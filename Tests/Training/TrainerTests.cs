@@ -1,5 +1,6 @@
 using TorchSharp;
 using TrainManager.Checkpoints;
+using TrainManager.Experiments;
 using TrainManager.Stages;
 using TrainManager.Training;
 using static TorchSharp.torch;
@@ -22,7 +23,7 @@ public sealed class TrainerTests
         public void PostEpoch(int epoch, StageControl control) { if (epoch == last) control.StopRoutine($"stopped after epoch {last}"); }
     }
 
-    private static (FitResult Result, LossRecorder Losses, RunDirectory Run) Train(Experiments.Experiment experiment, string? resume = null, params Extension[] more)
+    private static (FitResult Result, LossRecorder Losses, RunDirectory Run) Train(Experiment experiment, string? resume = null, params Extension[] more)
     {
         var recorder = new LossRecorder();
         var run = RunDirectory.Create(experiment);
@@ -99,7 +100,7 @@ public sealed class TrainerTests
         // With all-zero inputs every row of a batch gets the same prediction (dropout aside, in eval it is exact).
         var experiment = TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 1, trainLimit: 128) with
         {
-            Model = new Experiments.ModelSection("mlp", new Dictionary<string, object?> { ["hidden"] = new[] { 16 }, ["dropout"] = 0.0 }),
+            Model = new ModelSection("mlp", new Dictionary<string, object?> { ["hidden"] = new[] { 16 }, ["dropout"] = 0.0 }),
         };
         var seen = new SeesPrediction();
         var run = RunDirectory.Create(experiment);

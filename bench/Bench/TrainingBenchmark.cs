@@ -35,8 +35,8 @@ public static class TrainingBenchmark
             {
                 // Interleaved, so drifts of the machine (thermal, other load) hit all three alike.
                 hand.AddRange(HandWrittenLoop(experiment, train, test).Skip(1));
-                bare.AddRange(FitEpochs(experiment, []).Skip(1));
-                withExtensions.AddRange(FitEpochs(experiment, BenchExtensions.Create(options.Extensions, experiment)).Skip(1));
+                bare.AddRange(FitEpochs(experiment, _ => []).Skip(1));
+                withExtensions.AddRange(FitEpochs(experiment, run => BenchExtensions.Create(options.Extensions, experiment, run.Path)).Skip(1));
             }
             var h = Median(hand);
             var b = Median(bare);
@@ -113,11 +113,11 @@ public static class TrainingBenchmark
         public void PostEpoch() => Seconds.Add(_watch!.Elapsed.TotalSeconds);
     }
 
-    private static List<double> FitEpochs(Experiment experiment, IReadOnlyList<Extension> extensions)
+    private static List<double> FitEpochs(Experiment experiment, Func<RunDirectory, IReadOnlyList<Extension>> extensions)
     {
         var timer = new EpochTimer();
         var run = RunDirectory.Create(experiment);
-        using (var trainer = Trainer.FromExperiment(experiment, run, [timer, .. extensions]))
+        using (var trainer = Trainer.FromExperiment(experiment, run, [timer, .. extensions(run)]))
             trainer.Fit();
         Directory.Delete(run.Path, recursive: true);
         return timer.Seconds;
@@ -141,7 +141,7 @@ public static class TrainingBenchmark
         var probe = new MemoryProbe();
         var longRun = experiment with { Epochs = options.MemoryEpochs };
         var run = RunDirectory.Create(longRun);
-        using (var trainer = Trainer.FromExperiment(longRun, run, [probe, .. BenchExtensions.Create(options.Extensions, longRun)]))
+        using (var trainer = Trainer.FromExperiment(longRun, run, [probe, .. BenchExtensions.Create(options.Extensions, longRun, run.Path)]))
             trainer.Fit();
         Directory.Delete(run.Path, recursive: true);
         var rss = probe.ResidentMiB;

@@ -1,0 +1,39 @@
+using TrainManager.Experiments;
+using TrainManager.Stages;
+using static TorchSharp.torch;
+
+namespace TrainManager.Extensions.Leakage;
+
+/// <summary>
+/// Checks the configured model for batch leakage on the first real training batch, before any step changes the
+/// weights: writes <c>leakage.txt</c> into the run and, when a leak is found, stops the run with the report
+/// (or only warns, with <c>fail-on-leak = false</c>).
+/// </summary>
+public sealed class LeakageCheckExtension(string? runDirectory, bool failOnLeak, LeakageCheckOptions options) : Extension
+{
+    public static readonly IReadOnlyCollection<string> SettingNames = ["fail-on-leak", "probes"];
+
+    public override string Name => "leakage-check";
+
+    public LeakageReport? Report { get; private set; }
+
+    public static LeakageCheckExtension FromSettings(ExtensionSection section, ExtensionContext context) =>
+        new(context.RunDirectory, section.GetBool("fail-on-leak", true),
+            new LeakageCheckOptions { ProbeCount = section.GetInt("probes", 4) });
+
+    public void PreBatch(nn.Module<Tensor, Tensor> model, Tensor inputs, long step)
+    {
+        if (Report is not null || step != 0) return;
+        Report = BatchLeakageChecker.Check(model, inputs, options);
+        var text = Report.ToString();
+        if (runDirectory is not null) File.WriteAllText(Path.Combine(runDirectory, "leakage.txt"), text);
+        if (!Report.HasLeak) return;
+        if (failOnLeak)
+            throw new BatchLeakageException(text);
+        Console.Error.WriteLine(text);
+    }
+}
+
+/// <summary>The model mixes the samples of a batch; the message is the full leakage report.</summary>
+public sealed class BatchLeakageException(string report)
+    : Exception($"The model leaks information between the samples of a batch:{Environment.NewLine}{report}");

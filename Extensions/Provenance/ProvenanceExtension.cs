@@ -1,0 +1,58 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using TrainManager.Experiments;
+using TrainManager.Runtime;
+using TrainManager.Stages;
+using static TorchSharp.torch;
+
+namespace TrainManager.Extensions.Provenance;
+
+/// <summary>
+/// Records where a run came from, before it trains: the exact code (commit, branch, remotes, a patch of every
+/// uncommitted change and the tree id, see <see cref="ProvenanceRecorder"/>) in <c>provenance/</c>, and the
+/// environment (.NET, TorchSharp, libtorch, device, OS, CPU, seed) in <c>environment.json</c>.
+/// <c>trainmanager reproduce RUN DIR</c> gives the code back.
+/// </summary>
+public sealed class ProvenanceExtension(string runDirectory, string workingDirectory) : Extension
+{
+    public static readonly IReadOnlyCollection<string> SettingNames = ["repository"];
+
+    public override string Name => "provenance";
+
+    public CodeProvenance? Code { get; private set; }
+
+    public static ProvenanceExtension FromSettings(ExtensionSection section, ExtensionContext context) =>
+        new(context.RequireRunDirectory("provenance"),
+            section.GetString("repository", context.Experiment.SourceFile is { } file ? Path.GetDirectoryName(Path.GetFullPath(file))! : Environment.CurrentDirectory));
+
+    public void PreFit(Device device, long seed)
+    {
+        Code = ProvenanceRecorder.Capture(workingDirectory);
+        ProvenanceStore.Save(Code, runDirectory);
+        var torchInfo = TorchRuntime.Describe();
+        var environment = new Dictionary<string, object?>
+        {
+            ["dotnet"] = RuntimeInformation.FrameworkDescription,
+            ["torchsharp"] = torchInfo.TorchSharpVersion,
+            ["libtorch"] = torchInfo.LibTorchVersion,
+            ["device"] = device.ToString(),
+            ["cuda_available"] = cuda.is_available(),
+            ["os"] = RuntimeInformation.OSDescription,
+            ["architecture"] = RuntimeInformation.ProcessArchitecture.ToString(),
+            ["processors"] = Environment.ProcessorCount,
+            ["cpu"] = CpuModel(),
+            ["machine"] = Environment.MachineName,
+            ["seed"] = seed,
+            ["recorded_at"] = DateTimeOffset.UtcNow,
+        };
+        File.WriteAllText(Path.Combine(runDirectory, "environment.json"),
+            JsonSerializer.Serialize(environment, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private static string? CpuModel()
+    {
+        const string cpuinfo = "/proc/cpuinfo";
+        if (!File.Exists(cpuinfo)) return null;
+        return File.ReadLines(cpuinfo).FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim();
+    }
+}

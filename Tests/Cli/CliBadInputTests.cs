@@ -1,0 +1,142 @@
+using TrainManager.Coordinator.Cli;
+using static TrainManager.Tests.Cli.CliPaths;
+
+namespace TrainManager.Tests.Cli;
+
+/// <summary>Wrong command lines and experiments: exit code 2, one clear message, no stack trace, no run directory.</summary>
+public sealed class CliBadInputTests
+{
+    readonly RecordingConsole _console = new();
+
+    int Run(params string[] args) => TrainManagerApp.Run(args, _console.Console);
+
+    void AssertNoStackTrace() => Assert.DoesNotContain("   at ", _console.Output);
+
+    [Fact]
+    public void Train_of_a_missing_file_exits_2_and_says_where_it_looked()
+    {
+        var missing = Path.Combine(TempDirectory(), "missing.hocon");
+
+        Assert.Equal(ExitCodes.BadInput, Run("train", missing));
+
+        Assert.Contains($"experiment file '{missing}' not found", _console.Output);
+        AssertNoStackTrace();
+    }
+
+    [Fact]
+    public void Train_of_malformed_hocon_exits_2_and_names_the_line()
+    {
+        var folder = TempDirectory();
+        var file = WriteExperiment(folder, "epochs = 1\nbatch-size = 8\nmodel {\n  type = mlp\ndata { dataset = fashion-mnist }\n");
+
+        Assert.Equal(ExitCodes.BadInput, Run("train", file, "--runs-dir", Path.Combine(folder, "runs")));
+
+        Assert.Contains($"{file}, line 3: this is not valid HOCON: the '{{' on this line is never closed", _console.Output);
+        Assert.False(Directory.Exists(Path.Combine(folder, "runs")), "a bad experiment must not create a run directory");
+        AssertNoStackTrace();
+    }
+
+    [Fact]
+    public void Train_with_an_unknown_key_in_an_override_exits_2_and_names_the_override()
+    {
+        Assert.Equal(ExitCodes.BadInput, Run("train", SliceExperiment, "--set", "optimizer.learning-rate=0.1"));
+
+        Assert.Contains("--set optimizer.learning-rate=0.1: unknown key 'optimizer.learning-rate'.", _console.Output);
+        AssertNoStackTrace();
+    }
+
+    [Fact]
+    public void Train_with_an_unknown_extension_type_exits_2_and_lists_the_known_ones()
+    {
+        var folder = TempDirectory();
+        var file = WriteExperiment(folder, File.ReadAllText(SliceExperiment).Replace("{ type = progress }", "{ type = progres }"));
+
+        Assert.Equal(ExitCodes.BadInput, Run("train", file));
+
+        Assert.Contains("unknown extension type 'progres'. Did you mean 'progress'? Known types: ", _console.Output);
+        Assert.Contains(", progress", _console.Output);
+    }
+
+    [Fact]
+    public void Train_with_an_unknown_model_argument_exits_2_before_creating_a_run()
+    {
+        var runs = Path.Combine(TempDirectory(), "runs");
+
+        Assert.Equal(ExitCodes.BadInput, Run("train", SliceExperiment, "--set", "model.args.hiden=[8]", "--runs-dir", runs));
+
+        Assert.Contains("unknown argument 'hiden'", _console.Output);
+        Assert.False(Directory.Exists(runs));
+    }
+
+    [Fact]
+    public void Train_resuming_from_a_missing_checkpoint_exits_2()
+    {
+        var folder = TempDirectory();
+
+        Assert.Equal(ExitCodes.BadInput, Run("train", SliceExperiment, "--resume", Path.Combine(folder, "nope.ckpt"), "--runs-dir", Path.Combine(folder, "runs")));
+
+        Assert.Contains("checkpoint '", _console.Output);
+        Assert.Contains("nope.ckpt' not found", _console.Output);
+        Assert.False(Directory.Exists(Path.Combine(folder, "runs")));
+    }
+
+    [Fact]
+    public void Train_without_an_experiment_exits_2()
+    {
+        Assert.Equal(ExitCodes.BadInput, Run("train"));
+
+        Assert.Contains("missing required argument 'EXPERIMENT'", _console.Output);
+    }
+
+    [Fact]
+    public void An_unknown_verb_exits_2()
+    {
+        Assert.Equal(ExitCodes.BadInput, Run("trian", SliceExperiment));
+
+        Assert.Contains("Unknown command 'trian'", _console.Output);
+    }
+
+    [Fact]
+    public void Eval_of_a_folder_that_is_not_a_run_exits_2()
+    {
+        var folder = TempDirectory();
+
+        Assert.Equal(ExitCodes.BadInput, Run("eval", folder));
+
+        Assert.Contains("is not a run directory (it has no experiment.hocon)", _console.Output);
+        AssertNoStackTrace();
+    }
+
+    [Fact]
+    public void Eval_of_a_missing_path_exits_2()
+    {
+        var missing = Path.Combine(TempDirectory(), "runs", "nothing-here");
+
+        Assert.Equal(ExitCodes.BadInput, Run("eval", missing));
+
+        Assert.Contains($"'{missing}' not found", _console.Output);
+    }
+
+    [Fact]
+    public void Eval_of_a_checkpoint_outside_a_run_exits_2()
+    {
+        var checkpoint = Path.Combine(TempDirectory(), "loose.ckpt");
+        File.WriteAllBytes(checkpoint, [1, 2, 3]);
+
+        Assert.Equal(ExitCodes.BadInput, Run("eval", checkpoint));
+
+        Assert.Contains("is not inside a run directory", _console.Output);
+    }
+
+    [Theory]
+    [InlineData("train", "--set <KEY=VALUE>", "--runs-dir <DIR>", "--resume <CHECKPOINT>")]
+    [InlineData("eval", "<RUN-DIR-OR-CHECKPOINT>", "--set <KEY=VALUE>", "--help")]
+    public void Each_verb_has_help(string verb, string first, string second, string third)
+    {
+        Assert.Equal(ExitCodes.Success, Run(verb, "--help"));
+
+        Assert.Contains(first, _console.Output);
+        Assert.Contains(second, _console.Output);
+        Assert.Contains(third, _console.Output);
+    }
+}

@@ -1,0 +1,87 @@
+using TrainManager.Coordinator.Cli;
+using static TrainManager.Tests.Cli.CliPaths;
+
+namespace TrainManager.Tests.Cli;
+
+/// <summary>Real runs of <c>train</c> and <c>eval</c> on the committed Fashion-MNIST slice (about a second each).</summary>
+public sealed class CliRunTests
+{
+    [Fact]
+    public void Train_runs_the_experiment_prints_a_summary_and_eval_reads_the_run_back()
+    {
+        var runs = Path.Combine(TempDirectory(), "runs");
+        var train = new RecordingConsole();
+
+        Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["train", SliceExperiment, "--runs-dir", runs], train.Console));
+
+        var run = Assert.Single(Directory.GetDirectories(runs));
+        Assert.Contains("Run summary", train.Output);
+        Assert.Contains(Path.GetFileName(run), train.Output);
+        Assert.Contains("test accuracy", train.Output);
+        Assert.Contains("epoch 1/1  train loss ", train.Output); // the progress extension, in lines mode
+        Assert.Contains("# Override: --set runs-dir=", File.ReadAllText(Path.Combine(run, "experiment.hocon")));
+
+        var eval = new RecordingConsole();
+        Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["eval", run], eval.Console));
+        Assert.Contains("Evaluation", eval.Output);
+        Assert.Contains("after epoch   │ 1", eval.Output);
+        Assert.Contains("samples       │ 500", eval.Output);
+
+        var checkpoint = Assert.Single(Directory.GetFiles(Path.Combine(run, "checkpoints")));
+        var evalCheckpoint = new RecordingConsole();
+        Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["eval", checkpoint, "--set", "data.test-limit=100"], evalCheckpoint.Console));
+        Assert.Contains("samples       │ 100", evalCheckpoint.Output);
+    }
+
+    [Fact]
+    public void Train_resumes_from_a_run_directory_and_runs_only_the_remaining_epochs()
+    {
+        var runs = Path.Combine(TempDirectory(), "runs");
+        Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["train", SliceExperiment, "--runs-dir", runs], new RecordingConsole().Console));
+        var first = Assert.Single(Directory.GetDirectories(runs));
+
+        var resumed = new RecordingConsole();
+        Assert.Equal(ExitCodes.Success,
+            TrainManagerApp.Run(["train", SliceExperiment, "--set", "epochs=2", "--runs-dir", runs, "--resume", first], resumed.Console));
+
+        Assert.DoesNotContain("epoch 1/2", resumed.Output);
+        Assert.Contains("epoch 2/2  train loss ", resumed.Output);
+        Assert.Contains("epochs        │ 2/2", resumed.Output);
+    }
+
+    [Fact]
+    public void A_cancelled_run_stops_cleanly_and_exits_130()
+    {
+        var runs = Path.Combine(TempDirectory(), "runs");
+        var console = new RecordingConsole();
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel(); // as if Ctrl+C came before the first epoch ended
+
+        var code = TrainManagerApp.Run(["train", SliceExperiment, "--runs-dir", runs], console.Console, cancelled.Token);
+
+        Assert.Equal(ExitCodes.Interrupted, code);
+        Assert.Contains("Stopped early: interrupted (Ctrl+C)", console.Output);
+        Assert.DoesNotContain("   at ", console.Output);
+    }
+
+    [Fact]
+    public void A_run_that_fails_exits_1_and_keeps_the_full_error_in_its_run_directory()
+    {
+        var folder = TempDirectory();
+        var data = Directory.CreateDirectory(Path.Combine(folder, "broken-idx")).FullName;
+        foreach (var name in new[] { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" })
+            File.WriteAllBytes(Path.Combine(data, name), [0, 0, 0, 0, 9, 9, 9]);
+        var console = new RecordingConsole();
+
+        var code = TrainManagerApp.Run(
+            ["train", SliceExperiment, "--set", "data.dataset=mnist-idx", "--set", $"data.path={data}", "--runs-dir", Path.Combine(folder, "runs")],
+            console.Console);
+
+        Assert.Equal(ExitCodes.RunFailed, code);
+        Assert.Contains("The run failed: ", console.Output);
+        var run = Assert.Single(Directory.GetDirectories(Path.Combine(folder, "runs")));
+        Assert.Contains($"The full error is in {Path.Combine(run, "error.txt")}", console.Output);
+        Assert.Contains("   at ", File.ReadAllText(Path.Combine(run, "error.txt")));
+        Assert.DoesNotContain("   at ", console.Output);
+    }
+}

@@ -1,0 +1,12 @@
+namespace TrainManager.Tests.Extensions.Plots;
+
+/// <summary>A fresh run directory under the system temp folder for one test.</summary>
+internal static class TestDirectory
+{
+    public static string Create(string prefix)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"tm-{prefix}-{Guid.NewGuid().ToString("N")[..8]}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+}
