@@ -100,6 +100,18 @@ public sealed class ExperimentLoaderTests
     }
 
     [Theory]
+    [InlineData("extensions = []")]
+    [InlineData("extensions = [ ]")]
+    [InlineData("extensions = [\n]")]
+    public void An_empty_list_is_empty_however_it_is_spaced(string line)
+    {
+        var e = ExperimentLoader.Parse(MinimalWith(line, line.Replace("extensions", "model.args.hidden")));
+
+        Assert.Empty(e.Extensions);
+        Assert.Equal(new List<object?>(), e.Model.Arguments["hidden"]);
+    }
+
+    [Theory]
     [InlineData("optimiser { lr = 0.1 }", "optimiser", "Did you mean 'optimizer'?")]
     [InlineData("epoch = 3", "epoch", "Did you mean 'epochs'?")]
     [InlineData("batch_size = 3", "batch_size", "Did you mean 'batch-size'?")]

@@ -34,6 +34,14 @@ public sealed class ResolvedHoconTests
     }
 
     [Fact]
+    public void A_minimal_experiment_with_every_default_round_trips()
+    {
+        var first = ExperimentLoader.Parse(MinimalWith(), "minimal.hocon");
+
+        AssertEquivalent(first, ExperimentLoader.Parse(first.ResolvedHocon, "minimal.hocon"));
+    }
+
+    [Fact]
     public void Whole_doubles_stay_doubles_through_the_round_trip()
     {
         var first = ExperimentLoader.Parse(Rich, "rich.hocon");

@@ -59,7 +59,8 @@ public sealed record CheckpointInfo(string Path, DateTimeOffset SavedAt, Checkpo
 /// Sections: <c>meta</c> (JSON: epoch, step, saved_at, model spec, sampler state), <c>model</c> (TorchSharp
 /// <c>Module.save</c> state dict), <c>optimizer</c> (<c>OptimizerHelper.save_state_dict</c>), <c>rng/torch-cpu</c>
 /// (the default CPU generator state), and <c>ext/&lt;name&gt;</c> per extension. One file keeps a checkpoint
-/// atomic under a single rename; the trailing hash is computed while writing, so saving is one pass.
+/// atomic under a single rename; the trailing hash is computed while writing, so saving is one pass. Each section
+/// is held in memory once while saving or loading, which bounds a section at 2 GB.
 /// </para>
 /// Files are written to a temporary name, flushed to disk, then renamed: a crash never leaves a truncated
 /// checkpoint under a real name, and the checksum catches damage that happens afterwards.
@@ -213,13 +214,24 @@ public sealed class CheckpointStore
         {
             throw new CheckpointCorruptException(path, $"its meta section is not valid JSON ({e.Message})");
         }
+        T Required<T>(JsonObject owner, string key)
+        {
+            try
+            {
+                return owner[key] is { } node ? node.GetValue<T>() : throw new CheckpointCorruptException(path, $"its meta section lacks '{key}'");
+            }
+            catch (Exception e) when (e is InvalidOperationException or FormatException)
+            {
+                throw new CheckpointCorruptException(path, $"its meta field '{key}' is not a {typeof(T).Name}");
+            }
+        }
         var sampler = meta["sampler"] is JsonObject s
-            ? new SamplerState(s["seed"]!.GetValue<long>(), s["epoch"]!.GetValue<int>(), s["next_batch"]!.GetValue<int>())
+            ? new SamplerState(Required<long>(s, "seed"), Required<int>(s, "epoch"), Required<int>(s, "next_batch"))
             : null;
         var model = meta["model"] is JsonObject m ? ModelSpec.FromJson(m.ToJsonString()) : null;
         var extensions = sections.Where(kv => kv.Key.StartsWith("ext/", StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key["ext/".Length..], kv => new ExtensionState(kv.Value.Kind, kv.Value.Payload));
-        var metadata = new CheckpointMetadata(meta["epoch"]!.GetValue<int>(), meta["step"]!.GetValue<long>(), model, sampler, extensions);
+        var metadata = new CheckpointMetadata(Required<int>(meta, "epoch"), Required<long>(meta, "step"), model, sampler, extensions);
         var savedAt = DateTimeOffset.TryParse(meta["saved_at"]?.GetValue<string>(), out var at) ? at : File.GetLastWriteTimeUtc(path);
         return new CheckpointInfo(path, savedAt, metadata, sections.ContainsKey("optimizer"), sections.ContainsKey("rng/torch-cpu"));
     }

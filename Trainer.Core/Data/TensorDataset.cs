@@ -1,4 +1,3 @@
-using TrainManager.Runtime;
 using static TorchSharp.torch;
 
 namespace TrainManager.Data;
@@ -12,7 +11,6 @@ public class TensorDataset : IDataset, IDisposable
 {
     public TensorDataset(Tensor inputs, Tensor targets)
     {
-        TorchRuntime.EnsureLoaded();
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(targets);
         if (inputs.dim() == 0 || targets.dim() == 0)

@@ -74,13 +74,18 @@ public static partial class ExperimentHoconWriter
         Field(w, 1, "keep", experiment.Checkpoint.Keep);
         Close(w, 0);
 
-        w.AppendLine("extensions = [");
-        foreach (var extension in experiment.Extensions)
+        if (experiment.Extensions.Count == 0)
+            w.AppendLine("extensions = []");
+        else
         {
-            var settings = extension.Settings.Select(s => $", {Key(s.Key)} = {Value(s.Value)}");
-            w.AppendLine($"  {{ type = {Value(extension.Type)}{string.Concat(settings)} }}");
+            w.AppendLine("extensions = [");
+            foreach (var extension in experiment.Extensions)
+            {
+                var settings = extension.Settings.Select(s => $", {Key(s.Key)} = {Value(s.Value)}");
+                w.AppendLine($"  {{ type = {Value(extension.Type)}{string.Concat(settings)} }}");
+            }
+            w.AppendLine("]");
         }
-        w.AppendLine("]");
         Field(w, 0, "workers", experiment.Workers);
         Field(w, 0, "runs-dir", experiment.RunsDirectory);
         return w.ToString();

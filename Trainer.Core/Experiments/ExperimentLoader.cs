@@ -96,9 +96,17 @@ public static partial class ExperimentLoader
             // The last override that set this key (or a block holding it) is what the run would have used.
             for (var i = applied.Count - 1; i >= 0; i--)
                 if (Covers(applied[i].Key, keyPath))
-                    return (OverrideOrigin($"{applied[i].Key}={applied[i].Value}"), null);
+                    return (FromOverride(i), null);
+            if (locator.LineOf(keyPath) is { } line)
+                return (label, line);
+            // A block the file lacks was introduced by an override of a key inside it (--set optimiser.lr=1).
+            for (var i = applied.Count - 1; i >= 0; i--)
+                if (Covers(keyPath, applied[i].Key))
+                    return (FromOverride(i), null);
             return (label, locator.NearestDefined(keyPath)?.Line);
         }
+
+        string FromOverride(int index) => OverrideOrigin($"{applied[index].Key}={applied[index].Value}");
 
         var defaultName = sourceFile is null ? "experiment" : Path.GetFileNameWithoutExtension(sourceFile);
         var experiment = new ExperimentReader(config.Root.GetObject(), Locate, defaultName, extensionTypes).Read();

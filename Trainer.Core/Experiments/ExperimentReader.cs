@@ -179,10 +179,10 @@ internal sealed partial class ExperimentReader(
     {
         if (Value(root, "extensions") is not { } value)
             return [];
-        if (!value.IsArray())
+        if (!IsList(value))
             Fail("extensions", $"'extensions' must be a list of blocks, e.g. extensions = [ {{ type = progress }} ], but is {Describe(value)}.");
         var sections = new List<ExtensionSection>();
-        foreach (var (element, index) in value.GetArray().Select((e, i) => (e, i)))
+        foreach (var (element, index) in Items(value).Select((e, i) => (e, i)))
         {
             var path = $"extensions[{index}]";
             if (!element.IsObject())
@@ -218,7 +218,16 @@ internal sealed partial class ExperimentReader(
         block.Items.TryGetValue(key, out var value) && !IsNull(value) ? value : null;
 
     static bool IsNull(HoconValue value) =>
-        value.Values.Count == 0 || (!value.IsObject() && !value.IsArray() && value.GetString() is null);
+        value.Values.Count == 0 || (!value.IsObject() && !IsList(value) && value.GetString() is null);
+
+    // Akka's parser is uneven with empty lists ("[]" is not IsArray(), "[ ]" holds one value-less element) and keeps
+    // the spaces after a list ("[1, 2]  # comment") as a literal concatenated to it; both are lists here.
+    static bool IsList(HoconValue value) =>
+        value.Values.Any(v => v is HoconArray)
+        && value.Values.All(v => v is HoconArray || (v is HoconLiteral literal && string.IsNullOrWhiteSpace(literal.Value)));
+
+    static IEnumerable<HoconValue> Items(HoconValue list) =>
+        list.Values.OfType<HoconArray>().SelectMany(items => items).Where(item => item.Values.Count > 0);
 
     HoconObject? Block(HoconObject parent, string prefix, string key, string? required)
     {
@@ -240,7 +249,7 @@ internal sealed partial class ExperimentReader(
         var value = Value(block, key);
         if (value is null)
             return null;
-        if (value.IsObject() || value.IsArray())
+        if (value.IsObject() || IsList(value))
             Fail(Join(prefix, key), $"'{Join(prefix, key)}' must be {expected}, but is {Describe(value)}. Write e.g. {example}.");
         return value.GetString();
     }
@@ -323,12 +332,12 @@ internal sealed partial class ExperimentReader(
             var path = Join(prefix, key);
             if (value.IsObject())
                 Fail(path, $"'{path}' is a block, but {what} must be numbers, booleans, text or lists of those. Write e.g. {key} = [256, 128].");
-            if (value.IsArray())
+            if (IsList(value))
             {
                 var list = new List<object?>();
-                foreach (var (element, index) in value.GetArray().Select((e, i) => (e, i)))
+                foreach (var (element, index) in Items(value).Select((e, i) => (e, i)))
                 {
-                    if (element.IsObject() || element.IsArray())
+                    if (element.IsObject() || IsList(element))
                         Fail($"{path}[{index}]", $"'{path}' holds {Describe(element)}, but lists in {what} may only hold numbers, booleans or text, e.g. {key} = [64, 32].");
                     list.Add(Infer(element.GetString()));
                 }
@@ -350,11 +359,11 @@ internal sealed partial class ExperimentReader(
             return null;
         if (text is "true" or "false")
             return text == "true";
-        if (NumberPattern().IsMatch(text))
-            return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole)
-                ? whole
-                : double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
-        return text;
+        if (!NumberPattern().IsMatch(text))
+            return text;
+        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole))
+            return whole;
+        return double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
     }
 
     // ---- failures --------------------------------------------------------------------------------------------
@@ -385,7 +394,7 @@ internal sealed partial class ExperimentReader(
 
     static string Describe(HoconValue value) =>
         value.IsObject() ? "a block { ... }"
-        : value.IsArray() ? $"a list {value}"
+        : IsList(value) ? $"a list [{string.Join(", ", Items(value))}]"
         : $"\"{value.GetString()}\"";
 
     static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);

@@ -7,11 +7,8 @@ namespace TrainManager.Runtime;
 /// </summary>
 public static class AtomicFile
 {
-    public static void Write(string path, ReadOnlySpan<byte> content, string? modeFrom = null)
-    {
-        var bytes = content.ToArray();
-        Write(path, stream => stream.Write(bytes), modeFrom);
-    }
+    public static void Write(string path, byte[] content, string? modeFrom = null) =>
+        Write(path, stream => stream.Write(content), modeFrom);
 
     /// <param name="writeContent">Writes the whole content; the stream is flushed to disk and closed afterwards.</param>
     /// <param name="modeFrom">Copy Unix permission bits from this file (keeps an executable .so executable).</param>

@@ -62,7 +62,21 @@ public static class TorchRuntime
                 return;
             string? line = null;
             if (OperatingSystem.IsLinux())
-                (_loadedFrom, line) = PrepareLinuxBackend();
+            {
+                try
+                {
+                    (_loadedFrom, line) = PrepareLinuxBackend();
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new TorchRuntimeException(
+                        $"A TorchSharp native library next to the application is damaged ({e.Message}). Rebuild or reinstall the application.", e);
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw new TorchRuntimeException(e.Message, e); // the patch refused: its message says what to install
+                }
+            }
             VerifyLoads();
             _loaded = true;
             if (line is not null)
@@ -119,14 +133,15 @@ public static class TorchRuntime
         }
 
         if (!strong.Contains(primary) || patchedInPlace.Contains(primary))
-            return (primary,
+            return (primary, patchedInPlace.Count == 0 ? null :
                 $"TrainManager: marked {patch.Version} weak in {string.Join(", ", patchedInPlace)} because {why}; " +
                 $"its only user, std::ios_base_library_init, is never called.");
 
         var cached = RedirectToPatchedCopy(primary, patch);
+        var untouchable = TorchNativeFiles.IsInNuGetPackageFolder(primary) ? "is the shared NuGet package folder" : "is not writable";
         return (cached,
             $"TrainManager: loading TorchSharp from {cached}, a copy with {patch.Version} marked weak, because {why} " +
-            $"and {Path.GetDirectoryName(primary)} is not writable.");
+            $"and {Path.GetDirectoryName(primary)} {untouchable}.");
     }
 
     /// <summary>

@@ -24,8 +24,7 @@ public sealed class WeakVersionPatch(string dependency, string version, IReadOnl
     /// GLIBCXX_3.4.32 for <c>std::ios_base_library_init()</c>: an undefined symbol with no relocation against it,
     /// i.e. never called. Debian 12 / Ubuntu 22.04 ship libstdc++ up to GLIBCXX_3.4.30.
     /// </summary>
-    public static WeakVersionPatch LibTorchSharpGlibcxx =>
-        new("libstdc++.so.6", "GLIBCXX_3.4.32", new HashSet<string>(StringComparer.Ordinal) { "_ZSt21ios_base_library_initv" });
+    public static WeakVersionPatch LibTorchSharpGlibcxx { get; } = new("libstdc++.so.6", "GLIBCXX_3.4.32", new HashSet<string>(StringComparer.Ordinal) { "_ZSt21ios_base_library_initv" });
 
     public string Dependency { get; } = dependency;
     public string Version { get; } = version;

@@ -11,13 +11,14 @@ public sealed class MetricsLog : IDisposable
 {
     private readonly StreamWriter _batches;
     private readonly StreamWriter _epochs;
+    private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
     private readonly StringBuilder _line = new(256);
 
     public MetricsLog(string directory, bool append)
     {
         Directory.CreateDirectory(directory);
-        _batches = new StreamWriter(Path.Combine(directory, "batches.jsonl"), append, Encoding.UTF8, 1 << 16);
-        _epochs = new StreamWriter(Path.Combine(directory, "epochs.jsonl"), append, Encoding.UTF8, 1 << 12) { AutoFlush = true };
+        _batches = new StreamWriter(Path.Combine(directory, "batches.jsonl"), append, Utf8NoBom, 1 << 16);
+        _epochs = new StreamWriter(Path.Combine(directory, "epochs.jsonl"), append, Utf8NoBom, 1 << 12) { AutoFlush = true };
     }
 
     public void Batch(int epoch, int batch, long step, double loss, double learningRate)

@@ -26,16 +26,26 @@ public sealed class RunDirectory
     public string PlotsDirectory => Sub("plots");
 
     /// <summary>Creates a new run directory (<c>yyyyMMdd-HHmmss-name-xxxx</c>) under the experiment's runs directory.</summary>
-    public static RunDirectory Create(Experiment experiment, string? runsDirectory = null)
+    /// <param name="id">The run id to use, when it was chosen earlier (a cluster's coordinator names a run when it is
+    /// submitted, before any node creates its directory); a new one (<see cref="NewId"/>) otherwise.</param>
+    public static RunDirectory Create(Experiment experiment, string? runsDirectory = null, string? id = null)
     {
         var root = System.IO.Path.GetFullPath(runsDirectory ?? experiment.RunsDirectory);
-        var safeName = string.Concat(experiment.Name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '-'));
-        var id = $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{safeName}-{Random.Shared.Next(0x10000):x4}";
+        id ??= NewId(experiment.Name);
+        if (id.Length == 0 || id.IndexOfAny(System.IO.Path.GetInvalidFileNameChars()) >= 0 || id is "." or "..")
+            throw new ArgumentException($"'{id}' cannot name a run directory; use letters, digits, '-' and '_'.", nameof(id));
         var path = System.IO.Path.Combine(root, id);
         Directory.CreateDirectory(path);
         var run = new RunDirectory(path, id);
         File.WriteAllText(run.ExperimentFile, experiment.ResolvedHocon);
         return run;
+    }
+
+    /// <summary>A new run id, <c>yyyyMMdd-HHmmss-name-xxxx</c>: sorts by start time and says what ran.</summary>
+    public static string NewId(string experimentName)
+    {
+        var safeName = string.Concat(experimentName.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '-'));
+        return $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{safeName}-{Random.Shared.Next(0x10000):x4}";
     }
 
     /// <summary>Opens an existing run directory.</summary>

@@ -73,6 +73,20 @@ public sealed class ProgressExtensionTests
         Assert.Contains("loss 0.2500", console.Output);
     }
 
+    [Fact]
+    public void A_batch_that_defined_no_loss_is_passed_over()
+    {
+        var console = new RecordingConsole(interactive: true);
+        var progress = new ProgressExtension(console.Console, mode: ProgressMode.Live);
+
+        progress.PreFit(1, 2);
+        progress.PreEpoch(0);
+        progress.PostBatch(0, 32); // its inner stages were skipped: no loss fixture
+        progress.PostFit();
+
+        Assert.DoesNotContain("loss", console.Output);
+    }
+
     [Theory]
     [InlineData("lines", false)]
     [InlineData("live", true)]
