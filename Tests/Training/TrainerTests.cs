@@ -70,6 +70,29 @@ public sealed class TrainerTests
         Assert.Equal(uninterrupted, firstPart.Losses.Concat(resumedPart.Losses).ToList());
     }
 
+    private sealed class StopMidEpoch(int atEpoch, int afterBatch) : Extension
+    {
+        public void PostBatch(int epoch, int batchIndex, StageControl control)
+        {
+            if (epoch == atEpoch && batchIndex == afterBatch) control.StopRoutine("interrupted");
+        }
+    }
+
+    [Fact]
+    public void Resuming_from_a_checkpoint_written_mid_epoch_continues_the_same_loss_sequence()
+    {
+        var runs = TrainingFixtures.TempDir();
+        var experiment = TrainingFixtures.Mlp(runs, epochs: 3, optimizer: "sgd", scheduler: "step");
+        var uninterrupted = Train(experiment).Losses.Losses;
+
+        var (stopped, firstPart, _) = Train(experiment, null, new StopMidEpoch(atEpoch: 1, afterBatch: 3));
+        Assert.Contains("batch-000004", stopped.LastCheckpoint);
+        var (resumed, resumedPart, _) = Train(experiment, stopped.LastCheckpoint);
+        Assert.Equal((1, 4), (resumedPart.Losses[0].Epoch, resumedPart.Losses[0].Batch));
+        Assert.Equal(uninterrupted, firstPart.Losses.Concat(resumedPart.Losses).ToList());
+        Assert.Equal(3, resumed.Epochs);
+    }
+
     private sealed class SkipsEvenBatches : Extension
     {
         public void PreBatch(int batchIndex, StageControl control) { if (batchIndex % 2 == 0) control.SkipStage(); }

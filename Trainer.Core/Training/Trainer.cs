@@ -22,6 +22,7 @@ public sealed class Trainer : Extensible, IDisposable
     private readonly LearningRateSchedule _schedule;
     private readonly EpochSampler _sampler;
     private int _nextEpoch;
+    private int _resumeBatch;
     private long _step;
 
     public Trainer(TrainerSetup setup, params Extension[] extensions) : base()
@@ -89,7 +90,22 @@ public sealed class Trainer : Extensible, IDisposable
                 using var epochScope = Staged("epoch", ("epoch", epoch));
                 if (epochScope.Skipped) break;
                 var epochWatch = Stopwatch.StartNew();
-                var (trainLoss, samplesPerSecond) = TrainEpoch(epoch, metricsLog);
+                var fromBatch = _resumeBatch;
+                _resumeBatch = 0;
+                var (trainLoss, samplesPerSecond, batchesDone) = TrainEpoch(epoch, fromBatch, metricsLog);
+                if (batchesDone < _sampler.BatchesPerEpoch)
+                {
+                    // Stopped mid-epoch: no validation, and the checkpoint says where in the epoch to go on from.
+                    _nextEpoch = epoch;
+                    _resumeBatch = batchesDone;
+                    if (_setup.Run is not null)
+                        using (Staged("checkpoint"))
+                        {
+                            lastCheckpoint = SaveCheckpoint(epoch, batchesDone, new Dictionary<string, double> { ["train_loss"] = trainLoss });
+                            Fixtures["checkpoint_path"] = lastCheckpoint;
+                        }
+                    break;
+                }
                 var (testLoss, testAccuracy) = Validate();
                 var metrics = new Dictionary<string, double>
                 {
@@ -108,7 +124,7 @@ public sealed class Trainer : Extensible, IDisposable
                 if (_setup.Run is not null && ShouldCheckpoint(epoch))
                     using (Staged("checkpoint"))
                     {
-                        lastCheckpoint = SaveCheckpoint(epoch, metrics);
+                        lastCheckpoint = SaveCheckpoint(epoch, _sampler.BatchesPerEpoch, metrics);
                         Fixtures["checkpoint_path"] = lastCheckpoint;
                     }
             }
@@ -128,7 +144,8 @@ public sealed class Trainer : Extensible, IDisposable
         return last || (every > 0 && (epoch + 1) % every == 0);
     }
 
-    private (double Loss, double SamplesPerSecond) TrainEpoch(int epoch, MetricsLog? metricsLog)
+    /// <returns>The mean training loss, the throughput, and the index of the next batch (all of them when the epoch ran to its end).</returns>
+    private (double Loss, double SamplesPerSecond, int BatchesDone) TrainEpoch(int epoch, int fromBatch, MetricsLog? metricsLog)
     {
         using var train = Staged("train");
         Model.Module.train();
@@ -137,9 +154,9 @@ public sealed class Trainer : Extensible, IDisposable
         double lossSum = 0;
         long samples = 0;
         var watch = Stopwatch.StartNew();
-        var batchIndex = 0;
+        var batchIndex = fromBatch;
         _optimizer.zero_grad();
-        foreach (var indices in _sampler.Batches(epoch))
+        foreach (var indices in _sampler.Batches(epoch, fromBatch))
         {
             if (StopRequested) break;
             using var scope = NewDisposeScope();
@@ -194,7 +211,7 @@ public sealed class Trainer : Extensible, IDisposable
         var samplesPerSecond = samples / Math.Max(watch.Elapsed.TotalSeconds, 1e-9);
         Fixtures["train_loss"] = trainLoss;
         Fixtures["samples_per_second"] = samplesPerSecond;
-        return (trainLoss, samplesPerSecond);
+        return (trainLoss, samplesPerSecond, batchIndex);
     }
 
     private (double Loss, double Accuracy) Validate()
@@ -285,13 +302,15 @@ public sealed class Trainer : Extensible, IDisposable
 
     /// <summary>Writes a checkpoint of the state after <paramref name="epoch"/>: model, optimizer, RNG, the
     /// instantiation parameters, and the state of every extension that has state.</summary>
-    private string SaveCheckpoint(int epoch, IReadOnlyDictionary<string, double> metrics)
+    private string SaveCheckpoint(int epoch, int batchesDone, IReadOnlyDictionary<string, double> metrics)
     {
         var store = Checkpoints!;
         var states = Extensions.OfType<IStatefulExtension>().ToDictionary(e => ((Extension)e).Name, e => e.SaveState());
-        states["trainer.metrics"] = ExtensionState.FromJson(System.Text.Json.JsonSerializer.Serialize(metrics));
-        var path = store.Save(Model.Module, _optimizer,
-            new CheckpointMetadata(epoch, _step, Model.Spec, _sampler.StateAt(epoch + 1, 0), states));
+        states["trainer.metrics"] = ExtensionState.FromJson(System.Text.Json.JsonSerializer.Serialize(metrics, MetricsJson));
+        var complete = batchesDone >= _sampler.BatchesPerEpoch;
+        var sampler = complete ? _sampler.StateAt(epoch + 1, 0) : _sampler.StateAt(epoch, batchesDone);
+        var path = store.Save(Model.Module, _optimizer, new CheckpointMetadata(epoch, _step, Model.Spec, sampler, states),
+            complete ? null : $"epoch-{epoch:D4}-batch-{batchesDone:D6}-step-{_step:D9}{CheckpointStore.Extension}");
         var keep = _setup.Experiment.Checkpoint.Keep;
         if (keep > 0)
             foreach (var old in store.List().SkipLast(keep)) File.Delete(old);
@@ -309,7 +328,10 @@ public sealed class Trainer : Extensible, IDisposable
                 $"Checkpoint {checkpoint} was written by model {saved}, but this run builds {Model.Spec}. " +
                 "Resume with the experiment the checkpoint came from (its run directory has experiment.hocon).");
         store.Load(checkpoint, Model.Module, _optimizer, restoreRng: true);
-        _nextEpoch = info.Metadata.Epoch + 1;
+        // The sampler state says where to go on: the next epoch, or the next batch of an epoch stopped midway.
+        if (info.Metadata.Sampler is { } samplerState) _sampler.ValidateResume(samplerState);
+        _nextEpoch = info.Metadata.Sampler?.Epoch ?? info.Metadata.Epoch + 1;
+        _resumeBatch = info.Metadata.Sampler?.NextBatch ?? 0;
         _step = info.Metadata.Step;
         _schedule.FastForward(_nextEpoch);
         var states = info.Metadata.Extensions ?? new Dictionary<string, ExtensionState>();
@@ -317,6 +339,9 @@ public sealed class Trainer : Extensible, IDisposable
             if (states.TryGetValue(((Extension)extension).Name, out var state)) extension.LoadState(state);
         return info;
     }
+
+    private static readonly System.Text.Json.JsonSerializerOptions MetricsJson =
+        new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public void Dispose()
     {
