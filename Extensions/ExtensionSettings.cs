@@ -21,8 +21,9 @@ public static class ExtensionSettings
         Get(section, name, defaultValue, "a number", "0.5", value => value switch
         {
             double d => d,
-            long l => l,
-            int i => i,
+            // Whole numbers in HOCON (1000) arrive as integers; a double setting takes them as doubles.
+            long l => (double)l,
+            int i => (double)i,
             _ => null,
         });
 

@@ -89,15 +89,20 @@ public static class GradientCharts
             ChartStyle.Apply(plot, title, "gradient value", "count");
             plot.Axes.Left.TickGenerator = new NumericAutomatic { IntegerTicksOnly = true };
             plot.Axes.Title.Label.FontSize = 14;
-            if (h.Counts.Count == 0) continue;
+            if (h.Counts.Count == 0)
+            {
+                plot.Add.Annotation("every value is NaN or infinite", Alignment.MiddleCenter);
+                continue;
+            }
             plot.Add.Bars(Bars(h));
+            plot.Axes.Margins(bottom: 0);
             if (h.BinWidth <= 0)
             {
-                // Autoscaling would stretch the sliver over the whole panel; a fixed window shows it as the spike it is.
+                // Autoscaling would stretch the sliver over the whole panel; a fixed window shows it as the spike it
+                // is. Set after the margins, which autoscale.
                 var half = Math.Max(Math.Abs(h.Min), 1e-3);
                 plot.Axes.SetLimitsX(h.Min - half, h.Min + half);
             }
-            plot.Axes.Margins(bottom: 0);
         }
         PngFile.Save(figure, path, 1400, 330 * rows);
     }

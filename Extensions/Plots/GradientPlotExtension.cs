@@ -48,6 +48,8 @@ public sealed class GradientPlotExtension : Extension
         _histogramSteps = [.. _options.HistogramSteps];
     }
 
+    public GradientPlotOptions Options => _options;
+
     /// <summary>Parameters flagged at their last measurement, and how.</summary>
     public IReadOnlyDictionary<string, GradientCondition> Flagged => _health.Flagged;
 

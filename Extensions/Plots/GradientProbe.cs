@@ -18,15 +18,22 @@ public static class GradientProbe
         {
             if (parameter.grad is not { } grad) continue;
             var g = grad.detach();
-            // The infinity norm is max |g| without materialising |g|.
-            reductions.Add(stack([linalg.vector_norm(g), linalg.vector_norm(g, double.PositiveInfinity)]).to_type(ScalarType.Float64));
+            // max |g| = max(-min, max): one fused pass, and no |g| copy. (The infinity norm computes the same but
+            // is about twenty times slower on CPU in libtorch 2.x.)
+            var (min, max) = g.aminmax();
+            reductions.Add(stack([linalg.vector_norm(g), min, max]).to_type(ScalarType.Float64));
             names.Add(name);
         }
         if (names.Count == 0) return new GradientMeasurement(step, [], [], []);
         var values = stack(reductions).cpu().data<double>().ToArray();
         var norms = new double[names.Count];
         var maxima = new double[names.Count];
-        for (var i = 0; i < names.Count; i++) (norms[i], maxima[i]) = (values[2 * i], values[2 * i + 1]);
+        for (var i = 0; i < names.Count; i++)
+        {
+            norms[i] = values[3 * i];
+            // Math.Max keeps a NaN, so a gradient holding NaN has a NaN maximum too.
+            maxima[i] = Math.Max(Math.Abs(values[3 * i + 1]), Math.Abs(values[3 * i + 2]));
+        }
         return new GradientMeasurement(step, names, norms, maxima);
     }
 

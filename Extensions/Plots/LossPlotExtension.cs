@@ -1,4 +1,3 @@
-using TorchSharp;
 using TrainManager.Experiments;
 using TrainManager.Stages;
 using static TorchSharp.torch;
@@ -37,6 +36,8 @@ public sealed class LossPlotExtension : Extension
     }
 
     public override ExtensionHosting Hosting => ExtensionHosting.Observing;
+
+    public LossPlotOptions Options => _options;
 
     public static LossPlotExtension FromSettings(ExtensionSection section) => new(new LossPlotOptions
     {

@@ -92,10 +92,11 @@ public sealed class ProgressExtension : Extension, IDisposable
         _nextRefresh = 0;
     }
 
-    public void PostBatch(int batchIndex, int batchSize, Tensor loss)
+    // loss is optional: a batch whose inner stages were skipped (a stop request, a skipping extension) defines none.
+    public void PostBatch(int batchIndex, int batchSize, Tensor? loss = null)
     {
         _epochSamples += batchSize;
-        if (_bar is null)
+        if (_bar is null || loss is null)
             return;
         var now = Stopwatch.GetTimestamp();
         if (now < _nextRefresh)
@@ -161,7 +162,8 @@ public sealed class ProgressExtension : Extension, IDisposable
 
     static double Seconds(long from, long to) => Math.Max((to - from) / (double)Stopwatch.Frequency, 1e-9);
 
-    static string Number(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+    // NaN is what a skipped stage leaves (e.g. no validation after a stop); "-" reads better than "NaN".
+    static string Number(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
 
     /// <summary>One message to the renderer: the bar position, and a new description or a line to print above it.</summary>
     sealed record BarUpdate(double Done, string? Description, string? Line);

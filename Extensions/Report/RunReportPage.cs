@@ -69,10 +69,8 @@ public static class RunReportPage
 
     private static void AppendFacts(StringBuilder html, RunFacts facts, RunDirectoryContents contents)
     {
-        var rows = new List<(string Term, string Html)>
-        {
-            ("run", $"<code>{Encode(facts.RunId)}</code>"),
-        };
+        // The run id is under the title already.
+        var rows = new List<(string Term, string Html)>();
         if ((facts.ExperimentName ?? contents.ExperimentName) is { } name) rows.Add(("experiment", Encode(name)));
         if (facts.Model is { } model) rows.Add(("model", $"<code>{Encode(model)}</code>"));
         if (facts.ParameterCount is { } count) rows.Add(("parameters", count.ToString("N0", Invariant)));
@@ -172,7 +170,8 @@ public static class RunReportPage
     private static string Duration(TimeSpan t) =>
         t.TotalHours >= 1 ? $"{(int)t.TotalHours} h {t.Minutes} min"
         : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes} min {t.Seconds} s"
-        : $"{t.TotalSeconds.ToString("0.0", Invariant)} s";
+        : t.TotalSeconds >= 1 ? $"{t.TotalSeconds.ToString("0.0", Invariant)} s"
+        : $"{t.TotalMilliseconds.ToString("0", Invariant)} ms";
 
     private static string Relative(string runDirectory, string path) =>
         Path.IsPathRooted(path) ? Path.GetRelativePath(runDirectory, path).Replace('\\', '/') : path;

@@ -96,3 +96,15 @@ public sealed class ExtensionCatalogTests
         Assert.Contains("RunDirectory.Create", error.Message);
     }
 }
+
+public sealed class ExtensionSettingsTests
+{
+    [Fact]
+    public void A_whole_number_is_accepted_for_a_number_setting()
+    {
+        var section = new TrainManager.Experiments.ExtensionSection("gradient-plot",
+            new Dictionary<string, object?> { ["explode-threshold"] = 1000L, ["vanish"] = 2 });
+        Assert.Equal(1000.0, TrainManager.Extensions.ExtensionSettings.GetDouble(section, "explode-threshold", 1.0));
+        Assert.Equal(2.0, TrainManager.Extensions.ExtensionSettings.GetDouble(section, "vanish", 1.0));
+    }
+}

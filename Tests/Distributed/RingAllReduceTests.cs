@@ -105,6 +105,33 @@ public sealed class RingAllReduceTests
     }
 
     [Fact]
+    public async Task SumIsExactWhenTheNetworkSplitsFloatsAcrossReads()
+    {
+        var listeners = LoopbackRing.Listen(2);
+        using var proxy = new FragmentingProxy(listeners[1].EndPoint, pieceBytes: 7);
+        try
+        {
+            // Rank 0 reaches rank 1 through the proxy; its handshake, header and floats arrive 7 bytes at a time.
+            var peers = new[] { listeners[0].EndPoint, proxy.EndPoint };
+            var token = RingMembership.NewToken();
+            var ranks = await Task.WhenAll(Enumerable.Range(0, 2).Select(rank =>
+                RingAllReduce.ConnectAsync(new RingMembership(rank, 2, peers, token), listeners[rank]))).WaitAsync(LoopbackRing.Guard);
+            var buffers = Enumerable.Range(0, 2).Select(rank => IntegerValued(101, rank)).ToArray();
+
+            await Task.WhenAll(LoopbackRing.OnEveryRank(2, rank => ranks[rank].AllReduceSum(buffers[rank]))).WaitAsync(LoopbackRing.Guard);
+
+            foreach (var rank in ranks)
+                rank.Dispose();
+            Assert.All(buffers, buffer => Assert.Equal(ExpectedSum(101, 2), buffer));
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+                listener.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task EveryRankEndsWithTheSameBits()
     {
         const int worldSize = 4;

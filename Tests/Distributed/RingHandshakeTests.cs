@@ -29,11 +29,13 @@ public sealed class RingHandshakeTests
                 RingAllReduce.ConnectAsync(new RingMembership(1, 2, peers, RingMembership.NewToken()), listeners[1]),
             };
 
+            var refusals = new List<RingHandshakeException>();
             foreach (var connect in connects)
-            {
-                var refused = await Assert.ThrowsAsync<RingHandshakeException>(() => connect.WaitAsync(LoopbackRing.Guard));
-                Assert.Contains("run token mismatch", refused.Message);
-            }
+                refusals.Add(await Assert.ThrowsAsync<RingHandshakeException>(() => connect.WaitAsync(LoopbackRing.Guard)));
+
+            // A rank that was refused first may drop the hello it had not answered yet; the other then sees the
+            // connection close instead of the verdict. At least one of them hears why.
+            Assert.Contains(refusals, refused => refused.Message.Contains("run token mismatch"));
         }
         finally
         {

@@ -341,7 +341,7 @@ public sealed class ExperimentLoaderTests
         Assert.Equal(128L, cnn.Model.Arguments["hidden"]);
         Assert.Equal(0.25, cnn.Model.Arguments["dropout"]);
         Assert.Equal("fashion-mnist", cnn.Data.Dataset);
-        Assert.Equal(["progress"], cnn.Extensions.Select(x => x.Type));
+        Assert.Equal(["progress", "loss-plot", "gradient-plot", "tensorboard", "provenance", "leakage-check", "report"], cnn.Extensions.Select(x => x.Type));
         Assert.Equal(("mlp", 10), (mlp.Model.Type, mlp.Epochs));
         Assert.Equal(new List<object?> { 256L, 128L }, mlp.Model.Arguments["hidden"]);
         Assert.Equal(0.2, mlp.Model.Arguments["dropout"]);

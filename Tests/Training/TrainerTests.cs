@@ -7,6 +7,8 @@ using static TorchSharp.torch;
 
 namespace TrainManager.Tests.Training;
 
+/// <summary>Runs alone: loss sequences are compared exactly, and other tests draw from torch's global generator.</summary>
+[Collection(TrainManager.Tests.Torch.GlobalTorchRandomCollection.Name)]
 public sealed class TrainerTests
 {
     /// <summary>Records every batch loss, to compare loss sequences between runs.</summary>

@@ -34,59 +34,72 @@ internal static class RingHandshake
     public static async Task<Socket> ConnectToSuccessorAsync(RingMembership membership, RingOptions options,
         CancellationToken abort, CancellationToken deadline)
     {
-        var successor = membership.Successor;
-        var endPoint = membership.Peers[successor];
-        var retryDelay = TimeSpan.FromMilliseconds(20);
-        SocketException? lastRefusal = null;
-        while (true)
+        var endPoint = membership.Peers[membership.Successor];
+        var socket = await ConnectWithRetriesAsync(membership, endPoint, options, abort, deadline);
+        try
         {
-            var socket = RingSockets.Create(endPoint.AddressFamily, options);
-            try
-            {
-                await socket.ConnectAsync(endPoint, abort);
-                await SendAllAsync(socket, Hello(membership), abort);
-                var reply = new byte[ReplyBytes];
-                await ReceiveExactlyAsync(socket, reply, abort);
-                CheckReply(reply, membership, endPoint);
-                return socket;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.TimedOut
-                                                 or SocketError.HostUnreachable or SocketError.NetworkUnreachable)
-            {
-                // The successor may not have bound its port yet, or is restarting; try again until the deadline.
-                socket.Dispose();
-                lastRefusal = e;
-            }
-            catch (EndOfStreamException e)
-            {
-                socket.Dispose();
-                throw new RingHandshakeException(
-                    $"Rank {membership.Rank}: {endPoint} (rank {successor}) closed the connection during the handshake; " +
-                    "something other than this run's rank may be listening there.", e);
-            }
-            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-            {
-                socket.Dispose();
-                throw new TimeoutException(
-                    $"Rank {membership.Rank} could not connect to its successor rank {successor} at {endPoint} in time" +
-                    (lastRefusal is null ? "." : $": {lastRefusal.SocketErrorCode}."));
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
+            await SendAllAsync(socket, Hello(membership), abort);
+            var reply = new byte[ReplyBytes];
+            await ReceiveExactlyAsync(socket, reply, abort);
+            CheckReply(reply, membership, endPoint);
+            return socket;
+        }
+        catch (Exception e) when (e is EndOfStreamException or SocketException)
+        {
+            socket.Dispose();
+            throw new RingHandshakeException(
+                $"Rank {membership.Rank}: {endPoint} (rank {membership.Successor}) closed the connection during the handshake; " +
+                "it may have failed to form its own side of the ring, or be something other than this run's rank.", e);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new TimeoutException(
+                $"Rank {membership.Rank}: its successor rank {membership.Successor} at {endPoint} did not answer the handshake in time.");
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 
-            try
+    /// <summary>Connects, retrying while the successor is not listening yet or restarting, until the deadline.</summary>
+    private static async Task<Socket> ConnectWithRetriesAsync(RingMembership membership, IPEndPoint endPoint, RingOptions options,
+        CancellationToken abort, CancellationToken deadline)
+    {
+        var retryDelay = TimeSpan.FromMilliseconds(20);
+        SocketError? lastError = null;
+        try
+        {
+            while (true)
             {
+                var socket = RingSockets.Create(endPoint.AddressFamily, options);
+                try
+                {
+                    await socket.ConnectAsync(endPoint, abort);
+                    return socket;
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.TimedOut
+                                                     or SocketError.HostUnreachable or SocketError.NetworkUnreachable)
+                {
+                    socket.Dispose();
+                    lastError = e.SocketErrorCode;
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
                 await Task.Delay(retryDelay, abort);
+                retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, TimeSpan.FromMilliseconds(500).Ticks));
             }
-            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-            {
-                throw new TimeoutException(
-                    $"Rank {membership.Rank} could not connect to its successor rank {successor} at {endPoint} in time: {lastRefusal?.SocketErrorCode}.");
-            }
-            retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, TimeSpan.FromMilliseconds(500).Ticks));
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            throw new TimeoutException(
+                $"Rank {membership.Rank} could not connect to its successor rank {membership.Successor} at {endPoint} in time" +
+                (lastError is null ? "." : $": {lastError}."));
         }
     }
 

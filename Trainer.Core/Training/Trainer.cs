@@ -323,11 +323,17 @@ public sealed class Trainer : Extensible, IDisposable
     {
         var store = new CheckpointStore(Path.GetDirectoryName(Path.GetFullPath(checkpoint))!);
         var info = store.ReadInfo(checkpoint);
-        if (info.Metadata.Model is { } saved && saved.ToJson() != Model.Spec.ToJson())
+        try
+        {
+            store.Load(checkpoint, Model.Module, _optimizer, restoreRng: true);
+        }
+        catch (Exception e) when (e is not CheckpointCorruptException && info.Metadata.Model is { } saved && saved.ToJson() != Model.Spec.ToJson())
+        {
+            // Free overrides (dropout, a threshold) load fine; this one changed the weights' shapes.
             throw new InvalidOperationException(
-                $"Checkpoint {checkpoint} was written by model {saved}, but this run builds {Model.Spec}. " +
-                "Resume with the experiment the checkpoint came from (its run directory has experiment.hocon).");
-        store.Load(checkpoint, Model.Module, _optimizer, restoreRng: true);
+                $"Checkpoint {checkpoint} was written by model {saved}, but this run builds {Model.Spec}, whose weights do not fit: {e.Message} " +
+                "Drop the override that changes a layer's size, or resume with the experiment the checkpoint came from (its run directory has experiment.hocon).", e);
+        }
         // The sampler state says where to go on: the next epoch, or the next batch of an epoch stopped midway.
         if (info.Metadata.Sampler is { } samplerState) _sampler.ValidateResume(samplerState);
         _nextEpoch = info.Metadata.Sampler?.Epoch ?? info.Metadata.Epoch + 1;

@@ -1,0 +1,72 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using TrainManager.Experiments;
+using TrainManager.Training;
+
+namespace TrainManager.Coordinator.Cli;
+
+/// <summary><c>trainmanager eval RUN-DIR-OR-CHECKPOINT [--set k=v]...</c>.</summary>
+[Description("Evaluate a trained model on the test split: a run directory's newest checkpoint, or a given checkpoint.")]
+public sealed class EvalCommand(IAnsiConsole console) : TrainManagerCommand<EvalCommand.Settings>(console)
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandArgument(0, "<RUN-DIR-OR-CHECKPOINT>")]
+        [Description("A run directory (runs/<run-id>) or a checkpoint file in its checkpoints/ folder.")]
+        public string Target { get; set; } = "";
+
+        [CommandOption("--set <KEY=VALUE>")]
+        [Description("Override an entry of the run's experiment, e.g. --set device=cuda or --set data.test-limit=1000. Repeatable.")]
+        public string[] Overrides { get; set; } = [];
+    }
+
+    protected override int Run(Settings settings, CancellationToken cancellationToken)
+    {
+        var (run, checkpoint) = CheckpointLocator.ForEvaluation(settings.Target);
+        var experiment = ExperimentLoader.Load(run.ExperimentFile, settings.Overrides);
+        ReportOverrides(run, experiment);
+        // No run directory and no extensions: evaluating reads a run, it does not add to it.
+        using var trainer = Trainer.FromExperiment(experiment, run: null, extensions: []);
+        int epoch;
+        try
+        {
+            epoch = trainer.Restore(checkpoint).Metadata.Epoch + 1;
+        }
+        catch (InvalidOperationException e)
+        {
+            // The checkpoint does not fit the model the (overridden) experiment builds: an input mistake.
+            throw new CommandInputException(e.Message, e);
+        }
+        var watch = Stopwatch.StartNew();
+        var result = trainer.Evaluate();
+
+        var table = new Table().Border(TableBorder.Rounded).Title("Evaluation").HideHeaders().AddColumn("").AddColumn("");
+        void Row(string name, string value) => table.AddRow(new Text(name, new Style(decoration: Decoration.Bold)), new Text(value));
+        Row("run id", run.Id);
+        Row("checkpoint", checkpoint);
+        Row("after epoch", epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Row("test loss", TrainCommand.Format(result.Loss, "0.0000"));
+        Row("test accuracy", double.IsNaN(result.Accuracy) ? "-" : TrainCommand.Format(result.Accuracy * 100, "0.00") + "%");
+        Row("samples", result.Samples.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
+        Row("time", TrainCommand.Duration(watch.Elapsed));
+        Console.Write(table);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Says which overrides change the recorded model: free ones apply as they are; ones that shape the
+    /// weights mean the checkpoint cannot load, which the user should hear before the load fails.</summary>
+    private void ReportOverrides(RunDirectory run, Experiment overridden)
+    {
+        if (overridden.Overrides.Count == 0) return;
+        var recorded = ExperimentLoader.Load(run.ExperimentFile);
+        Console.MarkupLineInterpolated($"[grey]overrides on top of the recorded instantiation parameters: {string.Join(", ", overridden.Overrides.Select(o => $"{o.Key}={o.Value}"))}[/]");
+        var impacts = Models.OverrideImpact.Assess(Models.ModelRegistry.WithBuiltIns(),
+            new Models.ModelSpec(recorded.Model.Type, recorded.Model.Arguments),
+            new Models.ModelSpec(overridden.Model.Type, overridden.Model.Arguments));
+        foreach (var impact in impacts)
+            if (impact.ShapesWeights) Console.MarkupLineInterpolated($"[yellow]warning: {impact}[/]");
+            else Console.MarkupLineInterpolated($"[grey]{impact}[/]");
+    }
+}

@@ -1,0 +1,16 @@
+namespace TrainManager.Coordinator.Cli;
+
+/// <summary>What <c>trainmanager</c> exits with, so scripts and CI can tell a typo from a crash.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+
+    /// <summary>The run started and failed: a bug, a broken machine, a failing extension.</summary>
+    public const int RunFailed = 1;
+
+    /// <summary>The command line or the experiment is wrong; nothing ran. The message says what to change.</summary>
+    public const int BadInput = 2;
+
+    /// <summary>Stopped by Ctrl+C after the current stage (the usual 128 + SIGINT); a checkpoint was written where possible.</summary>
+    public const int Interrupted = 130;
+}

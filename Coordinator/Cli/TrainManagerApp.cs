@@ -1,0 +1,49 @@
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace TrainManager.Coordinator.Cli;
+
+/// <summary>The <c>trainmanager</c> command line: its verbs, help, and exit codes (see <see cref="ExitCodes"/>).</summary>
+public static class TrainManagerApp
+{
+    /// <summary>The configured app, writing to <paramref name="console"/> (tests pass one that records).</summary>
+    public static CommandApp Create(IAnsiConsole console)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        var app = new CommandApp();
+        app.Configure(config =>
+        {
+            config.SetApplicationName("trainmanager");
+            config.Settings.Console = console;
+            config.Settings.Registrar.RegisterInstance<IAnsiConsole>(console);
+            config.Settings.CancellationExitCode = ExitCodes.Interrupted;
+            // Mistyped command lines (unknown verb or option, missing argument) are bad input, like a bad experiment.
+            config.SetExceptionHandler((exception, _) =>
+            {
+                if (exception is CommandAppException { Pretty: { } pretty })
+                    console.Write(pretty);
+                else
+                {
+                    console.Write(new Text(exception.Message, new Style(Color.Red)));
+                    console.WriteLine();
+                }
+                return exception is CommandAppException ? ExitCodes.BadInput : ExitCodes.RunFailed;
+            });
+
+            config.AddCommand<TrainCommand>("train")
+                .WithDescription("Train the model an experiment file describes, in a new run directory (runs/<run-id>/).")
+                .WithExample("train", "examples/fashion-mnist-cnn.hocon")
+                .WithExample("train", "examples/fashion-mnist-mlp.hocon", "--set", "epochs=3", "--set", "model.args.hidden=[64]")
+                .WithExample("train", "examples/fashion-mnist-cnn.hocon", "--resume", "runs/20250101-120000-fashion-mnist-cnn-1a2b");
+            config.AddCommand<EvalCommand>("eval")
+                .WithDescription("Evaluate a run's newest checkpoint (or a given checkpoint) on the test split.")
+                .WithExample("eval", "runs/20250101-120000-fashion-mnist-cnn-1a2b")
+                .WithExample("eval", "runs/20250101-120000-fashion-mnist-cnn-1a2b/checkpoints/epoch-0003-step-000001407.ckpt", "--set", "device=cuda");
+        });
+        return app;
+    }
+
+    /// <summary>Runs one command line and returns its exit code.</summary>
+    public static int Run(IReadOnlyList<string> args, IAnsiConsole? console = null, CancellationToken cancellationToken = default) =>
+        Create(console ?? AnsiConsole.Console).Run(args, cancellationToken);
+}
