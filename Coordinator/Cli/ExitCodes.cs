@@ -13,4 +13,7 @@ public static class ExitCodes
 
     /// <summary>Stopped by Ctrl+C after the current stage (the usual 128 + SIGINT); a checkpoint was written where possible.</summary>
     public const int Interrupted = 130;
+
+    /// <summary><c>check-leakage</c> found samples of a batch that influence each other.</summary>
+    public const int LeakFound = 3;
 }

@@ -39,6 +39,12 @@ public static class TrainManagerApp
                 .WithDescription("Evaluate a run's newest checkpoint (or a given checkpoint) on the test split.")
                 .WithExample("eval", "runs/20250101-120000-fashion-mnist-cnn-1a2b")
                 .WithExample("eval", "runs/20250101-120000-fashion-mnist-cnn-1a2b/checkpoints/epoch-0003-step-000001407.ckpt", "--set", "device=cuda");
+            config.AddCommand<CheckLeakageCommand>("check-leakage")
+                .WithDescription("Prove on a real batch that the experiment's model does not mix samples (exit code 3 on a leak).")
+                .WithExample("check-leakage", "examples/fashion-mnist-cnn.hocon");
+            config.AddCommand<ReproduceCommand>("reproduce")
+                .WithDescription("Recreate the exact code a run was trained with in DIR and verify its git tree id.")
+                .WithExample("reproduce", "runs/20250101-120000-fashion-mnist-cnn-1a2b", "/tmp/code-of-that-run");
         });
         return app;
     }
