@@ -11,6 +11,9 @@ namespace TrainManager.Extensions.Leakage;
 /// </summary>
 public sealed class LeakageCheckExtension(string? runDirectory, bool failOnLeak, LeakageCheckOptions options) : Extension
 {
+    /// <summary>Writes files (or the console): once, on rank 0, in a data-parallel run.</summary>
+    public override RankScope Ranks => RankScope.RankZero;
+
     public static readonly IReadOnlyCollection<string> SettingNames = ["fail-on-leak", "probes"];
 
     public override string Name => "leakage-check";

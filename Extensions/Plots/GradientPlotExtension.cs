@@ -19,6 +19,9 @@ namespace TrainManager.Extensions.Plots;
 /// </remarks>
 public sealed class GradientPlotExtension : Extension
 {
+    /// <summary>Writes files (or the console): once, on rank 0, in a data-parallel run.</summary>
+    public override RankScope Ranks => RankScope.RankZero;
+
     public static readonly IReadOnlyCollection<string> SettingNames =
         ["every", "vanish-threshold", "explode-threshold", "histogram-every", "histogram-steps", "histogram-bins", "min-render-seconds"];
 

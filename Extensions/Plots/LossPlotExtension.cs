@@ -13,6 +13,9 @@ namespace TrainManager.Extensions.Plots;
 /// </summary>
 public sealed class LossPlotExtension : Extension
 {
+    /// <summary>Writes files (or the console): once, on rank 0, in a data-parallel run.</summary>
+    public override RankScope Ranks => RankScope.RankZero;
+
     public static readonly IReadOnlyCollection<string> SettingNames = ["refresh-every-batches", "worst", "min-render-seconds", "loss-label"];
 
     private readonly LossPlotOptions _options;

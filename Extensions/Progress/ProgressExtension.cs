@@ -27,6 +27,9 @@ public enum ProgressMode
 /// </summary>
 public sealed class ProgressExtension : Extension, IDisposable
 {
+    /// <summary>Writes files (or the console): once, on rank 0, in a data-parallel run.</summary>
+    public override RankScope Ranks => RankScope.RankZero;
+
     /// <summary>The settings an experiment may give: <c>{ type = progress, refresh-ms = 250, mode = lines }</c>.</summary>
     public static readonly IReadOnlyCollection<string> SettingNames = ["refresh-ms", "mode"];
 

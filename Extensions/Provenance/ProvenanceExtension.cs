@@ -15,6 +15,9 @@ namespace TrainManager.Extensions.Provenance;
 /// </summary>
 public sealed class ProvenanceExtension(string runDirectory, string workingDirectory) : Extension
 {
+    /// <summary>Writes files (or the console): once, on rank 0, in a data-parallel run.</summary>
+    public override RankScope Ranks => RankScope.RankZero;
+
     public static readonly IReadOnlyCollection<string> SettingNames = ["repository"];
 
     public override string Name => "provenance";

@@ -20,6 +20,9 @@ namespace TrainManager.Extensions.Report;
 /// </remarks>
 public sealed class RunReportExtension(string? experimentName = null, TimeProvider? clock = null) : Extension
 {
+    /// <summary>Writes files (or the console): once, on rank 0, in a data-parallel run.</summary>
+    public override RankScope Ranks => RankScope.RankZero;
+
     public static readonly IReadOnlyCollection<string> SettingNames = [];
 
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;

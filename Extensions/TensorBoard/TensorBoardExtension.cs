@@ -13,6 +13,9 @@ namespace TrainManager.Extensions.TensorBoard;
 /// </summary>
 public sealed class TensorBoardExtension(string logDirectory, int scalarEvery, int histogramEvery) : Extension
 {
+    /// <summary>Writes files (or the console): once, on rank 0, in a data-parallel run.</summary>
+    public override RankScope Ranks => RankScope.RankZero;
+
     public static readonly IReadOnlyCollection<string> SettingNames = ["scalar-every", "histogram-every"];
 
     private EventFileWriter? _writer;

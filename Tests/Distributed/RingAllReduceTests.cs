@@ -40,6 +40,22 @@ public sealed class RingAllReduceTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task SpanMeanIsTheSumDividedByTheWorldSize(int worldSize)
+    {
+        const int length = 1001;
+        using var ring = await LoopbackRing.FormAsync(worldSize);
+        var buffers = Enumerable.Range(0, worldSize).Select(rank => IntegerValued(length, rank)).ToArray();
+
+        await ring.RunAsync(member => member.AllReduceMean(buffers[member.Rank]));
+
+        var expected = ExpectedSum(length, worldSize).Select(sum => sum / worldSize).ToArray();
+        foreach (var buffer in buffers)
+            Assert.Equal(expected, buffer);
+    }
+
     [Fact]
     public async Task SumOfAHugeBufferIsExact()
     {
@@ -129,6 +145,20 @@ public sealed class RingAllReduceTests
             foreach (var listener in listeners)
                 listener.Dispose();
         }
+    }
+
+    [Fact]
+    public async Task ASlicedTensorIsReducedOnlyWhereItLooks()
+    {
+        using var ring = await LoopbackRing.FormAsync(2);
+        using var scope = NewDisposeScope();
+        var storages = Enumerable.Range(0, 2).Select(_ => arange(20, ScalarType.Float32)).ToArray();
+        var slices = storages.Select(storage => storage.narrow(0, 5, 10)).ToArray(); // contiguous, at an offset
+
+        await ring.RunAsync(member => member.AllReduceSum([slices[member.Rank]]));
+
+        var expected = Enumerable.Range(0, 20).Select(i => i is >= 5 and < 15 ? 2f * i : i).ToArray();
+        Assert.All(storages, storage => Assert.Equal(expected, storage.data<float>().ToArray()));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TorchSharp;
 using TrainManager.Distributed;
 
 namespace TrainManager.Tests.Distributed;
@@ -68,6 +69,24 @@ public sealed class RingFailureTests
 
         Assert.All(errors, e => Assert.IsType<RingBrokenException>(e));
         Assert.Contains("999 floats", errors[2]!.Message); // rank 2 receives from rank 1, the odd one out
+    }
+
+    [Fact]
+    public async Task TensorListsThatCutIntoDifferentRingPassesFailEvenWithEqualSizes()
+    {
+        // 10 floats on both ranks, but with buckets of 5 floats rank 0 makes passes of 4, 5, 1 and rank 1 of 5, 5.
+        using var ring = await LoopbackRing.FormAsync(2, new RingOptions { BucketBytes = 5 * sizeof(float) });
+        using var scope = torch.NewDisposeScope();
+        var tensors = new[] { new[] { torch.ones(4), torch.ones(6) }, new[] { torch.ones(6), torch.ones(4) } };
+        var errors = new Exception?[2];
+
+        await ring.RunAsync(member =>
+        {
+            try { member.AllReduceSum(tensors[member.Rank]); }
+            catch (Exception e) { errors[member.Rank] = e; }
+        });
+
+        Assert.All(errors, e => Assert.Contains("tensor shapes", Assert.IsType<RingBrokenException>(e).Message));
     }
 
     /// <summary>Runs an all-reduce on ranks 0..survivors-1 only, recording each one's exception and when it ended.</summary>

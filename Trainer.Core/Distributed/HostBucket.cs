@@ -5,30 +5,42 @@ using static TorchSharp.torch;
 namespace TrainManager.Distributed;
 
 /// <summary>
-/// The reusable host buffer tensor collectives reduce in: a window of the flattened tensors is copied in, reduced
-/// over the ring straight from this memory and copied back. A CPU tensor, so that one <c>copy_</c> fills it from CPU
-/// and CUDA tensors alike; page-locked once CUDA tensors show up, so their device-to-host copies run at DMA speed.
+/// The reusable host buffer a window of several tensors, or of a tensor outside CPU memory, is reduced in: copied in,
+/// reduced over the ring straight from this memory, copied back. A CPU tensor, so that one <c>copy_</c> fills it from
+/// CPU and CUDA tensors alike; page-locked once CUDA tensors show up, so their device-to-host copies run at DMA speed.
 /// </summary>
 internal sealed class HostBucket(int capacity) : IDisposable
 {
     private Tensor? _buffer;
 
-    /// <summary>Copies floats [start, start + length) of <paramref name="tensors"/> into the bucket and returns them.</summary>
-    public Span<float> Gather(FlatTensorList tensors, long start, int length)
+    /// <summary>Copies the window's segments into the bucket, one after another, and returns them.</summary>
+    public Span<float> Gather(FlatTensorList tensors, BucketPlan plan, BucketWindow window)
     {
-        var buffer = Buffer(length, tensors.AnyOnCuda);
-        tensors.CopyWindow(start, length, buffer, intoWindow: true);
-        return MemoryMarshal.Cast<byte, float>(buffer.bytes)[..length];
+        var buffer = Buffer(window.Length, tensors.AnyOnCuda);
+        CopySegments(tensors, plan, window, buffer, intoBucket: true);
+        return MemoryMarshal.Cast<byte, float>(buffer.bytes)[..window.Length];
     }
 
-    /// <summary>Copies the first <paramref name="length"/> floats of the bucket back to where they came from.</summary>
-    public void Scatter(FlatTensorList tensors, long start, int length) =>
-        tensors.CopyWindow(start, length, _buffer!, intoWindow: false);
+    /// <summary>Copies the bucket back into the window's segments.</summary>
+    public void Scatter(FlatTensorList tensors, BucketPlan plan, BucketWindow window) =>
+        CopySegments(tensors, plan, window, _buffer!, intoBucket: false);
 
     public void Dispose()
     {
         _buffer?.Dispose();
         _buffer = null;
+    }
+
+    private static void CopySegments(FlatTensorList tensors, BucketPlan plan, BucketWindow window, Tensor buffer, bool intoBucket)
+    {
+        var at = 0;
+        for (var i = 0; i < window.SegmentCount; i++)
+        {
+            var segment = plan.Segment(window, i);
+            using var slot = buffer.narrow(0, at, segment.Count);
+            tensors.Copy(segment, slot, intoBucket);
+            at += segment.Count;
+        }
     }
 
     private Tensor Buffer(int length, bool pinned)

@@ -11,8 +11,9 @@ namespace TrainManager.Distributed;
 /// </summary>
 internal static class RingAlgorithm
 {
-    /// <summary>Replaces <paramref name="data"/> on every rank with the element-wise sum over all ranks.</summary>
-    public static void AllReduceSum(RingLink link, Span<float> data, int worldSize, RingCollective collective, long sequence, CancellationToken cancel)
+    /// <summary>Replaces <paramref name="data"/> on every rank with the element-wise sum over all ranks, or with the
+    /// mean when <paramref name="collective"/> is <see cref="RingCollective.AllReduceMean"/>.</summary>
+    public static void AllReduce(RingLink link, Span<float> data, int worldSize, RingCollective collective, long sequence, CancellationToken cancel)
     {
         var rank = link.Rank;
         var steps = worldSize - 1;
@@ -22,6 +23,9 @@ internal static class RingAlgorithm
             var step = new RingStep(collective, sequence, RingPhase.ReduceScatter, s, steps);
             link.ExchangeAdding(chunks.Of(data, Wrap(rank - s, worldSize)), chunks.Of(data, Wrap(rank - s - 1, worldSize)), step, cancel);
         }
+        // Each rank divides only the chunk it completed, before sharing it: 1/N of the work, and still the same bits everywhere.
+        if (collective == RingCollective.AllReduceMean)
+            FloatArithmetic.Divide(chunks.Of(data, Wrap(rank + 1, worldSize)), worldSize);
         for (var s = 0; s < steps; s++)
         {
             var step = new RingStep(collective, sequence, RingPhase.AllGather, s, steps);

@@ -12,6 +12,9 @@ namespace TrainManager.Distributed;
 /// <para>Collectives block the calling thread (the training loop's) and must be called one at a time, in the same
 /// order and with the same sizes on every rank; the ranks check that at the start of each collective. When a peer
 /// is lost, the collective throws <see cref="RingBrokenException"/> and the ring is finished: form a new one.</para>
+/// <para>Tensor lists are reduced in ring passes of at most <see cref="RingOptions.BucketBytes"/>: a CPU tensor that
+/// fills a pass alone is reduced in its own memory; smaller tensors, and tensors on a GPU, are packed into one
+/// reusable host buffer (page-locked for GPUs), reduced there and copied back.</para>
 /// </summary>
 public sealed class RingAllReduce : IDisposable
 {
@@ -84,31 +87,13 @@ public sealed class RingAllReduce : IDisposable
 
     /// <summary>Replaces <paramref name="data"/>, on every rank, with the element-wise sum over all ranks.</summary>
     /// <exception cref="RingBrokenException">A peer was lost, or disagreed on the collective.</exception>
-    public void AllReduceSum(Span<float> data, CancellationToken cancel = default)
-    {
-        var sequence = Begin();
-        try
-        {
-            if (_link is null)
-                return;
-            Agree(new RingAgreement(RingCollective.AllReduceSum, sequence, data.Length, SpanWindowElements), cancel);
-            for (var rest = data; !rest.IsEmpty;)
-            {
-                var window = rest[..Math.Min(rest.Length, SpanWindowElements)];
-                RingAlgorithm.AllReduceSum(_link, window, WorldSize, RingCollective.AllReduceSum, sequence, cancel);
-                rest = rest[window.Length..];
-            }
-        }
-        catch (Exception e)
-        {
-            Break(e);
-            throw;
-        }
-        finally
-        {
-            End();
-        }
-    }
+    public void AllReduceSum(Span<float> data, CancellationToken cancel = default) =>
+        ReduceSpan(data, RingCollective.AllReduceSum, cancel);
+
+    /// <summary>Replaces <paramref name="data"/>, on every rank, with the element-wise mean over all ranks.</summary>
+    /// <exception cref="RingBrokenException">A peer was lost, or disagreed on the collective.</exception>
+    public void AllReduceMean(Span<float> data, CancellationToken cancel = default) =>
+        ReduceSpan(data, RingCollective.AllReduceMean, cancel);
 
     /// <summary><see cref="AllReduceSum(Span{float}, CancellationToken)"/> on a dedicated thread: the exchange waits
     /// in poll(2) for the whole collective, which must not hold a thread-pool thread that actors need.</summary>
@@ -161,27 +146,54 @@ public sealed class RingAllReduce : IDisposable
             _bucket.Dispose();
     }
 
-    private void ReduceTensors(IReadOnlyList<Tensor> tensors, RingCollective collective, CancellationToken cancel)
+    private void ReduceSpan(Span<float> data, RingCollective collective, CancellationToken cancel)
     {
-        // Checked before anything is sent, so a caller's mistake leaves the ring usable.
-        var elements = FlatTensorList.CountElements(tensors);
         var sequence = Begin();
         try
         {
             if (_link is null)
                 return;
-            var window = _options.BucketElements;
-            Agree(new RingAgreement(collective, sequence, elements, window), cancel);
-            using var noGrad = torch.no_grad(); // the tensors may be leaves that require grad
-            using var flat = FlatTensorList.Create(tensors);
-            for (long start = 0; start < elements; start += window)
+            Agree(new RingAgreement(collective, sequence, data.Length, SpanWindowElements), cancel);
+            for (var rest = data; !rest.IsEmpty;)
             {
-                var length = (int)Math.Min(window, elements - start);
-                var bucket = _bucket.Gather(flat, start, length);
-                RingAlgorithm.AllReduceSum(_link, bucket, WorldSize, collective, sequence, cancel);
-                if (collective == RingCollective.AllReduceMean)
-                    FloatArithmetic.Divide(bucket, WorldSize);
-                _bucket.Scatter(flat, start, length);
+                var window = rest[..Math.Min(rest.Length, SpanWindowElements)];
+                RingAlgorithm.AllReduce(_link, window, WorldSize, collective, sequence, cancel);
+                rest = rest[window.Length..];
+            }
+        }
+        catch (Exception e)
+        {
+            Break(e);
+            throw;
+        }
+        finally
+        {
+            End();
+        }
+    }
+
+    private void ReduceTensors(IReadOnlyList<Tensor> tensors, RingCollective collective, CancellationToken cancel)
+    {
+        // Checked and planned before anything is sent, so that a caller's mistake leaves the ring usable.
+        using var flat = FlatTensorList.Create(tensors);
+        var plan = BucketPlan.Create(flat, _options.BucketElements);
+        var sequence = Begin();
+        try
+        {
+            if (_link is null)
+                return;
+            Agree(new RingAgreement(collective, sequence, plan.Elements, plan.Fingerprint), cancel);
+            using var noGrad = torch.no_grad(); // the tensors may be leaves that require grad
+            foreach (var window in plan.Windows)
+            {
+                if (window.SegmentCount == 1 && flat.TryGetHostSpan(plan.Segment(window, 0), out var inPlace))
+                {
+                    RingAlgorithm.AllReduce(_link, inPlace, WorldSize, collective, sequence, cancel);
+                    continue;
+                }
+                var bucket = _bucket.Gather(flat, plan, window);
+                RingAlgorithm.AllReduce(_link, bucket, WorldSize, collective, sequence, cancel);
+                _bucket.Scatter(flat, plan, window);
             }
         }
         catch (Exception e)
@@ -205,7 +217,7 @@ public sealed class RingAllReduce : IDisposable
         if (theirs != ours)
             throw link.Broken(link.PredecessorRank, step,
                 $"it started {theirs.Describe()} where this rank started {ours.Describe()}; every rank must call the same " +
-                "collectives, in the same order, with the same sizes and bucket size");
+                "collectives, in the same order, with the same sizes, tensor shapes and bucket size");
     }
 
     private long Begin()

@@ -1,33 +1,14 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 
 namespace TrainManager.Distributed;
 
 /// <summary>
-/// The first bytes on every ring connection. The connecting rank sends a hello (magic, version, world size, its rank,
-/// the rank it means to reach, the run token); the accepting rank checks all of them and answers with a verdict.
-/// The token keeps a stale worker of an earlier run, or anything else that finds the port, out of this run's
-/// gradients; it is not confidentiality (tensors travel in the clear).
+/// Forms the two connections of a rank: the connecting side dials its successor and sends a <see cref="RingHello"/>,
+/// the accepting side checks every hello that arrives and answers with its verdict.
 /// </summary>
 internal static class RingHandshake
 {
-    private const uint Magic = 0x474E5254; // "TRNG" on the wire
-    private const ushort Version = 1;
-    private const int HelloHeaderBytes = 20; // magic 4, version 2, token length 2, world 4, sender 4, receiver 4
-    private const int ReplyBytes = 13; // magic 4, verdict 1, rank 4, world 4
-
-    private enum Verdict : byte
-    {
-        Accepted = 0,
-        NotARingPeer = 1,
-        TokenMismatch = 2,
-        WorldSizeMismatch = 3,
-        UnexpectedSender = 4,
-        WrongReceiver = 5,
-    }
-
     /// <summary>Connects to the successor, retrying while it is not listening yet, and completes the handshake.</summary>
     /// <exception cref="RingHandshakeException">The successor refused this rank, or is not a ring member.</exception>
     /// <exception cref="TimeoutException"><paramref name="deadline"/> passed first.</exception>
@@ -38,10 +19,10 @@ internal static class RingHandshake
         var socket = await ConnectWithRetriesAsync(membership, endPoint, options, abort, deadline);
         try
         {
-            await SendAllAsync(socket, Hello(membership), abort);
-            var reply = new byte[ReplyBytes];
+            await SendAllAsync(socket, RingHello.Encode(membership), abort);
+            var reply = new byte[RingHello.ReplyBytes];
             await ReceiveExactlyAsync(socket, reply, abort);
-            CheckReply(reply, membership, endPoint);
+            RingHello.CheckReply(reply, membership, endPoint);
             return socket;
         }
         catch (Exception e) when (e is EndOfStreamException or SocketException)
@@ -131,13 +112,13 @@ internal static class RingHandshake
                 using var perCandidate = CancellationTokenSource.CreateLinkedTokenSource(abort);
                 perCandidate.CancelAfter(options.OperationTimeout);
                 var verdict = await ReadHelloAsync(candidate, membership, perCandidate.Token);
-                await SendAllAsync(candidate, Reply(verdict, membership), perCandidate.Token);
-                if (verdict == Verdict.Accepted)
+                await SendAllAsync(candidate, RingHello.Reply(verdict, membership), perCandidate.Token);
+                if (verdict == RingVerdict.Accepted)
                 {
                     RingSockets.Tune(candidate, options);
                     return candidate;
                 }
-                refused.Add($"{remote} ({Describe(verdict)})");
+                refused.Add($"{remote} ({RingHello.Describe(verdict)})");
             }
             catch (Exception e) when (e is SocketException or EndOfStreamException
                                           || (e is OperationCanceledException && !abort.IsCancellationRequested))
@@ -159,81 +140,16 @@ internal static class RingHandshake
         }
     }
 
-    private static byte[] Hello(RingMembership membership)
+    private static async Task<RingVerdict> ReadHelloAsync(Socket socket, RingMembership membership, CancellationToken cancel)
     {
-        var token = membership.Token;
-        var hello = new byte[HelloHeaderBytes + token.Length];
-        var span = hello.AsSpan();
-        BinaryPrimitives.WriteUInt32LittleEndian(span, Magic);
-        BinaryPrimitives.WriteUInt16LittleEndian(span[4..], Version);
-        BinaryPrimitives.WriteUInt16LittleEndian(span[6..], (ushort)token.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(span[8..], membership.WorldSize);
-        BinaryPrimitives.WriteInt32LittleEndian(span[12..], membership.Rank);
-        BinaryPrimitives.WriteInt32LittleEndian(span[16..], membership.Successor);
-        token.CopyTo(span[HelloHeaderBytes..]);
-        return hello;
-    }
-
-    private static async Task<Verdict> ReadHelloAsync(Socket socket, RingMembership membership, CancellationToken cancel)
-    {
-        var header = new byte[HelloHeaderBytes];
+        var header = new byte[RingHello.HeaderBytes];
         await ReceiveExactlyAsync(socket, header, cancel);
-        if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic || BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(4)) != Version)
-            return Verdict.NotARingPeer;
-        int tokenLength = BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(6));
-        if (tokenLength is < RingMembership.MinTokenBytes or > RingMembership.MaxTokenBytes)
-            return Verdict.TokenMismatch;
+        if (RingHello.TokenLength(header) is not { } tokenLength)
+            return RingVerdict.NotARingPeer;
         var token = new byte[tokenLength];
         await ReceiveExactlyAsync(socket, token, cancel);
-
-        // Constant time, so the answer's timing tells a guesser nothing about how much of the token was right.
-        if (!CryptographicOperations.FixedTimeEquals(token, membership.Token))
-            return Verdict.TokenMismatch;
-        if (BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(8)) != membership.WorldSize)
-            return Verdict.WorldSizeMismatch;
-        if (BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(16)) != membership.Rank)
-            return Verdict.WrongReceiver;
-        if (BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(12)) != membership.Predecessor)
-            return Verdict.UnexpectedSender;
-        return Verdict.Accepted;
+        return RingHello.Judge(header, token, membership);
     }
-
-    private static byte[] Reply(Verdict verdict, RingMembership membership)
-    {
-        var reply = new byte[ReplyBytes];
-        BinaryPrimitives.WriteUInt32LittleEndian(reply, Magic);
-        reply[4] = (byte)verdict;
-        BinaryPrimitives.WriteInt32LittleEndian(reply.AsSpan(5), membership.Rank);
-        BinaryPrimitives.WriteInt32LittleEndian(reply.AsSpan(9), membership.WorldSize);
-        return reply;
-    }
-
-    private static void CheckReply(byte[] reply, RingMembership membership, IPEndPoint endPoint)
-    {
-        var successor = membership.Successor;
-        if (BinaryPrimitives.ReadUInt32LittleEndian(reply) != Magic)
-            throw new RingHandshakeException(
-                $"Rank {membership.Rank}: {endPoint} answered, but not as a ring member; is the address of rank {successor} right?");
-        var verdict = (Verdict)reply[4];
-        if (verdict != Verdict.Accepted)
-            throw new RingHandshakeException(
-                $"Rank {membership.Rank}: {endPoint} (expected rank {successor}) refused the connection: {Describe(verdict)}.");
-        var rank = BinaryPrimitives.ReadInt32LittleEndian(reply.AsSpan(5));
-        var world = BinaryPrimitives.ReadInt32LittleEndian(reply.AsSpan(9));
-        if (rank != successor || world != membership.WorldSize)
-            throw new RingHandshakeException(
-                $"Rank {membership.Rank}: {endPoint} is rank {rank} of {world}, expected rank {successor} of {membership.WorldSize}.");
-    }
-
-    private static string Describe(Verdict verdict) => verdict switch
-    {
-        Verdict.NotARingPeer => "the hello is not a ring handshake of this version",
-        Verdict.TokenMismatch => "run token mismatch (a peer from another run?)",
-        Verdict.WorldSizeMismatch => "world size mismatch",
-        Verdict.UnexpectedSender => "the sender is not this rank's predecessor",
-        Verdict.WrongReceiver => "the sender meant to reach a different rank",
-        _ => $"unknown verdict {(byte)verdict}",
-    };
 
     private static async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> buffer, CancellationToken cancel)
     {

@@ -11,6 +11,15 @@ public enum ExtensionHosting
     Observing,
 }
 
+/// <summary>On which ranks of a data-parallel run an extension is registered.</summary>
+public enum RankScope
+{
+    /// <summary>Every rank (the default): extensions that change the batch or control training must see every rank.</summary>
+    All,
+    /// <summary>Rank 0 only: extensions that write files (plots, events, provenance, reports), so they are written once.</summary>
+    RankZero,
+}
+
 /// <summary>What an observing extension does when its backlog is full.</summary>
 public enum BacklogOverflow
 {
@@ -41,6 +50,9 @@ public abstract class Extension
     public virtual string Name => GetType().Name;
 
     public virtual ExtensionHosting Hosting => ExtensionHosting.Inline;
+
+    /// <summary>Which ranks of a data-parallel run register this extension. File writers say <see cref="RankScope.RankZero"/>.</summary>
+    public virtual RankScope Ranks => RankScope.All;
 
     /// <summary>For <see cref="ExtensionHosting.Observing"/>: the backlog bound and what happens when it is reached.</summary>
     public virtual BacklogPolicy Backlog => BacklogPolicy.Default;

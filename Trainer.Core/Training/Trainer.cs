@@ -36,7 +36,9 @@ public sealed class Trainer : Extensible, IDisposable
         _schedule = OptimizerFactory.CreateSchedule(_optimizer, Settings(setup.Experiment.Scheduler), setup.Experiment.Epochs);
         _sampler = new EpochSampler(setup.TrainData.Count, setup.Experiment.BatchSize, setup.Experiment.Seed,
             rank: setup.Rank, worldSize: setup.WorldSize);
-        foreach (var extension in extensions) Register(extension);
+        // In a data-parallel run, extensions that write files do so once, on rank 0.
+        foreach (var extension in extensions)
+            if (setup.Rank == 0 || extension.Ranks == RankScope.All) Register(extension);
     }
 
     /// <summary>Builds the model, data and trainer an experiment describes. The instantiation parameters are
@@ -98,7 +100,7 @@ public sealed class Trainer : Extensible, IDisposable
                     // Stopped mid-epoch: no validation, and the checkpoint says where in the epoch to go on from.
                     _nextEpoch = epoch;
                     _resumeBatch = batchesDone;
-                    if (_setup.Run is not null)
+                    if (WritesCheckpoints)
                         using (Staged("checkpoint"))
                         {
                             lastCheckpoint = SaveCheckpoint(epoch, batchesDone, new Dictionary<string, double> { ["train_loss"] = trainLoss });
@@ -121,7 +123,7 @@ public sealed class Trainer : Extensible, IDisposable
                 Fixtures["metrics"] = metrics;
                 history.Add(metrics);
                 metricsLog?.Epoch(epoch, metrics);
-                if (_setup.Run is not null && ShouldCheckpoint(epoch))
+                if (WritesCheckpoints && ShouldCheckpoint(epoch))
                     using (Staged("checkpoint"))
                     {
                         lastCheckpoint = SaveCheckpoint(epoch, _sampler.BatchesPerEpoch, metrics);
@@ -136,6 +138,9 @@ public sealed class Trainer : Extensible, IDisposable
             return result;
         }
     }
+
+    /// <summary>Rank 0 writes the checkpoints of a data-parallel run; every rank restores them.</summary>
+    private bool WritesCheckpoints => _setup.Run is not null && _setup.Rank == 0;
 
     private bool ShouldCheckpoint(int epoch)
     {

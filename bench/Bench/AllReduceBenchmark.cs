@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using TorchSharp;
+using TrainManager.Distributed;
+using static TorchSharp.torch;
+
+namespace TrainManager.Bench;
+
+/// <summary>
+/// Ring all-reduce on loopback against plain TCP, interleaved round by round so that the load of a shared machine
+/// hits both alike. Reports the bus bandwidth, bytes × 2(N−1)/N / time (what each rank's link carries per second,
+/// comparable across N, as NCCL reports it), for a flat float buffer and for the same bytes as a list of tensors
+/// (AllReduceMean through the host bucket), and its ratio to one socket pair streaming the same bytes.
+/// <code>dotnet run -c Release --project bench/Bench -- allreduce [--ranks 2,4] [--megabytes 25] [--iterations 10] [--warmup 2] [--socket-buffer BYTES] [--bucket BYTES]</code>
+/// </summary>
+public static class AllReduceBenchmark
+{
+    private sealed record Options(int[] Ranks, double Megabytes, int Iterations, int Warmup, int SocketBufferBytes, int BucketBytes);
+
+    private const double Target = 0.5;
+
+    public static int Run(string[] args)
+    {
+        var options = Parse(args);
+        var elements = (int)(options.Megabytes * 1e6 / sizeof(float));
+        var bytes = elements * sizeof(float);
+        var ringOptions = new RingOptions { SocketBufferBytes = options.SocketBufferBytes, BucketBytes = options.BucketBytes };
+        Console.WriteLine($"All-reduce benchmark: {bytes / 1e6:F1} MB of float32, median of {options.Iterations} rounds after {options.Warmup} warm-up, " +
+                          $"{Environment.ProcessorCount} cores, socket buffers {(options.SocketBufferBytes == 0 ? "kernel-tuned" : $"{options.SocketBufferBytes} B")}, " +
+                          $"bucket {options.BucketBytes} B");
+
+        using var pair = new SocketPair(bytes, ringOptions);
+        var rings = options.Ranks.Select(n => new InProcessRing(n, elements, ringOptions)).ToArray();
+        try
+        {
+            var tcp = new List<double>();
+            var flat = rings.Select(_ => new List<double>()).ToArray();
+            var tensors = rings.Select(_ => new List<double>()).ToArray();
+            for (var round = 0; round < options.Warmup + options.Iterations; round++)
+            {
+                var measured = round >= options.Warmup;
+                Record(measured, tcp, pair.StreamSeconds());
+                for (var i = 0; i < rings.Length; i++)
+                {
+                    Record(measured, flat[i], rings[i].Seconds(tensors: false));
+                    Record(measured, tensors[i], rings[i].Seconds(tensors: true));
+                }
+            }
+
+            var tcpBandwidth = bytes / Median(tcp);
+            Console.WriteLine($"plain TCP loopback, one socket pair: {tcpBandwidth / 1e9:F2} GB/s");
+            for (var i = 0; i < rings.Length; i++)
+            {
+                var n = rings[i].WorldSize;
+                foreach (var (what, times) in new[] { ("flat buffer", flat[i]), ("tensor list", tensors[i]) })
+                {
+                    var seconds = Median(times);
+                    var bus = bytes * 2.0 * (n - 1) / n / seconds;
+                    Console.WriteLine($"N={n} {what}: {seconds * 1e3,6:F1} ms   bus bandwidth {bus / 1e9:F2} GB/s   ratio to TCP {bus / tcpBandwidth:F2} " +
+                                      $"(target >= {Target})   N x bus / TCP {n * bus / tcpBandwidth:F2}");
+                }
+            }
+            Console.WriteLine($"Here the N ranks share {Environment.ProcessorCount} cores and each one sends and receives its bus bytes, so the bus " +
+                              "ratio falls as N grows; N x bus / TCP compares the bytes all ranks move per second with the socket pair's " +
+                              "(about 1: as efficient as plain TCP). With a host per rank the links run side by side.");
+        }
+        finally
+        {
+            foreach (var ring in rings)
+                ring.Dispose();
+        }
+        return 0;
+    }
+
+    private static void Record(bool measured, List<double> times, double seconds)
+    {
+        if (measured)
+            times.Add(seconds);
+    }
+
+    /// <summary>One connection over loopback, a sender thread streaming into a receiving one.</summary>
+    private sealed class SocketPair : IDisposable
+    {
+        private readonly Socket _sender;
+        private readonly Socket _receiver;
+        private readonly byte[] _outgoing;
+        private readonly byte[] _incoming;
+
+        public SocketPair(int bytes, RingOptions options)
+        {
+            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            Tune(listener, options);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen(1);
+            _sender = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            Tune(_sender, options);
+            _sender.Connect(listener.LocalEndPoint!);
+            _receiver = listener.Accept();
+            Tune(_receiver, options);
+            _outgoing = new byte[bytes];
+            _incoming = new byte[bytes];
+        }
+
+        public double StreamSeconds()
+        {
+            var clock = Stopwatch.StartNew();
+            var send = new Thread(() =>
+            {
+                for (var sent = 0; sent < _outgoing.Length;)
+                    sent += _sender.Send(_outgoing.AsSpan(sent));
+            });
+            send.Start();
+            for (var received = 0; received < _incoming.Length;)
+                received += _receiver.Receive(_incoming.AsSpan(received));
+            send.Join();
+            return clock.Elapsed.TotalSeconds;
+        }
+
+        public void Dispose()
+        {
+            _sender.Dispose();
+            _receiver.Dispose();
+        }
+
+        // The ring's own settings: NoDelay, and the buffer sizes when given.
+        private static void Tune(Socket socket, RingOptions options)
+        {
+            socket.NoDelay = true;
+            if (options.SocketBufferBytes > 0)
+            {
+                socket.SendBufferSize = options.SocketBufferBytes;
+                socket.ReceiveBufferSize = options.SocketBufferBytes;
+            }
+        }
+    }
+
+    /// <summary>N ranks of one ring in this process, each with its own buffer and gradient-like tensors.</summary>
+    private sealed class InProcessRing : IDisposable
+    {
+        private readonly RingListener[] _listeners;
+        private readonly RingAllReduce[] _ranks;
+        private readonly float[][] _buffers;
+        private readonly Tensor[][] _tensors;
+
+        public InProcessRing(int worldSize, int elements, RingOptions options)
+        {
+            _listeners = Enumerable.Range(0, worldSize).Select(_ => RingListener.Start(new IPEndPoint(IPAddress.Loopback, 0), options)).ToArray();
+            var peers = _listeners.Select(l => l.EndPoint).ToArray();
+            var token = RingMembership.NewToken();
+            _ranks = Task.WhenAll(Enumerable.Range(0, worldSize).Select(rank =>
+                RingAllReduce.ConnectAsync(new RingMembership(rank, worldSize, peers, token), _listeners[rank], options))).GetAwaiter().GetResult();
+            // Small values: summed N-fold every round, they must stay far from overflow (and from denormals).
+            _buffers = Enumerable.Range(0, worldSize).Select(_ => Enumerable.Repeat(1e-3f, elements).ToArray()).ToArray();
+            _tensors = Enumerable.Range(0, worldSize).Select(_ => GradientLike(elements)).ToArray();
+        }
+
+        public int WorldSize => _ranks.Length;
+
+        /// <summary>One collective on every rank, each on its own thread as a worker's training loop would call it; it
+        /// lasts from the first rank leaving the barrier before it to the last rank finishing.</summary>
+        public double Seconds(bool tensors)
+        {
+            var started = new long[WorldSize];
+            var finished = new long[WorldSize];
+            var threads = Enumerable.Range(0, WorldSize).Select(rank => new Thread(() =>
+            {
+                _ranks[rank].Barrier();
+                started[rank] = Stopwatch.GetTimestamp();
+                if (tensors)
+                    _ranks[rank].AllReduceMean(_tensors[rank]);
+                else
+                    _ranks[rank].AllReduceSum(_buffers[rank]);
+                finished[rank] = Stopwatch.GetTimestamp();
+            })).ToArray();
+            foreach (var thread in threads)
+                thread.Start();
+            foreach (var thread in threads)
+                thread.Join();
+            return (finished.Max() - started.Min()) / (double)Stopwatch.Frequency;
+        }
+
+        public void Dispose()
+        {
+            foreach (var rank in _ranks)
+                rank.Dispose();
+            foreach (var listener in _listeners)
+                listener.Dispose();
+            foreach (var tensor in _tensors.SelectMany(t => t))
+                tensor.Dispose();
+        }
+
+        /// <summary>As many floats as <c>elements</c>, shaped like a model's gradients: some large matrices, many small biases.</summary>
+        private static Tensor[] GradientLike(int elements)
+        {
+            int[] pattern = [1 << 20, 1 << 18, 4096, 512, 1 << 16, 64];
+            var tensors = new List<Tensor>();
+            for (int left = elements, i = 0; left > 0; i++)
+            {
+                var size = Math.Min(left, pattern[i % pattern.Length]);
+                tensors.Add(full(size, 1e-3f));
+                left -= size;
+            }
+            return tensors.ToArray();
+        }
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static Options Parse(string[] args)
+    {
+        string Value(string name, string fallback)
+        {
+            var i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+        }
+        return new Options(
+            Value("--ranks", "2,4").Split(',').Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToArray(),
+            double.Parse(Value("--megabytes", "25"), CultureInfo.InvariantCulture),
+            int.Parse(Value("--iterations", "10"), CultureInfo.InvariantCulture),
+            int.Parse(Value("--warmup", "2"), CultureInfo.InvariantCulture),
+            int.Parse(Value("--socket-buffer", "0"), CultureInfo.InvariantCulture),
+            int.Parse(Value("--bucket", RingOptions.Default.BucketBytes.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));
+    }
+}
