@@ -400,6 +400,21 @@ public sealed class StageSemanticsTests
         Assert.Equal(1, post.Posts);
     }
 
+    [Fact]
+    public void An_exception_caught_inside_the_stage_body_does_not_fail_the_stage()
+    {
+        var post = new PostRecorder();
+        var counter = new FailureCounter();
+        var host = new Host(post, counter);
+        using (host.Enter("batch"))
+        {
+            try { throw new InvalidOperationException("handled by the body"); }
+            catch (InvalidOperationException) { }
+        }
+        Assert.Equal(1, post.Posts);
+        Assert.Empty(counter.Failures);
+    }
+
     // 12. trace
     [Fact]
     public void The_trace_shows_which_hooks_ran_in_which_order_for_which_stage()

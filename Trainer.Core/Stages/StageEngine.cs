@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 
 namespace TrainManager.Stages;
 
@@ -41,15 +42,32 @@ public sealed class StageEngine
     private Exception? _notified;
     private string? _stopReason;
 
+    /// <summary>Whether this runtime tells a finally block that an exception is unwinding through it.</summary>
+    private static readonly bool CanSeeUnwinding = ProbeUnwindingDetection();
+
     static StageEngine()
     {
-        // A 'using' block cannot see the exception that is unwinding through it. The engine notes every
-        // exception thrown on a thread that is inside a stage; a stage that exits while such an exception
-        // is pending (no engine call since) is treated as failed: no post hooks, one failure notice.
+        // A 'using' block cannot see the exception that is unwinding through it. The engine notes every exception
+        // thrown on a thread that is inside a stage (to name it), and asks the runtime whether one is unwinding
+        // right now when a stage exits (to tell a failing stage from one whose body caught an exception itself).
         AppDomain.CurrentDomain.FirstChanceException += static (_, e) =>
         {
             if (_current is { _depth: > 0 } engine) engine._observed = e.Exception;
         };
+    }
+
+    private static bool IsUnwinding() => !CanSeeUnwinding || Marshal.GetExceptionPointers() != IntPtr.Zero;
+
+    private static bool ProbeUnwindingDetection()
+    {
+        var seen = false;
+        try
+        {
+            try { throw new InvalidOperationException("probe"); }
+            finally { seen = Marshal.GetExceptionPointers() != IntPtr.Zero; }
+        }
+        catch (InvalidOperationException) { }
+        return seen && Marshal.GetExceptionPointers() == IntPtr.Zero;
     }
 
     internal StageEngine(Extensible owner)
@@ -204,7 +222,7 @@ public sealed class StageEngine
                 $"Stage '{_frames[index].Hooks.Name}' was closed while inner stage '{StagePath}' is still open; dispose stages in reverse order (use 'using').");
         var frame = _frames[index];
         var pending = _observed;
-        if (pending is not null)
+        if (pending is not null && IsUnwinding())
         {
             Unwind(index, pending);
             return;

@@ -88,18 +88,22 @@ public static class TrainingBenchmark
                 optimizer.zero_grad();
                 lossSum += loss.item<float>();
             }
+            // A person reports the test loss and accuracy after each epoch, as Fit does.
             module.eval();
             long correct = 0;
+            double testLoss = 0;
             using (no_grad())
                 for (long start = 0; start < test.Count; start += experiment.BatchSize * 4)
                 {
                     using var scope = NewDisposeScope();
                     var indices = Enumerable.Range(0, (int)Math.Min(experiment.BatchSize * 4, test.Count - start)).Select(i => start + i).ToArray();
                     using var batch = test.GetBatch(indices);
-                    correct += module.call(batch.Input).argmax(1).eq(batch.Target).sum().item<long>();
+                    var output = module.call(batch.Input);
+                    testLoss += nn.functional.cross_entropy(output, batch.Target, reduction: nn.Reduction.Sum).item<float>();
+                    correct += output.argmax(1).eq(batch.Target).sum().item<long>();
                 }
             times.Add(watch.Elapsed.TotalSeconds);
-            GC.KeepAlive(lossSum + correct);
+            GC.KeepAlive(lossSum + correct + testLoss);
         }
         return times;
     }
