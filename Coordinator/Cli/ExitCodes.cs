@@ -11,6 +11,9 @@ public static class ExitCodes
     /// <summary>The command line or the experiment is wrong; nothing ran. The message says what to change.</summary>
     public const int BadInput = 2;
 
+    /// <summary>The cluster could not be reached or has no coordinator (<c>submit</c>, <c>runs</c>, ...); the message says what to start.</summary>
+    public const int ClusterUnavailable = 4;
+
     /// <summary>Stopped by Ctrl+C after the current stage (the usual 128 + SIGINT); a checkpoint was written where possible.</summary>
     public const int Interrupted = 130;
 

@@ -2,6 +2,8 @@ using System.ComponentModel;
 using System.Globalization;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using TrainManager.Coordinator.Cli.Cluster;
+using TrainManager.Coordinator.Cluster.Protocol;
 using TrainManager.Experiments;
 using TrainManager.Extensions;
 using TrainManager.Models;
@@ -41,38 +43,24 @@ public sealed class TrainCommand(IAnsiConsole console) : TrainManagerCommand<Tra
             overrides.Add($"runs-dir={runsDirectory}"); // an override, so the run records where it was put
         var experiment = ExperimentLoader.Load(settings.Experiment, overrides, catalog.Names);
         // Checked before the run directory exists, so a typo in the model arguments leaves nothing behind.
-        ModelRegistry.WithBuiltIns().Resolve(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
+        var model = ModelRegistry.WithBuiltIns().Resolve(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
         var resumeFrom = settings.Resume is null ? null : CheckpointLocator.ForResume(settings.Resume);
 
-        var run = RunDirectory.Create(experiment);
-        Console.MarkupLineInterpolated($"Run [bold]{run.Id}[/] in {run.Path}");
-        IReadOnlyList<Extension> extensions = [];
-        try
-        {
-            extensions = catalog.CreateAll(new ExtensionContext(run.Path, experiment));
-            using var trainer = Trainer.FromExperiment(experiment, run, extensions);
-            trainer.Register(new StopOnInterrupt(cancellationToken)); // not part of the experiment, so not in its record
-            var result = trainer.Fit(resumeFrom);
-            Console.Write(Summary(experiment, run, result));
-            if (result.StopReason is { } reason)
-                // The run's own experiment.hocon carries every override, so resuming from it continues the same run.
-                Console.WriteLine(cancellationToken.IsCancellationRequested && result.LastCheckpoint is { } checkpoint
-                    ? $"Stopped early: {reason}. Continue with: trainmanager train {run.ExperimentFile} --resume {checkpoint}"
-                    : $"Stopped early: {reason}.");
-            return cancellationToken.IsCancellationRequested ? ExitCodes.Interrupted : ExitCodes.Success;
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // The run directory is the record of the run, failures included; the console gets the short message.
-            var errorFile = Path.Combine(run.Path, "error.txt");
-            File.WriteAllText(errorFile, e.ToString());
-            throw new RunFailedException(errorFile, e);
-        }
-        finally
-        {
-            foreach (var disposable in extensions.OfType<IDisposable>())
-                disposable.Dispose();
-        }
+        // The embedded default: an in-process single-node cluster (coordinator and one worker slot, journal in
+        // .trainmanager/) runs the experiment, so a local run is journaled and run by the same code as a cluster run.
+        var (run, ended) = EmbeddedTrain.Run(Console, catalog, experiment, model, resumeFrom, cancellationToken);
+        if (ended.Status == RunStatus.Failed)
+            throw EmbeddedTrain.Failure(ended);
+        var interrupted = cancellationToken.IsCancellationRequested || ended.Status == RunStatus.Cancelled;
+        if (run is not null && ended.Outcome is { } outcome)
+            Console.Write(Summary(experiment, run, EmbeddedTrain.ToFitResult(outcome)));
+        var stopReason = interrupted ? StopOnInterrupt.Reason : ended.Outcome?.StopReason;
+        if (stopReason is { } reason)
+            // The run's own experiment.hocon carries every override, so resuming from it continues the same run.
+            Console.WriteLine(interrupted && run is not null && ended.Outcome?.LastCheckpoint is { } checkpoint
+                ? $"Stopped early: {reason}. Continue with: trainmanager train {run.ExperimentFile} --resume {checkpoint}"
+                : $"Stopped early: {reason}.");
+        return interrupted ? ExitCodes.Interrupted : ExitCodes.Success;
     }
 
     static Table Summary(Experiment experiment, RunDirectory run, FitResult result)

@@ -39,6 +39,28 @@ public static class TrainManagerApp
                 .WithDescription("Evaluate a run's newest checkpoint (or a given checkpoint) on the test split.")
                 .WithExample("eval", "runs/20250101-120000-fashion-mnist-cnn-1a2b")
                 .WithExample("eval", "runs/20250101-120000-fashion-mnist-cnn-1a2b/checkpoints/epoch-0003-step-000001407.ckpt", "--set", "device=cuda");
+
+            // The cluster verbs (Cli/Cluster/): each joins the cluster as a short-lived member, asks, and leaves.
+            config.AddCommand<Cluster.SubmitCommand>("submit")
+                .WithDescription("Submit an experiment to a cluster; it runs on a free worker slot (or waits for one).")
+                .WithExample("submit", "examples/fashion-mnist-mlp.hocon", "--cluster", "127.0.0.1:4053", "--follow")
+                .WithExample("submit", "examples/fashion-mnist-cnn.hocon", "--cluster", "10.0.0.5:4053", "--set", "epochs=20");
+            config.AddCommand<Cluster.StatusCommand>("status")
+                .WithDescription("Show the cluster (members, worker slots, runs by status), or one run in detail.")
+                .WithExample("status", "--cluster", "127.0.0.1:4053")
+                .WithExample("status", "20250101-120000-fashion-mnist-mlp-1a2b", "--cluster", "127.0.0.1:4053");
+            config.AddCommand<Cluster.RunsCommand>("runs")
+                .WithDescription("List the runs of a cluster, newest first.")
+                .WithExample("runs", "--cluster", "127.0.0.1:4053");
+            config.AddCommand<Cluster.CancelCommand>("cancel")
+                .WithDescription("Cancel a run; a training run stops after its current batch and writes a checkpoint.")
+                .WithExample("cancel", "20250101-120000-fashion-mnist-mlp-1a2b", "--cluster", "127.0.0.1:4053");
+            config.AddCommand<Cluster.LogsCommand>("logs")
+                .WithDescription("Print a run's history from the journal, one event a line.")
+                .WithExample("logs", "20250101-120000-fashion-mnist-mlp-1a2b", "--follow", "--cluster", "127.0.0.1:4053");
+            config.AddCommand<Cluster.CheckpointsCommand>("checkpoints")
+                .WithDescription("List a run's checkpoints: epoch, step, path, SHA-256, metrics.")
+                .WithExample("checkpoints", "20250101-120000-fashion-mnist-mlp-1a2b", "--cluster", "127.0.0.1:4053");
             config.AddCommand<CheckLeakageCommand>("check-leakage")
                 .WithDescription("Prove on a real batch that the experiment's model does not mix samples (exit code 3 on a leak).")
                 .WithExample("check-leakage", "examples/fashion-mnist-cnn.hocon");

@@ -97,13 +97,24 @@ public sealed class Trainer : Extensible, IDisposable
                 var (trainLoss, samplesPerSecond, batchesDone) = TrainEpoch(epoch, fromBatch, metricsLog);
                 if (batchesDone < _sampler.BatchesPerEpoch)
                 {
-                    // Stopped mid-epoch: no validation, and the checkpoint says where in the epoch to go on from.
+                    // Stopped mid-epoch: no validation (its metrics are NaN, which extensions show as missing), and the
+                    // checkpoint says where in the epoch to go on from. PostEpoch hooks still run, on what there is.
                     _nextEpoch = epoch;
                     _resumeBatch = batchesDone;
+                    var partial = new Dictionary<string, double>
+                    {
+                        ["train_loss"] = trainLoss,
+                        ["test_loss"] = double.NaN,
+                        ["test_accuracy"] = double.NaN,
+                        ["lr"] = LearningRate,
+                        ["samples_per_second"] = samplesPerSecond,
+                        ["epoch_seconds"] = epochWatch.Elapsed.TotalSeconds,
+                    };
+                    Fixtures["metrics"] = partial;
                     if (WritesCheckpoints)
                         using (Staged("checkpoint"))
                         {
-                            lastCheckpoint = SaveCheckpoint(epoch, batchesDone, new Dictionary<string, double> { ["train_loss"] = trainLoss });
+                            lastCheckpoint = SaveCheckpoint(epoch, batchesDone, partial);
                             Fixtures["checkpoint_path"] = lastCheckpoint;
                         }
                     break;

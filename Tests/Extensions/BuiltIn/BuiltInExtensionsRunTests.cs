@@ -46,6 +46,27 @@ public sealed class BuiltInExtensionsRunTests
         Assert.Contains(events, e => e.Values.Any(v => v.Tag.StartsWith("gradients/", StringComparison.Ordinal) && v.Histogram is { Num: > 0 }));
     }
 
+    private sealed class StopMidEpoch : Extension
+    {
+        public void PostBatch(int epoch, int batchIndex, StageControl control) { if (epoch == 1 && batchIndex == 2) control.StopRoutine("interrupted"); }
+    }
+
+    [Fact]
+    public void A_stop_in_the_middle_of_an_epoch_leaves_every_built_in_extension_working()
+    {
+        var experiment = TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 3, trainLimit: 512) with
+        {
+            Extensions = new[] { "progress", "loss-plot", "gradient-plot", "tensorboard", "report" }.Select(Named).ToList(),
+        };
+        var run = RunDirectory.Create(experiment);
+        FitResult result;
+        using (var trainer = Trainer.FromExperiment(experiment, run, [.. FromCatalog(experiment, run), new StopMidEpoch()]))
+            result = trainer.Fit();
+        Assert.Equal("interrupted", result.StopReason);
+        Assert.Contains("batch-000003", result.LastCheckpoint);
+        Assert.True(File.Exists(Path.Combine(run.Path, "report.html")));
+    }
+
     /// <summary>Pairs of samples are folded into one row, mixed by a linear layer, and unfolded: a classic view bug.</summary>
     private sealed class FoldedPairs : nn.Module<Tensor, Tensor>
     {

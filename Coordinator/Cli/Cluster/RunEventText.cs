@@ -1,0 +1,47 @@
+using System.Globalization;
+using TrainManager.Coordinator.Cluster.Protocol;
+
+namespace TrainManager.Coordinator.Cli.Cluster;
+
+/// <summary>How a run's history reads in <c>logs</c>: one line per journal event, in words.</summary>
+public static class RunEventText
+{
+    public static string Line(IExperimentEvent e) =>
+        $"{e.At.ToLocalTime():yyyy-MM-dd HH:mm:ss}  {Describe(e)}";
+
+    public static string Describe(IExperimentEvent e) => e switch
+    {
+        ExperimentSubmitted s =>
+            $"submitted by {s.SubmittedFrom}: {s.Name}, {s.Epochs} epochs on {s.Device}; code {s.Provenance.Description}" +
+            (s.ResumeFrom is { } from ? $"; starts from {from.Path}" : ""),
+        ExperimentScheduled s => $"scheduled on {s.Slot} (attempt {s.Attempt})",
+        ExperimentStarted s =>
+            $"started in {s.RunDirectory}" + (s.ResumedFrom is { } from ? $", resuming from {from.Path} (after epoch {from.Epoch + 1}, step {from.Step})" : ", from scratch") +
+            string.Concat(s.RejectedCheckpoints.Select(r => $"; refused {r.Path}: {r.Reason}" + (r.KeptAs is null ? "" : $" (kept as {r.KeptAs})"))),
+        EpochCompleted c => $"epoch {c.Epoch + 1}: {Metrics(c.Metrics)}",
+        CheckpointSaved c => $"checkpoint after epoch {c.Checkpoint.Epoch + 1}, step {c.Checkpoint.Step}: {c.Checkpoint.Path} (sha256 {c.Checkpoint.Sha256[..Math.Min(16, c.Checkpoint.Sha256.Length)]})",
+        ExperimentFinished f => $"finished after {f.Outcome.Epochs} epochs in {Duration(f.Outcome.Elapsed)}" +
+                                (f.Outcome.StopReason is { } why ? $" (stopped early: {why})" : "") + $": {Outcome(f.Outcome)}",
+        ExperimentFailed f => $"FAILED: {f.Reason}" + (f.ErrorFile is { } file ? $" (full error: {file})" : ""),
+        ExperimentCancelled c => $"cancelled: {c.Reason}",
+        ExperimentRequeued r => $"back in the queue: {r.Reason}",
+        _ => e.GetType().Name,
+    };
+
+    public static string Metrics(IReadOnlyDictionary<string, double> metrics) => string.Join(", ", metrics.Select(m => m.Key switch
+    {
+        "test_accuracy" => $"test accuracy {Percent(m.Value)}",
+        "samples_per_second" => $"{Number(m.Value, "N0")} samples/s",
+        "epoch_seconds" => $"{Number(m.Value, "0.0")} s",
+        _ => $"{m.Key.Replace('_', ' ')} {Number(m.Value, "0.####")}",
+    }));
+
+    static string Outcome(TrainingOutcome o) =>
+        $"train loss {Number(o.TrainLoss, "0.0000")}, test loss {Number(o.TestLoss, "0.0000")}, test accuracy {Percent(o.TestAccuracy)}";
+
+    public static string Percent(double value) => double.IsNaN(value) ? "-" : Number(value * 100, "0.00") + "%";
+
+    public static string Number(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
+
+    public static string Duration(TimeSpan elapsed) => TrainCommand.Duration(elapsed);
+}

@@ -1,0 +1,63 @@
+using System.Text.Json;
+using TrainManager.Checkpoints;
+using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Coordinator.Cluster.Workers;
+using TrainManager.Experiments;
+using TrainManager.Extensions;
+using TrainManager.Extensions.Provenance;
+using TrainManager.Models;
+using TrainManager.Training;
+
+namespace TrainManager.Coordinator.Cli.Cluster;
+
+/// <summary>Turns an experiment file into what the coordinator journals: the same checks as a local run first, so a
+/// mistake is reported here, with its file and line, before anything reaches the cluster.</summary>
+public static class Submission
+{
+    /// <summary>Loads and checks the experiment (file, overrides, extension types, model arguments).</summary>
+    /// <exception cref="ExperimentException">The experiment is invalid; the message has file, line and key.</exception>
+    public static Experiment Load(string file, IEnumerable<string> overrides, ExtensionCatalog catalog, out ModelSpec model)
+    {
+        var experiment = ExperimentLoader.Load(file, overrides, catalog.Names);
+        model = ModelRegistry.WithBuiltIns().Resolve(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
+        return experiment;
+    }
+
+    /// <summary>The submission of <paramref name="experiment"/>; <paramref name="runsRoot"/> null lets the cluster's shared
+    /// runs directory hold the run.</summary>
+    public static SubmitExperiment Create(Experiment experiment, ModelSpec model, string? resumeCheckpoint, string? runsRoot) => new(
+        experiment.Name,
+        experiment.ResolvedHocon,
+        JsonSerializer.Serialize(Instantiation.Describe(experiment, model, []), RunDirectory.Json),
+        Provenance(experiment.SourceFile),
+        experiment.Device,
+        runsRoot,
+        $"{Environment.UserName}@{Environment.MachineName}",
+        resumeCheckpoint is null ? null : Checkpoint(resumeCheckpoint),
+        experiment.SourceFile is { } file ? Path.GetFullPath(file) : null);
+
+    /// <summary>A checkpoint to start from, with the checksum it has now: a resume on any node verifies it against that.</summary>
+    static CheckpointRecord Checkpoint(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var info = new CheckpointStore(Path.GetDirectoryName(full)!).ReadInfo(full); // verifies its own checksum, too
+        return new CheckpointRecord(full, CheckpointChecksum.Of(full), info.Metadata.Epoch, info.Metadata.Step, new Dictionary<string, double>());
+    }
+
+    /// <summary>Which code the submitter's working tree holds (the one the experiment file is in, as for the provenance
+    /// extension); a tree that git cannot describe is said so, not fatal.</summary>
+    static ProvenanceSummary Provenance(string? experimentFile)
+    {
+        try
+        {
+            var p = ProvenanceRecorder.Capture(experimentFile is null
+                ? Environment.CurrentDirectory
+                : Path.GetDirectoryName(Path.GetFullPath(experimentFile))!);
+            return new ProvenanceSummary(p.IsGitRepository, p.CommitSha, p.Branch, p.IsDirty, p.TreeId, p.UncommittedPatch.LongLength, p.ToString());
+        }
+        catch (Exception e)
+        {
+            return ProvenanceSummary.Unknown($"not recorded: {e.Message}");
+        }
+    }
+}

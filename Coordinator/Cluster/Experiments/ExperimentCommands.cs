@@ -1,0 +1,30 @@
+using Akka.Actor;
+using TrainManager.Coordinator.Cluster.Protocol;
+
+namespace TrainManager.Coordinator.Cluster.Experiments;
+
+/// <summary>
+/// What the scheduler (<see cref="Scheduling.ExperimentRegistry"/>) and an <see cref="ExperimentActor"/> say to each
+/// other. Both live in the coordinator's process (the experiments are the registry's children), so none of these
+/// crosses the network.
+/// </summary>
+public static class ExperimentCommands
+{
+    /// <summary>Record a new experiment; the actor answers the client (<paramref name="Client"/>) once it is journaled.</summary>
+    public sealed record Create(ExperimentSubmitted Submitted, IActorRef Client, int QueuePosition, int MatchingSlots);
+
+    /// <summary>Run on this slot.</summary>
+    public sealed record AssignSlot(IActorRef Slot, SlotAddress Address);
+
+    /// <summary>The experiment is no longer queued (cancelled meanwhile): the registry frees the slot it offered.</summary>
+    public sealed record SlotDeclined(IActorRef Slot);
+
+    /// <summary>After a coordinator restart: the slot the journal names reported that it is still running this experiment.</summary>
+    public sealed record SlotConfirmed(IActorRef Slot, SlotAddress Address);
+
+    /// <summary>The experiment's slot is gone (its node left or crashed, or no worker claimed the run after a restart).</summary>
+    public sealed record SlotLost(string Reason);
+
+    /// <summary>To the registry, after recovery and after every change: what the queue and <c>runs</c> need to know.</summary>
+    public sealed record ExperimentChanged(RunSummary Summary, string Device, DateTimeOffset QueuedSince, bool Recovered);
+}

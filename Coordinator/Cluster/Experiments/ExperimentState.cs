@@ -1,0 +1,98 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using TrainManager.Coordinator.Cluster.Protocol;
+
+namespace TrainManager.Coordinator.Cluster.Experiments;
+
+/// <summary>
+/// An experiment as its events describe it. Pure: <see cref="Apply"/> is the only way it changes, the same on a live
+/// event and on replay, so a recovered experiment is exactly the one that was running.
+/// </summary>
+public sealed record ExperimentState
+{
+    public required string RunId { get; init; }
+    public ExperimentSubmitted? Submitted { get; init; }
+    public RunStatus Status { get; init; } = RunStatus.Queued;
+    public SlotAddress? Slot { get; init; }
+    public int Attempt { get; init; }
+    public string? RunDirectory { get; init; }
+    public int EpochsDone { get; init; }
+    public IReadOnlyDictionary<string, double>? LastMetrics { get; init; }
+    public ImmutableList<CheckpointRecord> Checkpoints { get; init; } = [];
+    public TrainingOutcome? Outcome { get; init; }
+    /// <summary>Why it failed, was cancelled, or last lost its slot.</summary>
+    public string? Reason { get; init; }
+    public FailureKind? FailureKind { get; init; }
+    public string? ErrorFile { get; init; }
+    public ImmutableList<IExperimentEvent> History { get; init; } = [];
+    public DateTimeOffset UpdatedAt { get; init; }
+
+    public static ExperimentState Empty(string runId) => new() { RunId = runId };
+
+    public bool IsSubmitted => Submitted is not null;
+
+    public ExperimentState Apply(IExperimentEvent e)
+    {
+        var next = this with { History = History.Add(e), UpdatedAt = e.At };
+        return e switch
+        {
+            ExperimentSubmitted s => next with { Submitted = s, Status = RunStatus.Queued },
+            ExperimentScheduled s => next with { Status = RunStatus.Scheduled, Slot = s.Slot, Attempt = s.Attempt },
+            ExperimentStarted s => next with
+            {
+                Status = RunStatus.Running, Slot = s.Slot, RunDirectory = s.RunDirectory,
+                // A resume from an earlier checkpoint repeats the epochs after it.
+                EpochsDone = s.ResumedFrom is { } from ? from.Epoch + 1 : 0,
+            },
+            EpochCompleted c => next with { EpochsDone = Math.Max(EpochsDone, c.Epoch + 1), LastMetrics = c.Metrics },
+            CheckpointSaved c => next with { Checkpoints = Checkpoints.Add(c.Checkpoint) },
+            ExperimentFinished f => next with { Status = RunStatus.Finished, Outcome = f.Outcome, EpochsDone = f.Outcome.Epochs },
+            ExperimentFailed f => next with { Status = RunStatus.Failed, Reason = f.Reason, FailureKind = f.Kind, ErrorFile = f.ErrorFile },
+            ExperimentCancelled c => next with { Status = RunStatus.Cancelled, Reason = c.Reason },
+            ExperimentRequeued r => next with { Status = RunStatus.Queued, Slot = null, Reason = r.Reason },
+            _ => throw new ArgumentException($"Unknown experiment event {e.GetType().Name}.", nameof(e)),
+        };
+    }
+
+    /// <summary>The checkpoints a resume may use, newest first; the one it was submitted to start from comes last.</summary>
+    public IReadOnlyList<CheckpointRecord> ResumeCandidates =>
+        Checkpoints.OrderByDescending(c => c.Step).ThenByDescending(c => c.Epoch)
+            .Concat(Submitted?.ResumeFrom is { } initial ? [initial] : [])
+            .ToList();
+
+    public RunSummary Summary() => new(
+        RunId,
+        Submitted?.Name ?? "?",
+        Status,
+        Submitted?.At ?? UpdatedAt,
+        UpdatedAt,
+        Slot,
+        EpochsDone,
+        Submitted?.Epochs ?? 0,
+        Detail());
+
+    string? Detail() => Status switch
+    {
+        RunStatus.Failed or RunStatus.Cancelled => Reason,
+        RunStatus.Queued when Reason is not null => $"waiting for a {DeviceKinds.Of(Submitted?.Device ?? "cpu")} slot (last: {Reason})",
+        RunStatus.Queued => $"waiting for a {DeviceKinds.Of(Submitted?.Device ?? "cpu")} slot",
+        RunStatus.Finished when Outcome is { } o && !double.IsNaN(o.TestAccuracy) =>
+            string.Create(CultureInfo.InvariantCulture, $"test accuracy {o.TestAccuracy * 100:0.00}%"),
+        RunStatus.Running when LastMetrics is { } m && m.TryGetValue("test_accuracy", out var accuracy) && !double.IsNaN(accuracy) =>
+            string.Create(CultureInfo.InvariantCulture, $"test accuracy {accuracy * 100:0.00}% after epoch {EpochsDone}"),
+        _ => null,
+    };
+}
+
+/// <summary>Which slots can run which experiments: a <c>cpu</c> experiment runs on a <c>cpu</c> slot, a <c>cuda</c> or
+/// <c>cuda:N</c> one on any <c>cuda:N</c> slot (the slot's own index is used).</summary>
+public static class DeviceKinds
+{
+    public static string Of(string device)
+    {
+        var colon = device.IndexOf(':');
+        return (colon < 0 ? device : device[..colon]).Trim().ToLowerInvariant();
+    }
+
+    public static bool CanRun(string slotDevice, string experimentDevice) => Of(slotDevice) == Of(experimentDevice);
+}

@@ -1,0 +1,179 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using Akka.Configuration;
+using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Coordinator.Cluster.Serialization;
+
+namespace TrainManager.Coordinator.Cluster.Hosting;
+
+/// <summary>
+/// Builds the configuration an actor system of the cluster starts with, in layers (highest first): what is not a
+/// setting (the cluster provider, our serializer), the journal derived from <c>trainmanager.persistence</c>, flags and
+/// environment variables (<see cref="ClusterOverrides"/>), the <c>--config</c> file, and the built-in cluster.hocon.
+/// </summary>
+public static class ClusterConfiguration
+{
+    /// <summary>Every member of a Train Manager cluster has this actor system name.</summary>
+    public const string SystemName = "trainmanager";
+
+    const string JournalPlugin = "akka.persistence.journal.sql";
+    const string SnapshotPlugin = "akka.persistence.snapshot-store.sql";
+    const string QueryPlugin = "akka.persistence.query.journal.sql";
+
+    static readonly Lazy<Config> BuiltIn = new(() =>
+    {
+        using var stream = typeof(ClusterConfiguration).Assembly.GetManifestResourceStream("cluster.hocon")
+            ?? throw new InvalidOperationException("cluster.hocon is not embedded in TrainManager.Cluster; the build is broken.");
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+    });
+
+    /// <summary>The built-in defaults: the repository's cluster.hocon, compiled in.</summary>
+    public static Config Defaults => BuiltIn.Value;
+
+    // Not settings: a Train Manager member is always a cluster member, and everything of ours that crosses the wire
+    // or enters the journal goes through the serializer we chose. Binding System.Object to it as well means a message
+    // type nobody registered fails loudly instead of travelling through Akka's type-naming JSON fallback.
+    static readonly string Fixed = $$"""
+        akka.actor.provider = cluster
+        akka.actor.serializers.trainmanager = "{{typeof(ClusterMessageSerializer).FullName}}, {{typeof(ClusterMessageSerializer).Assembly.GetName().Name}}"
+        akka.actor.serialization-bindings {
+          "{{typeof(IClusterMessage).FullName}}, {{typeof(IClusterMessage).Assembly.GetName().Name}}" = trainmanager
+          "System.Object" = trainmanager
+        }
+        akka.actor.serialization-identifiers {
+          "{{typeof(ClusterMessageSerializer).FullName}}, {{typeof(ClusterMessageSerializer).Assembly.GetName().Name}}" = {{ClusterMessageSerializer.Id}}
+        }
+        """;
+
+    /// <summary>The merged configuration for one actor system.</summary>
+    /// <param name="configFile">The <c>--config</c> file, or null for the built-in defaults alone.</param>
+    /// <exception cref="ClusterConfigurationException">The file is missing or invalid, or a setting cannot be used.</exception>
+    public static Config Build(string? configFile, ClusterOverrides overrides)
+    {
+        var file = configFile is null ? Config.Empty : Load(configFile);
+        var merged = ConfigurationFactory.ParseString(OverridesHocon(overrides)).WithFallback(file).WithFallback(Defaults);
+        var settings = TrainManagerSettings.From(merged);
+        return ConfigurationFactory.ParseString(Fixed + "\n" + TlsSeeds(merged))
+            .WithFallback(ConfigurationFactory.ParseString(PersistenceHocon(settings)))
+            .WithFallback(merged)
+            // The SQL plugin's own defaults (table layout, the query plugin's class), which it adds only once its
+            // journal has started: the registry's first query can come before that.
+            .WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
+    }
+
+    static Config Load(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+            throw new ClusterConfigurationException(
+                $"cluster configuration '{path}' not found (looked for {full}). Pass the path of a copy of cluster.hocon, or leave --config out to use the defaults.");
+        try
+        {
+            return ConfigurationFactory.ParseString(File.ReadAllText(full));
+        }
+        catch (Exception e) when (e is not ClusterConfigurationException)
+        {
+            throw new ClusterConfigurationException($"{path} is not valid HOCON: {e.Message}", e);
+        }
+    }
+
+    static string OverridesHocon(ClusterOverrides o)
+    {
+        var lines = new List<string>();
+        if (o.Host is { } host)
+            lines.Add($"akka.remote.dot-netty.tcp.hostname = {Quote(host)}");
+        if (o.Port is { } port)
+            lines.Add($"akka.remote.dot-netty.tcp.port = {port.ToString(CultureInfo.InvariantCulture)}");
+        if (o.SeedNodes is { } seeds)
+            lines.Add($"akka.cluster.seed-nodes = [{string.Join(", ", seeds.Select(s => Quote(SeedAddress(s))))}]");
+        if (o.Roles is { } roles)
+        {
+            foreach (var role in roles.Where(r => r is not (NodeRoles.Coordinator or NodeRoles.Worker or NodeRoles.Cli)))
+                throw new ClusterConfigurationException($"'{role}' is not a role; use coordinator, worker, or both (--roles coordinator,worker).");
+            lines.Add($"akka.cluster.roles = [{string.Join(", ", roles.Select(Quote))}]");
+        }
+        if (o.Devices is { } devices)
+            lines.Add($"trainmanager.node.devices = [{string.Join(", ", devices.Select(Quote))}]");
+        if (o.RunsDirectory is { } runs)
+            lines.Add($"trainmanager.runs-directory = {Quote(runs)}");
+        if (o.StateDirectory is { } state)
+            lines.Add($"trainmanager.state-directory = {Quote(state)}");
+        if (o.Store is { } store)
+            lines.Add($"trainmanager.persistence.store = {Quote(store)}");
+        if (o.JournalConnection is { } connection)
+            lines.Add($"trainmanager.persistence.postgresql.connection-string = {Quote(connection)}");
+        if (o.TlsPassword is { } password)
+            lines.Add($"akka.remote.dot-netty.tcp.ssl.certificate.password = {Quote(password)}");
+        if (o.Hocon is { } hocon)
+            lines.Add(hocon);
+        return string.Join('\n', lines);
+    }
+
+    /// <summary><c>HOST:PORT</c> → <c>akka.tcp://trainmanager@HOST:PORT</c>; a full address is kept as it is.</summary>
+    public static string SeedAddress(string seed)
+    {
+        var text = seed.Trim();
+        if (text.StartsWith(PlainProtocol, StringComparison.Ordinal) || text.StartsWith(TlsProtocol, StringComparison.Ordinal))
+            return text;
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            throw new ClusterConfigurationException($"'{seed}' is not HOST:PORT; write e.g. 127.0.0.1:4053 (several: 10.0.0.1:4053,10.0.0.2:4053).");
+        return $"akka.tcp://{SystemName}@{text[..colon]}:{port.ToString(CultureInfo.InvariantCulture)}";
+    }
+
+    /// <summary>With TLS on, members are addressed as <c>akka.ssl.tcp://</c>: seeds written as HOST:PORT follow.</summary>
+    static string TlsSeeds(Config merged)
+    {
+        if (!merged.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl", false))
+            return "";
+        var seeds = merged.GetStringList("akka.cluster.seed-nodes")
+            .Select(s => s.StartsWith(PlainProtocol, StringComparison.Ordinal) ? TlsProtocol + s[PlainProtocol.Length..] : s);
+        return $"akka.cluster.seed-nodes = [{string.Join(", ", seeds.Select(Quote))}]";
+    }
+
+    public const string PlainProtocol = "akka.tcp://";
+    public const string TlsProtocol = "akka.ssl.tcp://";
+
+    static string PersistenceHocon(TrainManagerSettings settings)
+    {
+        var provider = settings.Store == JournalStore.Sqlite ? "SQLite.MS" : "PostgreSQL.15";
+        var connection = Quote(settings.JournalConnectionString);
+        return $$"""
+            akka.persistence {
+              journal {
+                plugin = "{{JournalPlugin}}"
+                sql { connection-string = {{connection}}, provider-name = "{{provider}}", auto-initialize = on }
+              }
+              snapshot-store {
+                plugin = "{{SnapshotPlugin}}"
+                sql { connection-string = {{connection}}, provider-name = "{{provider}}", auto-initialize = on }
+              }
+              query.journal.sql {
+                connection-string = {{connection}}
+                provider-name = "{{provider}}"
+                write-plugin = "{{JournalPlugin}}"
+              }
+            }
+            """;
+    }
+
+    public static string QueryJournalId => QueryPlugin;
+
+    static string Quote(string value)
+    {
+        var escaped = new StringBuilder("\"");
+        foreach (var c in value)
+            escaped.Append(c switch
+            {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                _ => c.ToString(),
+            });
+        return escaped.Append('"').ToString();
+    }
+}

@@ -1,0 +1,67 @@
+namespace TrainManager.Coordinator.Cluster.Hosting;
+
+/// <summary>
+/// Settings given on the command line or in the environment, over those of the configuration file. Null means "not
+/// given here": the layer below decides. <see cref="Over"/> stacks two layers (flags over environment variables).
+/// </summary>
+public sealed record ClusterOverrides
+{
+    public string? Host { get; init; }
+    public int? Port { get; init; }
+    /// <summary><c>HOST:PORT</c> each (or full <c>akka.tcp://trainmanager@HOST:PORT</c> addresses).</summary>
+    public IReadOnlyList<string>? SeedNodes { get; init; }
+    public IReadOnlyList<string>? Roles { get; init; }
+    public IReadOnlyList<string>? Devices { get; init; }
+    public string? RunsDirectory { get; init; }
+    public string? StateDirectory { get; init; }
+    public string? Store { get; init; }
+    public string? JournalConnection { get; init; }
+    public string? TlsPassword { get; init; }
+    /// <summary>Extra HOCON with the highest precedence (tests, the CLI's own member settings).</summary>
+    public string? Hocon { get; init; }
+
+    /// <summary>This layer over <paramref name="lower"/>: each setting given here wins.</summary>
+    public ClusterOverrides Over(ClusterOverrides lower) => new()
+    {
+        Host = Host ?? lower.Host,
+        Port = Port ?? lower.Port,
+        SeedNodes = SeedNodes ?? lower.SeedNodes,
+        Roles = Roles ?? lower.Roles,
+        Devices = Devices ?? lower.Devices,
+        RunsDirectory = RunsDirectory ?? lower.RunsDirectory,
+        StateDirectory = StateDirectory ?? lower.StateDirectory,
+        Store = Store ?? lower.Store,
+        JournalConnection = JournalConnection ?? lower.JournalConnection,
+        TlsPassword = TlsPassword ?? lower.TlsPassword,
+        Hocon = Hocon is null ? lower.Hocon : lower.Hocon is null ? Hocon : Hocon + "\n" + lower.Hocon,
+    };
+
+    /// <summary>The <c>TRAINMANAGER_*</c> environment variables (see cluster.hocon for the table).</summary>
+    public static ClusterOverrides FromEnvironment(Func<string, string?>? read = null)
+    {
+        read ??= Environment.GetEnvironmentVariable;
+        string? Get(string name) => read(name) is { Length: > 0 } value ? value.Trim() : null;
+        return new ClusterOverrides
+        {
+            Host = Get("TRAINMANAGER_HOST"),
+            Port = Get("TRAINMANAGER_PORT") is { } port ? ParsePort(port, "TRAINMANAGER_PORT") : null,
+            SeedNodes = List(Get("TRAINMANAGER_SEED_NODES")),
+            Roles = List(Get("TRAINMANAGER_ROLES")),
+            Devices = List(Get("TRAINMANAGER_DEVICES")),
+            RunsDirectory = Get("TRAINMANAGER_RUNS_DIRECTORY"),
+            StateDirectory = Get("TRAINMANAGER_STATE_DIRECTORY"),
+            Store = Get("TRAINMANAGER_STORE"),
+            JournalConnection = Get("TRAINMANAGER_JOURNAL_CONNECTION"),
+            TlsPassword = Get("TRAINMANAGER_TLS_PASSWORD"),
+        };
+    }
+
+    /// <summary>A comma-separated list (<c>cpu,cpu</c>), or null when empty.</summary>
+    public static IReadOnlyList<string>? List(string? text) =>
+        text is null ? null : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } items ? items : null;
+
+    public static int ParsePort(string text, string source) =>
+        int.TryParse(text, out var port) && port is >= 0 and <= 65535
+            ? port
+            : throw new ClusterConfigurationException($"{source} is '{text}'; a port is a number from 1 to 65535 (0: any free port).");
+}

@@ -1,0 +1,80 @@
+using Akka.Configuration;
+using TrainManager.Coordinator.Cluster.Scheduling;
+
+namespace TrainManager.Coordinator.Cluster.Hosting;
+
+/// <summary>Which database holds the journal.</summary>
+public enum JournalStore
+{
+    /// <summary>A file under the state directory: one machine, nothing to install (the embedded default).</summary>
+    Sqlite,
+    /// <summary>A PostgreSQL server shared by the coordinator nodes: a real cluster.</summary>
+    PostgreSql,
+}
+
+/// <summary>The <c>trainmanager { ... }</c> section of the merged cluster configuration, read once and checked.</summary>
+public sealed partial record TrainManagerSettings
+{
+    public required IReadOnlyList<string> Devices { get; init; }
+    public required string RunsDirectory { get; init; }
+    public required string StateDirectory { get; init; }
+    public required JournalStore Store { get; init; }
+    public required string JournalConnectionString { get; init; }
+    public required SchedulerOptions Scheduler { get; init; }
+    public required TimeSpan ProgressInterval { get; init; }
+    public required TimeSpan HandBackTimeout { get; init; }
+    public required TimeSpan JoinTimeout { get; init; }
+    public required TimeSpan RequestTimeout { get; init; }
+
+    public static TrainManagerSettings From(Config config)
+    {
+        var section = config.GetConfig("trainmanager")
+            ?? throw new ClusterConfigurationException("the configuration has no 'trainmanager' section; start from cluster.hocon in the repository root.");
+        var devices = section.GetStringList("node.devices").Select(d => d.Trim()).Where(d => d.Length > 0).ToList();
+        foreach (var device in devices)
+            if (!DeviceName().IsMatch(device))
+                throw new ClusterConfigurationException($"'{device}' is not a device; write cpu, cuda or cuda:N (e.g. --devices cpu,cpu or --devices cuda:0,cuda:1).");
+        var stateDirectory = Path.GetFullPath(section.GetString("state-directory", ".trainmanager"));
+        var storeName = section.GetString("persistence.store", "sqlite").Trim().ToLowerInvariant();
+        var store = storeName switch
+        {
+            "sqlite" => JournalStore.Sqlite,
+            "postgresql" or "postgres" => JournalStore.PostgreSql,
+            _ => throw new ClusterConfigurationException($"trainmanager.persistence.store is '{storeName}'; use sqlite (one machine) or postgresql (a cluster)."),
+        };
+        var connection = store == JournalStore.Sqlite
+            ? SqliteConnection(section.GetString("persistence.sqlite.path", "journal.db"), stateDirectory)
+            : section.GetString("persistence.postgresql.connection-string", "");
+        if (string.IsNullOrWhiteSpace(connection))
+            throw new ClusterConfigurationException(
+                "trainmanager.persistence.store is postgresql but trainmanager.persistence.postgresql.connection-string is empty; " +
+                "set it in cluster.hocon or in TRAINMANAGER_JOURNAL_CONNECTION, e.g. Host=127.0.0.1;Port=5432;Database=trainmanager;Username=trainmanager;Password=...");
+        return new TrainManagerSettings
+        {
+            Devices = devices,
+            RunsDirectory = Path.GetFullPath(section.GetString("runs-directory", "runs")),
+            StateDirectory = stateDirectory,
+            Store = store,
+            JournalConnectionString = connection,
+            Scheduler = new SchedulerOptions(section.GetBoolean("scheduler.recover-on-start", true),
+                section.GetTimeSpan("scheduler.confirmation-grace", TimeSpan.FromSeconds(15)), ClusterConfiguration.QueryJournalId),
+            ProgressInterval = section.GetTimeSpan("worker.progress-interval", TimeSpan.FromMilliseconds(500)),
+            HandBackTimeout = section.GetTimeSpan("worker.hand-back-timeout", TimeSpan.FromMinutes(2)),
+            JoinTimeout = section.GetTimeSpan("client.join-timeout", TimeSpan.FromSeconds(10)),
+            RequestTimeout = section.GetTimeSpan("client.request-timeout", TimeSpan.FromSeconds(15)),
+        };
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^(cpu|cuda(:[0-9]+)?)$")]
+    private static partial System.Text.RegularExpressions.Regex DeviceName();
+
+    static string SqliteConnection(string path, string stateDirectory)
+    {
+        var file = Path.IsPathRooted(path) ? path : Path.Combine(stateDirectory, path);
+        // Default Timeout: several processes (embedded runs side by side) wait for the file's lock instead of failing.
+        return $"Data Source={file};Default Timeout=30";
+    }
+}
+
+/// <summary>A cluster setting that cannot be used; the message names it and what to write instead.</summary>
+public sealed class ClusterConfigurationException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,49 @@
+namespace TrainManager.Coordinator.Cluster.Protocol;
+
+/// <summary>
+/// Marks every message that may cross the network or be written to the journal. The marker is what binds them to
+/// <see cref="Serialization.ClusterMessageSerializer"/> (see <c>ClusterDefaults.hocon</c>); a type without it that
+/// reaches the wire is refused, never serialized by a fallback that trusts type names.
+/// </summary>
+public interface IClusterMessage;
+
+/// <summary>One slot of a node: a device that runs one experiment at a time. Written into the journal, so it names the
+/// slot by address rather than by actor reference (references die with the node; the history must not).</summary>
+/// <param name="Node">The node's Akka address, e.g. <c>akka.tcp://trainmanager@127.0.0.1:4054</c>.</param>
+/// <param name="Index">The slot's number on its node, from 0.</param>
+/// <param name="Device">The device the slot trains on: <c>cpu</c>, <c>cuda:0</c>, ...</param>
+public sealed record SlotAddress(string Node, int Index, string Device)
+{
+    public override string ToString() => $"{Node} slot {Index} ({Device})";
+}
+
+/// <summary>A checkpoint as the journal remembers it: where it is (a path every node can read), its SHA-256 over the
+/// whole file (checked before a resume trusts it), and where training stood.</summary>
+public sealed record CheckpointRecord(string Path, string Sha256, int Epoch, long Step, IReadOnlyDictionary<string, double> Metrics);
+
+/// <summary>A checkpoint that a resume refused, and why (it was kept, renamed, not deleted).</summary>
+public sealed record RejectedCheckpoint(string Path, string Reason, string? KeptAs);
+
+/// <summary>How a fit ended: the numbers of the run summary.</summary>
+public sealed record TrainingOutcome(
+    int Epochs,
+    double TrainLoss,
+    double TestLoss,
+    double TestAccuracy,
+    TimeSpan Elapsed,
+    string? LastCheckpoint,
+    string? StopReason);
+
+/// <summary>Which code the submitter ran: enough to find it again (commit, tree), small enough for the journal.
+/// The full patch of uncommitted changes is the provenance extension's job, in the run directory.</summary>
+public sealed record ProvenanceSummary(
+    bool IsGitRepository,
+    string? Commit,
+    string? Branch,
+    bool IsDirty,
+    string? TreeId,
+    long UncommittedPatchBytes,
+    string Description)
+{
+    public static ProvenanceSummary Unknown(string why) => new(false, null, null, false, null, 0, why);
+}

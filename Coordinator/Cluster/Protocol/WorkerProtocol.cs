@@ -1,0 +1,61 @@
+using Akka.Actor;
+
+namespace TrainManager.Coordinator.Cluster.Protocol;
+
+/// <summary>A node tells the scheduler which slots it offers and what each is running now (null: free). Sent when the
+/// node starts and whenever the scheduler asks (<see cref="ReportSlots"/>), so a restarted scheduler learns which runs
+/// are still alive on which slot.</summary>
+public sealed record RegisterSlots(string Node, IReadOnlyList<SlotRegistration> Slots) : IClusterMessage;
+
+public sealed record SlotRegistration(IActorRef Slot, SlotAddress Address, string? RunId);
+
+/// <summary>The scheduler asks a node to (re-)send <see cref="RegisterSlots"/>.</summary>
+public sealed record ReportSlots : IClusterMessage
+{
+    public static ReportSlots Instance { get; } = new();
+}
+
+/// <summary>Train a run on this slot. <paramref name="ResumeCandidates"/> are the run's checkpoints from the journal,
+/// newest first: the worker resumes from the newest one whose checksum still matches.</summary>
+/// <param name="RunsRoot">Where the run directory lives; null: the worker's configured shared runs directory.</param>
+public sealed record StartTraining(
+    string RunId,
+    string ExperimentHocon,
+    string? RunsRoot,
+    IReadOnlyList<CheckpointRecord> ResumeCandidates,
+    int Attempt,
+    string? SourceFile = null) : IClusterMessage;
+
+/// <summary>Stop a run after its current batch; the worker writes a checkpoint and answers with a
+/// <see cref="TrainingStoppedReport"/>.</summary>
+public sealed record StopTraining(string RunId, string Reason) : IClusterMessage;
+
+/// <summary>What a worker reports about a run; the scheduler hands each to the run's experiment actor.</summary>
+public interface IWorkerReport : IClusterMessage
+{
+    string RunId { get; }
+}
+
+public sealed record TrainingStartedReport(string RunId, SlotAddress Slot, string RunDirectory, CheckpointRecord? ResumedFrom,
+    IReadOnlyList<RejectedCheckpoint> RejectedCheckpoints) : IWorkerReport;
+
+/// <summary>The slot could not take the run (it was busy: a race with another placement).</summary>
+public sealed record TrainingRefusedReport(string RunId, SlotAddress Slot, string Reason) : IWorkerReport;
+
+public sealed record EpochReport(string RunId, int Epoch, IReadOnlyDictionary<string, double> Metrics) : IWorkerReport;
+
+public sealed record CheckpointReport(string RunId, CheckpointRecord Checkpoint) : IWorkerReport;
+
+public sealed record ProgressReport(string RunId, int Epoch, int Epochs, int BatchIndex, int BatchesPerEpoch, double Loss,
+    long SamplesThisEpoch) : IWorkerReport;
+
+public sealed record TrainingFinishedReport(string RunId, TrainingOutcome Outcome) : IWorkerReport;
+
+public sealed record TrainingFailedReport(string RunId, string Reason, FailureKind Kind, string? ErrorFile) : IWorkerReport;
+
+/// <summary>The run stopped on request: cancelled (<paramref name="HandedBack"/> false) or handed back because the
+/// node is leaving (true; the run is placed again and resumes from its newest checkpoint).</summary>
+public sealed record TrainingStoppedReport(string RunId, string Reason, bool HandedBack, TrainingOutcome Outcome) : IWorkerReport;
+
+/// <summary>A slot is free again (its run ended, or it never started one).</summary>
+public sealed record SlotIdle(IActorRef Slot, SlotAddress Address) : IClusterMessage;

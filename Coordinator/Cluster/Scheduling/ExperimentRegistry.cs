@@ -1,0 +1,318 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using Akka.Persistence.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using TrainManager.Coordinator.Cluster.Experiments;
+using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Experiments;
+using TrainManager.Extensions;
+using TrainManager.Training;
+using static TrainManager.Coordinator.Cluster.Experiments.ExperimentCommands;
+
+namespace TrainManager.Coordinator.Cluster.Scheduling;
+
+/// <summary>How the scheduler behaves (<c>trainmanager.scheduler</c> in cluster.hocon).</summary>
+/// <param name="RecoverOnStart">Load every experiment from the journal on start (a cluster's coordinator); off for the
+/// embedded <c>train</c>, whose process runs only its own experiment.</param>
+/// <param name="ConfirmationGrace">After a restart, how long a run that the journal says was training waits for its
+/// worker to report that it still runs it, before it is placed again and resumes from its newest checkpoint.</param>
+/// <param name="QueryJournalId">The persistence query plugin that lists the journal's experiments.</param>
+public sealed record SchedulerOptions(bool RecoverOnStart, TimeSpan ConfirmationGrace, string QueryJournalId = "akka.persistence.query.journal.sql");
+
+/// <summary>
+/// The coordinator: it owns every <see cref="ExperimentActor"/> (its children), knows every worker slot in the cluster,
+/// and places queued experiments on free slots, first come first served.
+/// <para>
+/// It runs as a cluster singleton (on the oldest node with role <c>coordinator</c>) rather than as sharded entities
+/// because placement is one decision over the whole cluster: a slot must never be given to two runs, and a queue
+/// is only fair if one actor orders it. The load is small (a message per epoch and a few progress messages a second
+/// per run), so one actor is not a bottleneck, and the journal, shared by the coordinator nodes, lets the singleton
+/// move to another node and recover everything there.
+/// </para>
+/// States: <see cref="LoadingJournal"/> (requests wait) and <see cref="Scheduling"/>.
+/// </summary>
+public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWithTimers
+{
+    public const string SlotsActorName = "worker-slots";
+
+    readonly SchedulerOptions _options;
+    readonly ILoggingAdapter _log = Context.GetLogger();
+    readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
+    readonly Dictionary<string, IActorRef> _experiments = new(StringComparer.Ordinal);
+    readonly Dictionary<string, ExperimentChanged> _views = new(StringComparer.Ordinal);
+    readonly Dictionary<string, DateTimeOffset> _queue = new(StringComparer.Ordinal);
+    /// <summary>Runs the journal says were training when this coordinator started, not yet claimed by a worker.</summary>
+    readonly HashSet<string> _unconfirmed = new(StringComparer.Ordinal);
+    /// <summary>Slots that say they run a run whose experiment is still recovering: judged when it has.</summary>
+    readonly Dictionary<string, SlotTable.Slot> _claims = new(StringComparer.Ordinal);
+    readonly SlotTable _slots = new();
+    readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
+    readonly HashSet<string> _extensionTypes = new(ExtensionCatalog.WithBuiltIns().Names, StringComparer.Ordinal);
+
+    public ExperimentRegistry(SchedulerOptions options)
+    {
+        _options = options;
+        if (options.RecoverOnStart)
+            LoadingJournal();
+        else
+            Scheduling();
+    }
+
+    public static Props Props(SchedulerOptions options) => Akka.Actor.Props.Create(() => new ExperimentRegistry(options));
+
+    public IStash Stash { get; set; } = null!;
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    sealed record JournalLoaded(IReadOnlyList<string> RunIds);
+    sealed record JournalUnavailable(Exception Cause);
+    sealed record RetryJournal;
+    sealed record ConfirmationDeadline(string RunId);
+
+    protected override void PreStart()
+    {
+        _cluster.Subscribe(Self, ClusterEvent.InitialStateAsEvents, typeof(ClusterEvent.MemberUp));
+        if (_options.RecoverOnStart)
+            LoadJournal();
+        _log.Info("Coordinator started on {0}", _cluster.SelfAddress);
+    }
+
+    protected override void PostStop() => _cluster.Unsubscribe(Self);
+
+    void LoadJournal()
+    {
+        var prefix = ExperimentActor.PersistenceIdPrefix;
+        var journal = Akka.Persistence.Query.PersistenceQuery.Get(Context.System).ReadJournalFor<ICurrentPersistenceIdsQuery>(_options.QueryJournalId);
+        journal.CurrentPersistenceIds()
+            .Where(id => id.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(id => id[prefix.Length..])
+            .RunWith(Sink.Seq<string>(), Context.System.Materializer())
+            .PipeTo(Self, success: ids => new JournalLoaded(ids.ToList()), failure: e => new JournalUnavailable(e));
+    }
+
+    void LoadingJournal()
+    {
+        Receive<JournalLoaded>(loaded =>
+        {
+            _log.Info("Recovering {0} experiments from the journal", loaded.RunIds.Count);
+            foreach (var runId in loaded.RunIds)
+                Experiment(runId);
+            Become(Scheduling);
+            Stash.UnstashAll();
+        });
+        Receive<JournalUnavailable>(failed =>
+        {
+            _log.Error(failed.Cause, "Cannot list the experiments in the journal; retrying in 5 s. Check the persistence settings in cluster.hocon (trainmanager.persistence) and that the database is reachable.");
+            Timers.StartSingleTimer("journal", new RetryJournal(), TimeSpan.FromSeconds(5));
+        });
+        Receive<RetryJournal>(_ => LoadJournal());
+        // Slots, members and clients wait: a slot that says it runs a run can only be judged once the runs are known.
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    void Scheduling()
+    {
+        Receive<SubmitExperiment>(Submit);
+        Receive<ListRuns>(_ => Sender.Tell(new RunList(
+            _views.Values.Select(v => v.Summary).OrderByDescending(s => s.SubmittedAt).ThenByDescending(s => s.RunId, StringComparer.Ordinal).ToList(),
+            _slots.FreeCount, _slots.Count)));
+        Receive<GetRun>(get => ForwardToRun(get.RunId, id => new GetRun(id)));
+        Receive<FollowRun>(follow => ForwardToRun(follow.RunId, id => new FollowRun(id)));
+        Receive<UnfollowRun>(unfollow => ForwardToRun(unfollow.RunId, id => new UnfollowRun(id), quiet: true));
+        Receive<CancelRun>(cancel => ForwardToRun(cancel.RunId, id => cancel with { RunId = id }));
+        Receive<IWorkerReport>(ForwardReport);
+        Receive<ExperimentChanged>(Changed);
+        Receive<SlotDeclined>(declined =>
+        {
+            if (_slots.Find(declined.Slot) is { } slot)
+                slot.RunId = null;
+            Place();
+        });
+        Receive<ConfirmationDeadline>(deadline =>
+        {
+            if (_unconfirmed.Remove(deadline.RunId) && _experiments.TryGetValue(deadline.RunId, out var experiment))
+                experiment.Tell(new SlotLost(
+                    $"no worker reported running it within {_options.ConfirmationGrace.TotalSeconds:0.#} s after the coordinator restarted"));
+        });
+        ReceiveSlotsAndMembers();
+    }
+
+    void ReceiveSlotsAndMembers()
+    {
+        Receive<ClusterEvent.MemberUp>(up =>
+        {
+            // Workers register by themselves when they start; asking covers a coordinator that starts after them.
+            if (up.Member.HasRole(NodeRoles.Worker))
+                Context.ActorSelection(new RootActorPath(up.Member.Address) / "user" / SlotsActorName).Tell(ReportSlots.Instance);
+        });
+        Receive<RegisterSlots>(Register);
+        Receive<SlotIdle>(idle =>
+        {
+            if (_slots.Find(idle.Slot) is { } slot)
+            {
+                slot.RunId = null;
+                Place();
+            }
+            else
+                Context.ActorSelection(idle.Slot.Path.Root / "user" / SlotsActorName).Tell(ReportSlots.Instance);
+        });
+        Receive<Terminated>(t =>
+        {
+            if (_slots.Remove(t.ActorRef) is { } slot)
+            {
+                _log.Info("{0} is gone{1}", slot.Address, slot.RunId is { } run ? $" (it ran {run})" : "");
+                foreach (var claim in _claims.Where(c => c.Value == slot).ToList())
+                    _claims.Remove(claim.Key);
+            }
+            else if (_experiments.FirstOrDefault(e => e.Value.Equals(t.ActorRef)).Key is { } runId)
+            {
+                // An experiment stops only when its journal write failed: recover it from the journal once the database is back.
+                _experiments.Remove(runId);
+                Timers.StartSingleTimer("restart-" + runId, new RestartExperiment(runId), TimeSpan.FromSeconds(5));
+            }
+        });
+        Receive<RestartExperiment>(restart => Experiment(restart.RunId));
+    }
+
+    sealed record RestartExperiment(string RunId);
+
+    void Register(RegisterSlots registration)
+    {
+        foreach (var offered in registration.Slots)
+        {
+            if (_slots.Add(offered.Slot, offered.Address))
+            {
+                Context.Watch(offered.Slot);
+                _log.Info("Worker slot {0} joined", offered.Address);
+            }
+            var slot = _slots.Find(offered.Slot)!;
+            if (offered.RunId is not { } runId || slot.RunId == runId)
+                continue; // a free slot may still have a placement on its way: the worker says when it is idle
+            slot.RunId = runId;
+            if (!_experiments.ContainsKey(runId))
+                StopCopy(slot, runId);
+            else if (!_views.ContainsKey(runId))
+                _claims[runId] = slot; // its experiment is still reading the journal
+            else if (_unconfirmed.Remove(runId))
+                Confirm(slot, runId);
+            else
+                StopCopy(slot, runId);
+        }
+        Place();
+    }
+
+    /// <summary>The slot is still running a run the journal says was training: it carries on there.</summary>
+    void Confirm(SlotTable.Slot slot, string runId)
+    {
+        Timers.Cancel("confirm-" + runId);
+        _experiments[runId].Tell(new SlotConfirmed(slot.Actor, slot.Address));
+    }
+
+    /// <summary>The slot runs a copy of a run that was placed elsewhere, ended, or is unknown: it must not write over the real one.</summary>
+    void StopCopy(SlotTable.Slot slot, string runId) =>
+        slot.Actor.Tell(new StopTraining(runId, "the coordinator has placed this run elsewhere or ended it"));
+
+    void Submit(SubmitExperiment submit)
+    {
+        Experiment experiment;
+        try
+        {
+            experiment = ExperimentLoader.Parse(submit.ExperimentHocon, $"experiment '{submit.Name}'", extensionTypes: _extensionTypes);
+        }
+        catch (ExperimentException e)
+        {
+            Sender.Tell(new SubmitRejected(e.Message));
+            return;
+        }
+        var runId = RunDirectory.NewId(experiment.Name);
+        while (_experiments.ContainsKey(runId))
+            runId = RunDirectory.NewId(experiment.Name);
+        var submitted = new ExperimentSubmitted(runId, DateTimeOffset.UtcNow, experiment.Name, experiment.Epochs, submit.ExperimentHocon,
+            submit.InstantiationJson, submit.Provenance, submit.Device, submit.RunsRoot, submit.SubmittedFrom, submit.ResumeFrom, submit.SourceFile);
+        var waitingBefore = _queue.Keys.Count(id => _views.TryGetValue(id, out var v) && DeviceKinds.CanRun(v.Device, submit.Device));
+        Experiment(runId).Tell(new Create(submitted, Sender, waitingBefore, _slots.Matching(submit.Device)));
+    }
+
+    IActorRef Experiment(string runId)
+    {
+        if (_experiments.TryGetValue(runId, out var existing))
+            return existing;
+        var child = Context.ActorOf(ExperimentActor.Props(runId), "run-" + Uri.EscapeDataString(runId));
+        Context.Watch(child);
+        _experiments[runId] = child;
+        return child;
+    }
+
+    void Changed(ExperimentChanged changed)
+    {
+        var runId = changed.Summary.RunId;
+        _views[runId] = changed;
+        if (changed.Summary.Status == RunStatus.Queued)
+            _queue[runId] = changed.QueuedSince;
+        else
+            _queue.Remove(runId);
+        var trainingWhenRecovered = changed.Recovered && changed.Summary.Status is RunStatus.Scheduled or RunStatus.Running;
+        if (_claims.Remove(runId, out var claimant))
+        {
+            if (trainingWhenRecovered)
+                Confirm(claimant, runId);
+            else
+                StopCopy(claimant, runId);
+        }
+        else if (trainingWhenRecovered && _slots.Running(runId) is null)
+        {
+            _unconfirmed.Add(runId);
+            var remaining = _options.ConfirmationGrace - (DateTimeOffset.UtcNow - _startedAt);
+            Timers.StartSingleTimer("confirm-" + runId, new ConfirmationDeadline(runId), remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        }
+        Place();
+    }
+
+    /// <summary>First come, first served, per device kind: the oldest queued run gets the next free slot that can run it.</summary>
+    void Place()
+    {
+        foreach (var (runId, _) in _queue.OrderBy(q => q.Value).ThenBy(q => q.Key, StringComparer.Ordinal).ToList())
+        {
+            if (!_views.TryGetValue(runId, out var view) || _slots.PickFor(view.Device) is not { } slot)
+                continue;
+            slot.RunId = runId;
+            _queue.Remove(runId);
+            _experiments[runId].Tell(new AssignSlot(slot.Actor, slot.Address));
+        }
+    }
+
+    void ForwardReport(IWorkerReport report)
+    {
+        if (_slots.Find(Sender) is { } slot && slot.RunId != report.RunId)
+        {
+            // A slot reporting on a run it was not given: a copy left over from before a restart or a requeue.
+            _log.Warning("{0} reported {1} on run {2}, which it does not run now; telling it to stop", slot.Address, report.GetType().Name, report.RunId);
+            if (report is not (TrainingStoppedReport or TrainingFailedReport or TrainingFinishedReport))
+                Sender.Tell(new StopTraining(report.RunId, "the coordinator has placed this run elsewhere or ended it"));
+            return;
+        }
+        if (report is TrainingRefusedReport)
+            Context.ActorSelection(Sender.Path.Root / "user" / SlotsActorName).Tell(ReportSlots.Instance); // resynchronise that node
+        if (_experiments.TryGetValue(report.RunId, out var experiment))
+            experiment.Forward(report);
+        else
+            _log.Warning("Report {0} for unknown run {1} from {2}", report.GetType().Name, report.RunId, Sender);
+    }
+
+    void ForwardToRun(string requested, Func<string, object> message, bool quiet = false)
+    {
+        if (_experiments.ContainsKey(requested))
+        {
+            _experiments[requested].Forward(message(requested));
+            return;
+        }
+        var matches = _experiments.Keys.Where(id => id.StartsWith(requested, StringComparison.Ordinal)).ToList();
+        if (matches.Count == 1)
+            _experiments[matches[0]].Forward(message(matches[0]));
+        else if (!quiet)
+            Sender.Tell(new RunNotFound(requested, matches.Count == 0
+                ? $"no run '{requested}' on this cluster. List the runs with: trainmanager runs"
+                : $"'{requested}' matches {matches.Count} runs ({string.Join(", ", matches.Order(StringComparer.Ordinal).Take(5))}); give more of the id."));
+    }
+}

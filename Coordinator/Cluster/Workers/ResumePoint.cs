@@ -1,0 +1,54 @@
+using TrainManager.Coordinator.Cluster.Protocol;
+
+namespace TrainManager.Coordinator.Cluster.Workers;
+
+/// <summary>No checkpoint of a run can be trusted, so it cannot resume; the message lists each and why, and what to do.</summary>
+public sealed class NoUsableCheckpointException(string message) : Exception(message);
+
+/// <summary>
+/// Chooses where a run resumes: the newest checkpoint recorded in the journal whose file still has the SHA-256 the
+/// journal recorded when it was written. A file that fails is not deleted: it is renamed to <c>*.rejected</c>, so the
+/// resumed run cannot overwrite it and a person can look at it.
+/// </summary>
+public static class ResumePoint
+{
+    public sealed record Choice(CheckpointRecord? Checkpoint, IReadOnlyList<RejectedCheckpoint> Rejected);
+
+    /// <exception cref="NoUsableCheckpointException">There were checkpoints, and none verified.</exception>
+    public static Choice Choose(IReadOnlyList<CheckpointRecord> newestFirst)
+    {
+        var rejected = new List<RejectedCheckpoint>();
+        foreach (var candidate in newestFirst)
+        {
+            if (!File.Exists(candidate.Path))
+            {
+                rejected.Add(new RejectedCheckpoint(candidate.Path,
+                    "the file is missing (is the shared directory mounted at the same path on this node?)", null));
+                continue;
+            }
+            var actual = CheckpointChecksum.Of(candidate.Path);
+            if (string.Equals(actual, candidate.Sha256, StringComparison.OrdinalIgnoreCase))
+                return new Choice(candidate, rejected);
+            var keptAs = KeepAside(candidate.Path);
+            rejected.Add(new RejectedCheckpoint(candidate.Path,
+                $"its SHA-256 is {actual[..12]}..., but the journal recorded {candidate.Sha256[..Math.Min(12, candidate.Sha256.Length)]}... when it was written: the file changed after it was saved",
+                keptAs));
+        }
+        if (rejected.Count > 0)
+            throw new NoUsableCheckpointException(
+                $"cannot resume: none of its {rejected.Count} checkpoint(s) can be trusted: " +
+                string.Join("; ", rejected.Select(r => $"{r.Path}: {r.Reason}{(r.KeptAs is null ? "" : $" (kept as {r.KeptAs})")}")) +
+                ". Nothing was deleted. Restore a checkpoint from a backup to its path and submit the run's experiment.hocon again " +
+                "with --resume CHECKPOINT, or submit it again to start from scratch.");
+        return new Choice(null, rejected);
+    }
+
+    static string KeepAside(string path)
+    {
+        var target = path + ".rejected";
+        for (var i = 1; File.Exists(target); i++)
+            target = $"{path}.rejected.{i}";
+        File.Move(path, target);
+        return target;
+    }
+}

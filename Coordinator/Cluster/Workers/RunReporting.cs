@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Akka.Actor;
+using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Stages;
+using static TorchSharp.torch;
+
+namespace TrainManager.Coordinator.Cluster.Workers;
+
+/// <summary>Reports the facts the journal keeps, as they happen on the training thread: each epoch's metrics and each
+/// checkpoint (path, SHA-256 of the whole file, epoch, step). The worker actor passes them on to the coordinator.</summary>
+public sealed class RunReporter(string runId, IActorRef worker, Func<long> step) : Extension
+{
+    public override string Name => "cluster-run-reporter";
+
+    public void PostCheckpoint(string checkpointPath, int epoch, IReadOnlyDictionary<string, double> metrics) =>
+        worker.Tell(new CheckpointReport(runId, new CheckpointRecord(
+            Path.GetFullPath(checkpointPath), CheckpointChecksum.Of(checkpointPath), epoch, step(), new Dictionary<string, double>(metrics))));
+
+    // metrics is optional: an epoch cut short by a stop request ends before it has any.
+    public void PostEpoch(int epoch, IReadOnlyDictionary<string, double>? metrics = null)
+    {
+        if (metrics is not null)
+            worker.Tell(new EpochReport(runId, epoch, new Dictionary<string, double>(metrics)));
+    }
+}
+
+/// <summary>Live progress for followers (<c>--follow</c>), at most once per <paramref name="interval"/>: a batch costs a
+/// clock read, and the loss is read from the device only when a report goes out.</summary>
+public sealed class ProgressReporter(string runId, IActorRef worker, TimeSpan interval) : Extension
+{
+    readonly long _intervalTicks = (long)(interval.TotalSeconds * Stopwatch.Frequency);
+    int _epochs, _batchesPerEpoch, _epoch;
+    long _samples, _next;
+
+    public override string Name => "cluster-progress-reporter";
+
+    public void PreFit(int epochs, int batchesPerEpoch)
+    {
+        _epochs = epochs;
+        _batchesPerEpoch = batchesPerEpoch;
+    }
+
+    public void PreEpoch(int epoch)
+    {
+        _epoch = epoch;
+        _samples = 0;
+        _next = 0;
+    }
+
+    public void PostBatch(int batchIndex, long[] sampleIndices, Tensor? loss = null)
+    {
+        _samples += sampleIndices.Length;
+        var now = Stopwatch.GetTimestamp();
+        if (loss is null || now < _next)
+            return;
+        _next = now + _intervalTicks;
+        worker.Tell(new ProgressReport(runId, _epoch, _epochs, batchIndex, _batchesPerEpoch, loss.item<float>(), _samples));
+    }
+}
+
+/// <summary>Stops the fit after the current batch when the worker is asked to (cancel, or the node is leaving); the
+/// trainer then writes its last checkpoint. A flag read on the training thread, like the CLI's Ctrl+C handling.</summary>
+public sealed class StopWhenAsked : Extension
+{
+    volatile string? _reason;
+
+    public override string Name => "cluster-stop";
+
+    public string? Reason => _reason;
+
+    public void RequestStop(string reason) => _reason ??= reason;
+
+    public void PreFit(StageControl control) => StopIfAsked(control);
+
+    public void PostBatch(StageControl control) => StopIfAsked(control);
+
+    void StopIfAsked(StageControl control)
+    {
+        if (_reason is { } reason && !control.StopRequested)
+            control.StopRoutine(reason);
+    }
+}
+
+/// <summary>The checksum the journal records for a checkpoint: SHA-256 over the whole file, lowercase hex.</summary>
+public static class CheckpointChecksum
+{
+    public static string Of(string path)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        return Convert.ToHexStringLower(SHA256.HashData(file));
+    }
+}

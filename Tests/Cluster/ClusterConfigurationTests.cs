@@ -1,0 +1,70 @@
+using TrainManager.Coordinator.Cluster.Hosting;
+
+namespace TrainManager.Tests.Cluster;
+
+/// <summary>Where a setting comes from: flags over environment variables over the --config file over cluster.hocon.</summary>
+public sealed class ClusterConfigurationTests
+{
+    [Fact]
+    public void The_built_in_defaults_bind_to_loopback_with_sqlite_and_keep_majority()
+    {
+        var config = ClusterConfiguration.Build(null, new ClusterOverrides());
+
+        Assert.Equal("127.0.0.1", config.GetString("akka.remote.dot-netty.tcp.hostname"));
+        Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.Equal(TimeSpan.FromSeconds(20), config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal("SQLite.MS", config.GetString("akka.persistence.journal.sql.provider-name"));
+        Assert.Equal(JournalStore.Sqlite, TrainManagerSettings.From(config).Store);
+    }
+
+    [Fact]
+    public void Flags_win_over_environment_variables_which_win_over_the_config_file()
+    {
+        var folder = Training.TrainingFixtures.TempDir();
+        var file = Path.Combine(folder, "cluster.hocon");
+        File.WriteAllText(file, """
+            akka.remote.dot-netty.tcp { hostname = "10.0.0.1", port = 5000 }
+            trainmanager.node.devices = ["cuda:0"]
+            trainmanager.persistence.store = postgresql
+            trainmanager.persistence.postgresql.connection-string = "Host=db;Database=tm"
+            """);
+        var environment = ClusterOverrides.FromEnvironment(name => name switch
+        {
+            "TRAINMANAGER_PORT" => "6000",
+            "TRAINMANAGER_DEVICES" => "cpu,cpu",
+            _ => null,
+        });
+        var flags = new ClusterOverrides { Port = 7000 };
+
+        var config = ClusterConfiguration.Build(file, flags.Over(environment));
+
+        Assert.Equal("10.0.0.1", config.GetString("akka.remote.dot-netty.tcp.hostname")); // the file
+        Assert.Equal(7000, config.GetInt("akka.remote.dot-netty.tcp.port")); // the flag
+        var settings = TrainManagerSettings.From(config);
+        Assert.Equal(["cpu", "cpu"], settings.Devices); // the environment
+        Assert.Equal(JournalStore.PostgreSql, settings.Store);
+        Assert.Equal("PostgreSQL.15", config.GetString("akka.persistence.journal.sql.provider-name"));
+        Assert.Equal("Host=db;Database=tm", config.GetString("akka.persistence.query.journal.sql.connection-string"));
+    }
+
+    [Fact]
+    public void An_unknown_device_is_refused_with_the_forms_that_work()
+    {
+        var error = Assert.Throws<ClusterConfigurationException>(() =>
+            ClusterConfiguration.Build(null, new ClusterOverrides { Devices = ["gpu0"] }));
+
+        Assert.Contains("'gpu0' is not a device; write cpu, cuda or cuda:N", error.Message);
+    }
+
+    [Fact]
+    public void With_tls_on_seed_nodes_given_as_host_and_port_use_the_tls_transport()
+    {
+        var config = ClusterConfiguration.Build(null, new ClusterOverrides
+        {
+            SeedNodes = ["10.0.0.5:4053"],
+            Hocon = "akka.remote.dot-netty.tcp.enable-ssl = on",
+        });
+
+        Assert.Equal(["akka.ssl.tcp://trainmanager@10.0.0.5:4053"], config.GetStringList("akka.cluster.seed-nodes"));
+    }
+}

@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using TrainManager.Coordinator.Cluster.Client;
+using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Coordinator.Cluster.Workers;
+
+namespace TrainManager.Tests.Cluster;
+
+/// <summary>
+/// The cluster as it is deployed: a coordinator and two worker nodes as real processes on loopback, a PostgreSQL
+/// journal, and the CLI's way in. A run goes to a remote slot and finishes; then the coordinator is killed (SIGKILL)
+/// during a second run and started again, and the run still finishes, with the journal telling the whole story.
+/// </summary>
+public sealed class MultiProcessClusterTests : IClassFixture<PostgresJournalTests.Server>, IDisposable
+{
+    static readonly TimeSpan Long = TimeSpan.FromSeconds(60);
+    readonly PostgresJournalTests.Server _server;
+    readonly string _root = Training.TrainingFixtures.TempDir();
+    readonly List<NodeProcess> _nodes = [];
+
+    public MultiProcessClusterTests(PostgresJournalTests.Server server) => _server = server;
+
+    [PostgresFact]
+    public async Task A_run_finishes_on_a_remote_node_and_a_run_survives_a_killed_coordinator()
+    {
+        var journal = _server.Postgres.CreateDatabase();
+        int coordinatorPort = FreePort(), firstWorkerPort = FreePort(), secondWorkerPort = FreePort();
+        // The first worker is a seed too, so a restarted coordinator finds the running cluster instead of forming its own.
+        var seeds = $"127.0.0.1:{coordinatorPort},127.0.0.1:{firstWorkerPort}";
+        NodeProcess Start(string name, int port, string roles) =>
+            Track(NodeProcess.Start(name, port, seeds, roles, journal, Path.Combine(_root, "runs"), Path.Combine(_root, name)));
+
+        var coordinator = Start("coordinator", coordinatorPort, "coordinator");
+        await coordinator.JoinedAsync(Long);
+        var workers = new[] { Start("worker-1", firstWorkerPort, "worker"), Start("worker-2", secondWorkerPort, "worker") };
+        foreach (var worker in workers)
+            await worker.JoinedAsync(Long);
+
+        string shortRun, longRun;
+        using (var session = await ClusterSession.JoinAsync(null, [$"127.0.0.1:{coordinatorPort}"], Long))
+        {
+            shortRun = Submitted(await session.AskAsync(ClusterRequests.Submit(ClusterNodes.Experiment(epochs: 2, name: "short"))));
+            var ended = await session.FollowAsync(shortRun, new Silent()).WaitAsync(Long);
+            Assert.Equal(RunStatus.Finished, ended.Status);
+            var details = (RunDetails)await session.AskAsync(new GetRun(shortRun));
+            var slot = details.History.OfType<ExperimentStarted>().Single().Slot;
+            Assert.Contains(slot.Node, new[] { $"akka.tcp://trainmanager@127.0.0.1:{firstWorkerPort}", $"akka.tcp://trainmanager@127.0.0.1:{secondWorkerPort}" });
+
+            longRun = Submitted(await session.AskAsync(ClusterRequests.Submit(ClusterNodes.LongExperiment())));
+            var checkpointed = new TaskCompletionSource();
+            _ = session.FollowAsync(longRun, new OnCheckpoint(checkpointed));
+            await checkpointed.Task.WaitAsync(Long);
+        }
+
+        coordinator.Kill(); // SIGKILL: nothing written on the way out
+        var restarted = Start("coordinator-restarted", coordinatorPort, "coordinator");
+        await restarted.JoinedAsync(Long);
+
+        using (var session = await ClusterSession.JoinAsync(null, [$"127.0.0.1:{coordinatorPort}", $"127.0.0.1:{firstWorkerPort}"], Long))
+        {
+            var ended = await session.FollowAsync(longRun, new Silent()).WaitAsync(Long * 2);
+            Assert.Equal(RunStatus.Finished, ended.Status);
+            Assert.Equal(120, ended.Outcome!.Epochs);
+
+            var history = ((RunDetails)await session.AskAsync(new GetRun(longRun))).History;
+            Assert.IsType<ExperimentSubmitted>(history[0]);
+            Assert.IsType<ExperimentFinished>(history[^1]);
+            // Either the worker kept training and the new coordinator let it carry on, or it was placed again and
+            // resumed from the newest checkpoint the journal had: both are in the history.
+            foreach (var resumed in history.OfType<ExperimentStarted>().Skip(1))
+                Assert.Equal(history.TakeWhile(e => !ReferenceEquals(e, resumed)).OfType<CheckpointSaved>().Last().Checkpoint.Path, resumed.ResumedFrom!.Path);
+            foreach (var saved in history.OfType<CheckpointSaved>().Where(c => File.Exists(c.Checkpoint.Path)).TakeLast(1))
+                Assert.Equal(saved.Checkpoint.Sha256, CheckpointChecksum.Of(saved.Checkpoint.Path));
+
+            var finished = (RunDetails)await session.AskAsync(new GetRun(shortRun));
+            Assert.Equal(RunStatus.Finished, finished.Summary.Status); // recovered from the journal by the new coordinator
+        }
+    }
+
+    static string Submitted(object answer) => answer is SubmitAccepted accepted
+        ? accepted.RunId
+        : throw new Xunit.Sdk.XunitException($"the coordinator answered {answer}");
+
+    NodeProcess Track(NodeProcess node)
+    {
+        _nodes.Add(node);
+        return node;
+    }
+
+    static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    sealed class Silent : IRunObserver;
+
+    sealed class OnCheckpoint(TaskCompletionSource checkpointed) : IRunObserver
+    {
+        public void OnEvent(IExperimentEvent e)
+        {
+            if (e is CheckpointSaved)
+                checkpointed.TrySetResult();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var node in _nodes)
+            node.Kill();
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+
+    /// <summary>A Trainer.Node process, started from the build output, its output kept for assertions and failures.</summary>
+    sealed class NodeProcess
+    {
+        readonly Process _process;
+        readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        readonly List<string> _output = [];
+
+        NodeProcess(string name, Process process)
+        {
+            Name = name;
+            _process = process;
+        }
+
+        public string Name { get; }
+
+        public static NodeProcess Start(string name, int port, string seeds, string roles, string journal, string runs, string state)
+        {
+            var info = new ProcessStartInfo("dotnet")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var arg in new[] { NodeAssembly(), "--port", port.ToString(), "--seed-nodes", seeds, "--roles", roles, "--devices", "cpu",
+                         "--store", "postgresql", "--runs-dir", runs, "--state-dir", state })
+                info.ArgumentList.Add(arg);
+            info.Environment["TRAINMANAGER_JOURNAL_CONNECTION"] = journal;
+            var node = new NodeProcess(name, new Process { StartInfo = info, EnableRaisingEvents = true });
+            node._process.OutputDataReceived += (_, line) => node.Read(line.Data);
+            node._process.ErrorDataReceived += (_, line) => node.Read(line.Data);
+            node._process.Exited += (_, _) => node._joined.TrySetException(new InvalidOperationException(
+                $"{name} exited with {node._process.ExitCode}:\n{node.Output}"));
+            node._process.Start();
+            node._process.BeginOutputReadLine();
+            node._process.BeginErrorReadLine();
+            return node;
+        }
+
+        void Read(string? line)
+        {
+            if (line is null)
+                return;
+            lock (_output)
+                _output.Add(line);
+            if (line.Contains("Joined the cluster", StringComparison.Ordinal))
+                _joined.TrySetResult();
+        }
+
+        string Output
+        {
+            get
+            {
+                lock (_output)
+                    return string.Join('\n', _output.TakeLast(40));
+            }
+        }
+
+        public async Task JoinedAsync(TimeSpan timeout)
+        {
+            try
+            {
+                await _joined.Task.WaitAsync(timeout);
+            }
+            catch (TimeoutException)
+            {
+                throw new Xunit.Sdk.XunitException($"{Name} did not join within {timeout}:\n{Output}");
+            }
+        }
+
+        public void Kill()
+        {
+            if (!_process.HasExited)
+                _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+
+        /// <summary>The node's build output, next to this test assembly's (same configuration).</summary>
+        static string NodeAssembly()
+        {
+            var tests = new DirectoryInfo(AppContext.BaseDirectory); // Tests/bin/<Configuration>/net10.0/
+            var configuration = tests.Parent!.Name;
+            var root = tests.Parent.Parent!.Parent!.Parent!.FullName;
+            var path = Path.Combine(root, "Trainer.Node", "bin", configuration, tests.Name, "trainmanager-node.dll");
+            return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing; build the solution (dotnet build TrainManager.sln).");
+        }
+    }
+}
