@@ -49,12 +49,17 @@ public sealed class DataParallelTrainingTests
         var losses = new[] { new BatchLosses(), new BatchLosses() };
         var digests = new[] { new ParameterDigests(), new ParameterDigests() };
         var experiment = Deterministic(32);
-        await Task.WhenAll(LoopbackRing.OnEveryRank(2, rank =>
+        // Built one after the other: seeding and initialising draw from torch's one global generator.
+        var trainers = Enumerable.Range(0, 2).Select(rank => Trainer.FromExperiment(experiment, null,
+            [new DataParallelExtension(ring.Ranks[rank]), losses[rank], digests[rank]], rank: rank, worldSize: 2)).ToArray();
+        try
         {
-            using var trainer = Trainer.FromExperiment(experiment, null,
-                [new DataParallelExtension(ring.Ranks[rank]), losses[rank], digests[rank]], rank: rank, worldSize: 2);
-            trainer.Fit();
-        })).WaitAsync(TimeSpan.FromMinutes(2));
+            await Task.WhenAll(LoopbackRing.OnEveryRank(2, rank => trainers[rank].Fit())).WaitAsync(TimeSpan.FromMinutes(2));
+        }
+        finally
+        {
+            foreach (var trainer in trainers) trainer.Dispose();
+        }
 
         // Each rank's loss is the mean over its half; the whole batch's loss is the mean of the two halves.
         var combined = losses[0].Losses.Zip(losses[1].Losses, (a, b) => (a + b) / 2).ToList();

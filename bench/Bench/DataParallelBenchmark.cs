@@ -63,13 +63,13 @@ public static class DataParallelBenchmark
         var rings = Task.WhenAll(Enumerable.Range(0, workers).Select(rank =>
             RingAllReduce.ConnectAsync(new RingMembership(rank, workers, peers, token), listeners[rank]))).GetAwaiter().GetResult();
         var meters = Enumerable.Range(0, workers).Select(_ => new Throughput()).ToArray();
-        var threads = Enumerable.Range(0, workers).Select(rank => new Thread(() =>
-        {
-            using var trainer = Trainer.FromExperiment(experiment, null, [new DataParallelExtension(rings[rank]), meters[rank]], rank: rank, worldSize: workers);
-            trainer.Fit();
-        })).ToArray();
+        // Built one after the other (seeding draws from torch's global generator), then trained on a thread each.
+        var trainers = Enumerable.Range(0, workers).Select(rank =>
+            Trainer.FromExperiment(experiment, null, [new DataParallelExtension(rings[rank]), meters[rank]], rank: rank, worldSize: workers)).ToArray();
+        var threads = trainers.Select(trainer => new Thread(() => trainer.Fit())).ToArray();
         foreach (var t in threads) t.Start();
         foreach (var t in threads) t.Join();
+        foreach (var trainer in trainers) trainer.Dispose();
         foreach (var ring in rings) ring.Dispose();
         foreach (var listener in listeners) listener.Dispose();
 
