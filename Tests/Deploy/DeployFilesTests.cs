@@ -1,0 +1,572 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Akka.Configuration;
+using TrainManager.Coordinator.Cluster;
+using TrainManager.Coordinator.Cluster.Hosting;
+
+namespace TrainManager.Tests.Deploy;
+
+/// <summary>
+/// deploy/ (launcher script, systemd units, Dockerfile, compose file, Kubernetes manifests) cannot be run on the
+/// development machines, so these tests keep it honest against the code: every flag handed to a node is parsed by the
+/// node's own parser, every TRAINMANAGER_* variable is one the program reads, and each node's settings, as the deploy
+/// files give them, are built into a configuration by the node's own code and say what that node should be.
+/// </summary>
+public sealed class DeployFilesTests
+{
+    static readonly string Root = FindRepositoryRoot();
+    static readonly string DeployDirectory = Path.Combine(Root, "deploy");
+
+    // ---- flags --------------------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void Every_flag_given_to_a_node_is_parsed_by_the_node()
+    {
+        var parse = NodeParser.Load();
+        var setups = AllNodeSetups().ToList();
+        Assert.NotEmpty(setups);
+        foreach (var setup in setups)
+        {
+            var error = parse.Error(setup.Args);
+            Assert.True(error is null, $"{setup.Source}: the node refuses its arguments [{string.Join(' ', setup.Args)}]: {error}");
+        }
+
+        // The script's flags are built with shell variables; their names are checked against the parser's.
+        var nodeFlags = NodeFlags();
+        var scriptLines = File.ReadAllLines(Path.Combine(DeployDirectory, "local-cluster.sh")).Where(l => l.Contains("node_args=(") || l.Contains("node_args+=(")).ToList();
+        Assert.NotEmpty(scriptLines);
+        foreach (var flag in scriptLines.SelectMany(Flags))
+        {
+            Assert.True(nodeFlags.Contains(flag), $"local-cluster.sh gives the node {flag}, which Trainer.Node does not parse (it has {string.Join(", ", nodeFlags.Order())}).");
+            Assert.Null(parse.Error([flag, SampleValue(flag)]));
+        }
+    }
+
+    [Fact]
+    public void Every_flag_written_in_deploy_files_belongs_to_the_node_the_cli_or_a_named_tool()
+    {
+        var known = NodeFlags().Concat(CliFlags()).Concat(OtherToolsFlags).ToHashSet(StringComparer.Ordinal);
+        foreach (var file in DeployFiles())
+            foreach (var (line, number) in File.ReadLines(file).Select((l, i) => (l, i + 1)))
+                foreach (var flag in Flags(line))
+                    Assert.True(known.Contains(flag), $"{Relative(file)}:{number}: {flag} is no flag of trainmanager-node, trainmanager or the tools these files use.");
+    }
+
+    /// <summary>Flags of the other programs deploy/ shows, by program, so a misspelt node or CLI flag stands out.</summary>
+    static readonly string[] OtherToolsFlags =
+    [
+        "--project", "--filter", "--self-contained", "--no-restore",              // dotnet run, test, publish
+        "--from", "--build-arg", "--entrypoint", "--rm",                          // docker build, Dockerfile COPY --from, docker run
+        "--build", "--profile", "--use-aliases",                                  // docker compose
+        "--from-literal", "--replicas",                                           // kubectl create secret, scale
+        "--now",                                                                  // systemctl enable --now
+        "--system", "--uid", "--gid", "--home-dir", "--shell",                    // useradd, groupadd
+        "--no-install-recommends",                                                // apt-get
+        "--no-sync",                                                              // initdb
+    ];
+
+    // ---- environment variables ----------------------------------------------------------------------------------------
+
+    [Fact]
+    public void Every_TRAINMANAGER_variable_in_deploy_files_is_read_by_the_program()
+    {
+        // What the node reads: ask the real reader which names it looks up.
+        var read = new HashSet<string>(StringComparer.Ordinal);
+        ClusterOverrides.FromEnvironment(name => { read.Add(name); return null; });
+        Assert.Contains("TRAINMANAGER_HOST", read);
+        // Read elsewhere (the CLI's TRAINMANAGER_CLUSTER, tracing): named in the product's sources.
+        var named = ProductSources().SelectMany(f => VariableName.Matches(File.ReadAllText(f)).Select(m => m.Value));
+        var known = read.Concat(named).ToHashSet(StringComparer.Ordinal);
+
+        foreach (var file in DeployFiles())
+            foreach (var (line, number) in File.ReadLines(file).Select((l, i) => (l, i + 1)))
+                foreach (Match m in VariableName.Matches(line))
+                    Assert.True(known.Contains(m.Value), $"{Relative(file)}:{number}: {m.Value} is read by no part of Train Manager.");
+    }
+
+    static readonly Regex VariableName = new(@"\bTRAINMANAGER_[A-Z0-9_]*[A-Z0-9]\b");
+
+    // ---- each node's configuration ------------------------------------------------------------------------------------
+
+    [Fact]
+    public void Each_node_of_the_deploy_files_gets_a_configuration_the_node_accepts()
+    {
+        var parse = NodeParser.Load();
+        var handBack = TrainManagerSettings.From(ClusterConfiguration.Defaults).HandBackTimeout;
+        foreach (var group in AllNodeSetups().GroupBy(s => s.Group))
+        {
+            var built = group.Select(setup => (Setup: setup, Config: Build(parse, setup))).ToList();
+            foreach (var (setup, config) in built)
+            {
+                var settings = TrainManagerSettings.From(config);
+                var roles = config.GetStringList("akka.cluster.roles");
+                Assert.True(roles.Count > 0 && roles.All(r => NodeRoles.ServerRoles.Contains(r)), $"{setup.Source}: roles [{string.Join(", ", roles)}]");
+                if (roles.Contains(NodeRoles.Coordinator))
+                {
+                    Assert.True(settings.Store == JournalStore.PostgreSql, $"{setup.Source}: a cluster's coordinator keeps its journal in PostgreSQL, not {settings.Store}.");
+                    Assert.Contains("Database=trainmanager", settings.JournalConnectionString);
+                }
+                if (roles.Contains(NodeRoles.Worker))
+                    Assert.True(settings.Devices.Count > 0, $"{setup.Source}: a worker without devices");
+                Assert.True(setup.ExpectedRunsDirectory == settings.RunsDirectory,
+                    $"{setup.Source}: runs go to {settings.RunsDirectory}, but the shared runs directory is {setup.ExpectedRunsDirectory}.");
+                var host = config.GetString("akka.remote.dot-netty.tcp.hostname");
+                Assert.True(host != "127.0.0.1", $"{setup.Source}: a node of a real cluster bound to loopback cannot be reached.");
+                Assert.True(settings.HandBackTimeout == handBack, $"{setup.Source}: the stop timeouts below assume the default hand-back timeout");
+            }
+
+            // One cluster: the same seeds everywhere, and each coordinator is a seed under the address it advertises, so
+            // the first one forms the cluster and a restarted one finds it.
+            var seeds = built.Select(b => string.Join(",", b.Config.GetStringList("akka.cluster.seed-nodes"))).Distinct().ToList();
+            Assert.True(seeds.Count == 1, $"{group.Key}: the nodes name different seed nodes: {string.Join(" | ", seeds)}");
+            foreach (var (setup, config) in built.Where(b => b.Config.GetStringList("akka.cluster.roles").Contains(NodeRoles.Coordinator)))
+            {
+                var self = $"akka.tcp://{ClusterConfiguration.SystemName}@{config.GetString("akka.remote.dot-netty.tcp.hostname")}:{config.GetInt("akka.remote.dot-netty.tcp.port")}";
+                Assert.True(config.GetStringList("akka.cluster.seed-nodes").Contains(self), $"{setup.Source}: the coordinator {self} is not among the seeds {seeds[0]}.");
+            }
+            Assert.Contains(built, b => b.Config.GetStringList("akka.cluster.roles").Contains(NodeRoles.Coordinator));
+            Assert.Contains(built, b => b.Config.GetStringList("akka.cluster.roles").Contains(NodeRoles.Worker));
+        }
+    }
+
+    [Fact]
+    public void Nodes_get_enough_time_to_hand_their_runs_back_before_they_are_killed()
+    {
+        // Trainer.Node gives its host the hand-back timeout plus 30 s to stop; whatever stops it must wait that long.
+        var needed = TrainManagerSettings.From(ClusterConfiguration.Defaults).HandBackTimeout + TimeSpan.FromSeconds(30);
+        var waits = new List<(string Where, TimeSpan Wait)>();
+        foreach (var unit in Directory.GetFiles(Path.Combine(DeployDirectory, "systemd"), "*.service"))
+            waits.Add((Relative(unit), TimeSpan.FromSeconds(int.Parse(UnitEntries(unit).Single(e => e.Key == "TimeoutStopSec").Value))));
+        var compose = File.ReadAllText(Path.Combine(DeployDirectory, "docker", "compose.yaml"));
+        waits.AddRange(Regex.Matches(compose, @"stop_grace_period:\s*(\d+)s").Select(m => ("compose.yaml", TimeSpan.FromSeconds(int.Parse(m.Groups[1].Value)))));
+        foreach (var manifest in new[] { "worker.yaml", "worker-gpu.yaml" })
+        {
+            var text = File.ReadAllText(Path.Combine(DeployDirectory, "kubernetes", manifest));
+            waits.Add((manifest, TimeSpan.FromSeconds(int.Parse(Regex.Match(text, @"terminationGracePeriodSeconds:\s*(\d+)").Groups[1].Value))));
+        }
+        var script = File.ReadAllText(Path.Combine(DeployDirectory, "local-cluster.sh"));
+        waits.Add(("local-cluster.sh", TimeSpan.FromSeconds(int.Parse(Regex.Match(script, @"STOP_TIMEOUT:-(\d+)").Groups[1].Value))));
+
+        Assert.True(waits.Count >= 6, "the stop timeouts were not all found");
+        foreach (var (where, wait) in waits)
+            Assert.True(wait >= needed, $"{where} kills a node after {wait.TotalSeconds} s, before its runs can be handed back ({needed.TotalSeconds} s).");
+    }
+
+    // ---- files that must exist, files that must parse -----------------------------------------------------------------
+
+    [Fact]
+    public void The_local_cluster_script_is_valid_bash()
+    {
+        var script = Path.Combine(DeployDirectory, "local-cluster.sh");
+        using var process = Process.Start(new ProcessStartInfo("bash", ["-n", script]) { RedirectStandardError = true, UseShellExecute = false })!;
+        var errors = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"bash -n {Relative(script)}: {errors}");
+    }
+
+    [Fact]
+    public void The_Dockerfile_copies_paths_that_exist_and_every_project_the_node_and_the_cli_are_built_from()
+    {
+        var dockerfile = Path.Combine(DeployDirectory, "docker", "Dockerfile");
+        var copied = new List<string>();
+        foreach (var line in File.ReadLines(dockerfile).Select(l => l.Trim()).Where(l => l.StartsWith("COPY ", StringComparison.Ordinal) && !l.Contains("--from=")))
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..^1]; // COPY SOURCE... DESTINATION
+            foreach (var source in parts)
+            {
+                var path = Path.Combine(Root, source.TrimEnd('/'));
+                Assert.True(File.Exists(path) || Directory.Exists(path), $"{Relative(dockerfile)} copies {source}, which the repository does not have.");
+                copied.Add(source.TrimEnd('/'));
+            }
+        }
+        foreach (var project in ProjectClosure("Trainer.Node/Trainer.Node.csproj", "Coordinator/Coordinator.csproj"))
+        {
+            Assert.True(copied.Contains(project), $"{Relative(dockerfile)} restores before copying {project}.");
+            var folder = Path.GetDirectoryName(project)!.Replace('\\', '/');
+            Assert.True(copied.Any(c => folder == c || folder.StartsWith(c + "/", StringComparison.Ordinal)), $"{Relative(dockerfile)} never copies the sources of {folder}.");
+        }
+        foreach (var needed in new[] { "Directory.Build.props", "Directory.Packages.props", "cluster.hocon" })
+            Assert.Contains(needed, copied);
+    }
+
+    [Fact]
+    public void The_yaml_files_are_well_formed_and_each_manifest_names_its_kind()
+    {
+        foreach (var file in DeployFiles().Where(f => f.EndsWith(".yaml", StringComparison.Ordinal)))
+        {
+            var lines = File.ReadAllLines(file);
+            for (var i = 0; i < lines.Length; i++)
+            {
+                Assert.False(lines[i].Contains('\t'), $"{Relative(file)}:{i + 1}: a tab (YAML indents with spaces)");
+                var indent = lines[i].Length - lines[i].TrimStart(' ').Length;
+                Assert.True(lines[i].Trim().Length == 0 || indent % 2 == 0, $"{Relative(file)}:{i + 1}: indented by {indent} spaces");
+            }
+        }
+
+        var kubernetes = Path.Combine(DeployDirectory, "kubernetes");
+        foreach (var file in Directory.GetFiles(kubernetes, "*.yaml"))
+            foreach (var document in Documents(File.ReadAllText(file)))
+            {
+                Assert.Matches(new Regex(@"^apiVersion: \S+$", RegexOptions.Multiline), document);
+                Assert.Matches(new Regex(@"^kind: [A-Z]\w+$", RegexOptions.Multiline), document);
+            }
+
+        // kustomization.yaml lists files that exist, and every manifest but the GPU workers (applied on their own).
+        var resources = Regex.Matches(File.ReadAllText(Path.Combine(kubernetes, "kustomization.yaml")), @"^  - (\S+\.yaml)$", RegexOptions.Multiline)
+            .Select(m => m.Groups[1].Value).ToList();
+        foreach (var resource in resources)
+            Assert.True(File.Exists(Path.Combine(kubernetes, resource)), $"kustomization.yaml names {resource}, which is not there");
+        var manifests = Directory.GetFiles(kubernetes, "*.yaml").Select(Path.GetFileName).Where(n => n is not ("kustomization.yaml" or "worker-gpu.yaml"));
+        Assert.Equal(manifests.Order(), resources.Order());
+    }
+
+    // ---- the node setups the deploy files describe --------------------------------------------------------------------
+
+    /// <summary>One node as a deploy file starts it: its arguments, its environment and its configuration file.</summary>
+    /// <param name="Group">The cluster it belongs to (one per deploy method).</param>
+    /// <param name="ConfigFile">The file its --config names, as a path here (null: the arguments name none).</param>
+    sealed record NodeSetup(string Group, string Source, IReadOnlyList<string> Args, IReadOnlyDictionary<string, string> Environment,
+        string? ConfigFile, string ExpectedRunsDirectory);
+
+    static IEnumerable<NodeSetup> AllNodeSetups() => SystemdSetups().Concat(ComposeSetups()).Concat(KubernetesSetups());
+
+    static Config Build(NodeParser parse, NodeSetup setup)
+    {
+        var (configFile, flags) = parse.Parse(setup.Args);
+        Assert.True(configFile is null || setup.ConfigFile is not null, $"{setup.Source}: --config {configFile}, which the deploy files do not provide");
+        try
+        {
+            var overrides = flags.Over(ClusterOverrides.FromEnvironment(name => setup.Environment.GetValueOrDefault(name)));
+            return ClusterConfiguration.Build(configFile is null ? null : setup.ConfigFile, overrides);
+        }
+        catch (ClusterConfigurationException e)
+        {
+            throw new Xunit.Sdk.XunitException($"{setup.Source}: the node refuses its settings: {e.Message}");
+        }
+    }
+
+    /// <summary>The units with the example env files: the coordinator, and trainmanager-node@NAME for each other NAME.env.</summary>
+    static IEnumerable<NodeSetup> SystemdSetups()
+    {
+        var folder = Path.Combine(DeployDirectory, "systemd");
+        var instances = Directory.GetFiles(Path.Combine(folder, "etc"), "*.env").Select(Path.GetFileNameWithoutExtension)
+            .Where(n => n is not ("cluster" or "coordinator")).Select(n => n!).ToList();
+        Assert.NotEmpty(instances);
+        var units = new List<(string Unit, string? Instance)> { ("trainmanager-coordinator.service", null) };
+        units.AddRange(instances.Select(i => ("trainmanager-node@.service", (string?)i)));
+        foreach (var (unit, instance) in units)
+        {
+            var path = Path.Combine(folder, unit);
+            string Expand(string value) => value.Replace("%i", instance ?? "").Replace("%S", "/var/lib").Replace("%C", "/var/cache");
+            var entries = UnitEntries(path).Select(e => (e.Key, Value: Expand(e.Value))).ToList();
+            var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (key, value) in entries.Where(e => e.Key == "Environment"))
+            {
+                var (name, text) = SplitAssignment(value);
+                environment[name] = text;
+            }
+            // EnvironmentFile= values win over Environment=, in the order given; /etc/trainmanager/X.env is systemd/etc/X.env.
+            foreach (var (_, value) in entries.Where(e => e.Key == "EnvironmentFile"))
+            {
+                var file = Path.Combine(folder, "etc", Path.GetFileName(value.TrimStart('-')));
+                Assert.True(File.Exists(file), $"{unit} reads {value}; deploy/systemd/etc has no example of it");
+                foreach (var (name, text) in EnvFile(file))
+                    environment[name] = text;
+            }
+            var exec = entries.Single(e => e.Key == "ExecStart").Value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var dll = Array.FindIndex(exec, t => t.EndsWith("/trainmanager-node.dll", StringComparison.Ordinal));
+            Assert.True(dll > 0, $"{unit}: ExecStart does not run trainmanager-node.dll");
+            var runs = entries.Single(e => e.Key == "ReadWritePaths").Value;
+            yield return new NodeSetup("systemd", $"{unit} {instance}", exec[(dll + 1)..], environment,
+                Path.Combine(Root, "cluster.hocon"), runs); // /etc/trainmanager/cluster.hocon is a copy of the repository's
+        }
+    }
+
+    /// <summary>The compose services built on the node template (<c>&lt;&lt;: *node</c>), with the image's ENV defaults.</summary>
+    static IEnumerable<NodeSetup> ComposeSetups()
+    {
+        var path = Path.Combine(DeployDirectory, "docker", "compose.yaml");
+        var lines = File.ReadAllLines(path);
+        var imageEnvironment = DockerfileEnvironment(Path.Combine(DeployDirectory, "docker", "Dockerfile"));
+        var runs = Regex.Match(File.ReadAllText(path), @"^\s+- runs:(\S+)$", RegexOptions.Multiline).Groups[1].Value;
+        var servicesAt = Array.IndexOf(lines, "services:");
+        Assert.True(servicesAt >= 0, "compose.yaml has no services");
+        var found = 0;
+        for (var i = servicesAt + 1; i < lines.Length && !Regex.IsMatch(lines[i], @"^\S"); i++)
+        {
+            var header = Regex.Match(lines[i], @"^  ([\w.-]+):\s*$");
+            if (!header.Success)
+                continue;
+            var block = lines.Skip(i + 1).TakeWhile(l => l.Trim().Length == 0 || l.StartsWith("    ", StringComparison.Ordinal) || l.TrimStart().StartsWith('#')).ToList();
+            if (!block.Any(l => l.Trim() == "<<: *node"))
+                continue;
+            var environment = new Dictionary<string, string>(imageEnvironment, StringComparer.Ordinal);
+            var inEnvironment = false;
+            var args = new List<string>();
+            foreach (var line in block)
+            {
+                if (line.StartsWith("    ", StringComparison.Ordinal) && !line.StartsWith("     ", StringComparison.Ordinal))
+                    inEnvironment = line.Trim() == "environment:";
+                var entry = Regex.Match(line, @"^      ([A-Z][A-Z0-9_]*):\s*(.*)$");
+                if (inEnvironment && entry.Success)
+                    environment[entry.Groups[1].Value] = ComposeInterpolate(YamlScalar(entry.Groups[2].Value));
+                var command = Regex.Match(line, @"^    command:\s*\[(.*)\]\s*$");
+                if (command.Success)
+                    args.AddRange(QuotedItems(command.Groups[1].Value));
+            }
+            found++;
+            yield return new NodeSetup("compose", $"compose.yaml service {header.Groups[1].Value}", args, environment, null, runs);
+        }
+        Assert.True(found >= 3, "compose.yaml: expected a coordinator and two workers built on the node template");
+    }
+
+    /// <summary>The Deployments and StatefulSets that run the node, with the ConfigMap's cluster.hocon and the Secret's values.</summary>
+    static IEnumerable<NodeSetup> KubernetesSetups()
+    {
+        var folder = Path.Combine(DeployDirectory, "kubernetes");
+        var configMap = File.ReadAllText(Path.Combine(folder, "configmap.yaml"));
+        var hocon = BlockScalar(configMap, "cluster.hocon");
+        var configFile = Path.Combine(Path.GetTempPath(), "trainmanager-deploy-test-configmap.hocon");
+        File.WriteAllText(configFile, hocon);
+        var secret = File.ReadAllLines(Path.Combine(folder, "secret.yaml")).SkipWhile(l => l != "stringData:").Skip(1)
+            .Select(l => Regex.Match(l, @"^  ([\w.-]+):\s*(.*)$")).Where(m => m.Success)
+            .ToDictionary(m => m.Groups[1].Value, m => YamlScalar(m.Groups[2].Value));
+        var imageEnvironment = DockerfileEnvironment(Path.Combine(DeployDirectory, "docker", "Dockerfile"));
+        var found = 0;
+        foreach (var file in Directory.GetFiles(folder, "*.yaml").Order())
+            foreach (var document in Documents(File.ReadAllText(file)))
+            {
+                if (!Regex.IsMatch(document, @"^kind: (Deployment|StatefulSet)$", RegexOptions.Multiline) || !document.Contains("TRAINMANAGER_"))
+                    continue;
+                var name = Regex.Match(document, @"^metadata:\s*\n  name: (\S+)", RegexOptions.Multiline).Groups[1].Value;
+                var fields = new Dictionary<string, string>
+                {
+                    ["metadata.name"] = name + "-0", // a StatefulSet's first pod
+                    ["metadata.namespace"] = "trainmanager",
+                    ["status.podIP"] = "10.244.1.7",
+                };
+                var environment = new Dictionary<string, string>(imageEnvironment, StringComparer.Ordinal);
+                foreach (var (variable, value, field, secretKey) in PodEnvironment(document))
+                {
+                    var text = value is not null ? KubernetesExpand(value, environment, $"{Relative(file)} {name} {variable}")
+                        : field is not null ? fields[field]
+                        : secretKey is not null ? secret[secretKey]
+                        : throw new InvalidOperationException($"{Relative(file)}: {variable} has no value");
+                    environment[variable] = text;
+                }
+                var args = Regex.Matches(document, @"^\s+args:\s*\[(.*)\]\s*$", RegexOptions.Multiline).SelectMany(m => QuotedItems(m.Groups[1].Value)).ToList();
+                var runs = Regex.Match(document, @"- name: runs\s*\n\s+mountPath: (\S+)").Groups[1].Value;
+                found++;
+                Assert.True(args.Contains("/etc/trainmanager/cluster.hocon") && document.Contains("mountPath: /etc/trainmanager\n"),
+                    $"{Relative(file)} {name}: the ConfigMap is mounted at /etc/trainmanager and given with --config");
+                yield return new NodeSetup("kubernetes", $"{Relative(file)} {name}", args.Select(a => a == "/etc/trainmanager/cluster.hocon" ? configFile : a).ToList(),
+                    environment, configFile, runs);
+            }
+        Assert.True(found >= 3, "kubernetes/: expected coordinator, worker and GPU worker workloads");
+    }
+
+    // ---- small readers for the formats of deploy/ -------------------------------------------------------------------
+
+    /// <summary>Key=Value lines of a unit file (comments and section headers skipped; repeated keys kept in order).</summary>
+    static IEnumerable<KeyValuePair<string, string>> UnitEntries(string path) =>
+        File.ReadLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && l[0] is not ('#' or ';' or '['))
+            .Select(l => new KeyValuePair<string, string>(l[..l.IndexOf('=')], l[(l.IndexOf('=') + 1)..]));
+
+    /// <summary>A systemd EnvironmentFile: NAME=VALUE lines, # and ; comments, optional quotes.</summary>
+    static IEnumerable<(string Name, string Value)> EnvFile(string path) =>
+        File.ReadLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && l[0] is not ('#' or ';')).Select(SplitAssignment);
+
+    static (string Name, string Value) SplitAssignment(string text)
+    {
+        var at = text.IndexOf('=');
+        Assert.True(at > 0, $"'{text}' is not NAME=VALUE");
+        return (text[..at], text[(at + 1)..].Trim('"'));
+    }
+
+    /// <summary>The Dockerfile's ENV NAME=VALUE pairs (continued lines joined).</summary>
+    static Dictionary<string, string> DockerfileEnvironment(string path)
+    {
+        var text = Regex.Replace(File.ReadAllText(path), @"\\\n\s*", " ");
+        return Regex.Matches(text, @"^ENV (.+)$", RegexOptions.Multiline)
+            .SelectMany(m => m.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(SplitAssignment).ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
+    }
+
+    /// <summary>A pod's env entries: name with value, fieldRef path or Secret key.</summary>
+    static IEnumerable<(string Name, string? Value, string? Field, string? SecretKey)> PodEnvironment(string document)
+    {
+        var lines = document.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var env = Regex.Match(lines[i], @"^(\s*)env:\s*$");
+            if (!env.Success)
+                continue;
+            var indent = env.Groups[1].Value.Length;
+            for (i++; i < lines.Length && (lines[i].Trim().Length == 0 || Indent(lines[i]) > indent); i++)
+            {
+                var item = Regex.Match(lines[i], @"^\s*- name: (\S+)\s*$");
+                if (!item.Success)
+                    continue;
+                string? value = null, field = null, key = null;
+                for (var j = i + 1; j < lines.Length && Indent(lines[j]) > Indent(lines[i]) + 1 && !lines[j].TrimStart().StartsWith('-'); j++)
+                {
+                    var entry = Regex.Match(lines[j], @"^\s*(value|fieldPath|key):\s*(.*)$");
+                    if (!entry.Success)
+                        continue;
+                    var text = YamlScalar(entry.Groups[2].Value);
+                    if (entry.Groups[1].Value == "value")
+                        value = text;
+                    else if (entry.Groups[1].Value == "fieldPath")
+                        field = text;
+                    else
+                        key = text;
+                }
+                yield return (item.Groups[1].Value, value, field, key);
+            }
+            i--;
+        }
+    }
+
+    static int Indent(string line) => line.Length - line.TrimStart(' ').Length;
+
+    /// <summary>The text of a <c>key: |</c> block scalar, de-indented.</summary>
+    static string BlockScalar(string yaml, string key)
+    {
+        var lines = yaml.Split('\n');
+        var at = Array.FindIndex(lines, l => Regex.IsMatch(l, $@"^\s*{Regex.Escape(key)}: \|\s*$"));
+        Assert.True(at >= 0, $"no block '{key}: |'");
+        var body = lines.Skip(at + 1).TakeWhile(l => l.Trim().Length == 0 || Indent(l) > Indent(lines[at])).ToList();
+        var indent = body.Where(l => l.Trim().Length > 0).Min(Indent);
+        return string.Join('\n', body.Select(l => l.Length >= indent ? l[indent..] : ""));
+    }
+
+    static IEnumerable<string> Documents(string yaml) =>
+        Regex.Split(yaml, @"^---\s*$", RegexOptions.Multiline).Where(d => Regex.IsMatch(d, @"^\w", RegexOptions.Multiline));
+
+    /// <summary>A plain or quoted YAML scalar, its comment removed.</summary>
+    static string YamlScalar(string text)
+    {
+        text = text.Trim();
+        if (text.Length > 1 && text[0] is '"' or '\'')
+            return text[1..text.IndexOf(text[0], 1)];
+        var comment = text.IndexOf(" #", StringComparison.Ordinal);
+        return (comment >= 0 ? text[..comment] : text).Trim();
+    }
+
+    static IEnumerable<string> QuotedItems(string flowList) => Regex.Matches(flowList, "\"([^\"]*)\"").Select(m => m.Groups[1].Value);
+
+    /// <summary>Compose's ${NAME:-default} (this test has no such variables set: the default), and $$ for $.</summary>
+    static string ComposeInterpolate(string text) =>
+        Regex.Replace(text, @"\$\{(\w+)(?::?-([^}]*))?\}", m => m.Groups[2].Value).Replace("$$", "$");
+
+    /// <summary>Kubernetes' $(NAME) in a value: a variable defined earlier in the same env list.</summary>
+    static string KubernetesExpand(string text, IReadOnlyDictionary<string, string> defined, string where) =>
+        Regex.Replace(text, @"\$\((\w+)\)", m => defined.TryGetValue(m.Groups[1].Value, out var value) ? value
+            : throw new Xunit.Sdk.XunitException($"{where}: $({m.Groups[1].Value}) is not defined before its use (Kubernetes would leave it as it is)"));
+
+    static IEnumerable<string> Flags(string line) =>
+        Regex.Matches(line, @"(?<![\w-])--[a-z][a-z0-9-]*").Select(m => m.Value);
+
+    static string SampleValue(string flag) => flag switch
+    {
+        "--port" => "4054",
+        "--seed-nodes" => "127.0.0.1:4053",
+        "--devices" => "cpu",
+        "--roles" => "worker",
+        "--store" => "postgresql",
+        _ => "value",
+    };
+
+    // ---- the code the deploy files are checked against ------------------------------------------------------------------
+
+    /// <summary>The flags Trainer.Node's command line parser handles (its <c>case "--flag"</c> labels).</summary>
+    static HashSet<string> NodeFlags()
+    {
+        var source = File.ReadAllText(Path.Combine(Root, "Trainer.Node", "NodeCommandLine.cs"));
+        var flags = Regex.Matches(source, @"^\s*case\s+(.+):\s*$", RegexOptions.Multiline)
+            .SelectMany(m => Regex.Matches(m.Groups[1].Value, "\"(--[a-z][a-z-]*)\"")).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+        Assert.Contains("--seed-nodes", flags);
+        return flags;
+    }
+
+    /// <summary>The options of the trainmanager CLI's verbs (their [CommandOption] templates).</summary>
+    static IEnumerable<string> CliFlags() =>
+        Directory.GetFiles(Path.Combine(Root, "Coordinator", "Cli"), "*.cs", SearchOption.AllDirectories)
+            .SelectMany(f => Regex.Matches(File.ReadAllText(f), "CommandOption\\(\"([^\"]+)\"\\)"))
+            .SelectMany(m => Regex.Matches(m.Groups[1].Value, "--[a-z][a-z0-9-]*")).Select(m => m.Value);
+
+    /// <summary>The project files (relative, '/'-separated) the given projects are built from, themselves included.</summary>
+    static IReadOnlyList<string> ProjectClosure(params string[] projects)
+    {
+        var seen = new List<string>();
+        var queue = new Queue<string>(projects);
+        while (queue.TryDequeue(out var project))
+        {
+            if (seen.Contains(project))
+                continue;
+            seen.Add(project);
+            var directory = Path.GetDirectoryName(Path.Combine(Root, project))!;
+            foreach (Match reference in Regex.Matches(File.ReadAllText(Path.Combine(Root, project)), "<ProjectReference Include=\"([^\"]+)\""))
+                queue.Enqueue(Path.GetRelativePath(Root, Path.GetFullPath(Path.Combine(directory, reference.Groups[1].Value))).Replace('\\', '/'));
+        }
+        return seen;
+    }
+
+    static IEnumerable<string> ProductSources() =>
+        new[] { "Coordinator", "Trainer.Node", "Trainer.Core", "Extensions" }
+            .SelectMany(d => Directory.GetFiles(Path.Combine(Root, d), "*.cs", SearchOption.AllDirectories))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"));
+
+    static IEnumerable<string> DeployFiles() => Directory.GetFiles(DeployDirectory, "*", SearchOption.AllDirectories).Order();
+
+    static string Relative(string path) => Path.GetRelativePath(Root, path);
+
+    static string FindRepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            if (File.Exists(Path.Combine(directory.FullName, "TrainManager.sln")))
+                return directory.FullName;
+        throw new DirectoryNotFoundException($"No TrainManager.sln above {AppContext.BaseDirectory}.");
+    }
+
+    /// <summary>
+    /// Trainer.Node's own <c>NodeCommandLine.Parse</c>. The test project builds the node (a project reference that is
+    /// not referenced as an assembly), so its output sits next to ours, in the same configuration.
+    /// </summary>
+    sealed class NodeParser(MethodInfo parse)
+    {
+        public static NodeParser Load()
+        {
+            var tests = new DirectoryInfo(AppContext.BaseDirectory); // Tests/bin/<Configuration>/<framework>/
+            var path = Path.Combine(Root, "Trainer.Node", "bin", tests.Parent!.Name, tests.Name, "trainmanager-node.dll");
+            Assert.True(File.Exists(path), $"{path} is missing: build the test project, which builds Trainer.Node.");
+            var type = Assembly.LoadFrom(path).GetType("TrainManager.Node.NodeCommandLine", throwOnError: true)!;
+            return new NodeParser(type.GetMethod("Parse", [typeof(IReadOnlyList<string>)])
+                ?? throw new MissingMethodException("TrainManager.Node.NodeCommandLine.Parse(IReadOnlyList<string>)"));
+        }
+
+        /// <summary>Why the node refuses these arguments, or null when it takes them.</summary>
+        public string? Error(IReadOnlyList<string> args)
+        {
+            try
+            {
+                parse.Invoke(null, [args]);
+                return null;
+            }
+            catch (TargetInvocationException e) when (e.InnerException is not null)
+            {
+                return e.InnerException.Message;
+            }
+        }
+
+        public (string? ConfigFile, ClusterOverrides Flags) Parse(IReadOnlyList<string> args)
+        {
+            if (Error(args) is { } error)
+                throw new Xunit.Sdk.XunitException($"the node refuses [{string.Join(' ', args)}]: {error}");
+            var result = parse.Invoke(null, [args])!;
+            var type = result.GetType();
+            return ((string?)type.GetProperty("ConfigFile")!.GetValue(result), (ClusterOverrides)type.GetProperty("Flags")!.GetValue(result)!);
+        }
+    }
+}
