@@ -12,37 +12,33 @@ namespace TrainManager.Bench;
 /// <summary>
 /// End-to-end: per-epoch time of <see cref="Trainer.Fit"/> against a hand-written TorchSharp loop for the same
 /// model, data and seed, measured in the same process, interleaved, as ratios. Also resident memory per epoch.
-/// <code>dotnet run -c Release --project bench/Bench -- training [--model mlp|cnn|both] [--epochs N] [--limit N] [--threads N] [--extensions a,b]</code>
+/// <code>dotnet run -c Release --project bench/Bench -- training [--model mlp|cnn|both] [--epochs N] [--limit N] [--threads N] [--extensions a,b] [--memory-epochs N]</code>
 /// </summary>
 public static class TrainingBenchmark
 {
-    private sealed record Options(string[] Models, int Epochs, int Limit, int Threads, string[] Extensions, int Rounds, int MemoryEpochs);
+    private sealed record Options(string[] Models, int Epochs, int Limit, int Threads, string[] Extensions, int MemoryEpochs);
 
     public static Task<int> RunAsync(string[] args)
     {
         var options = Parse(args);
         torch.set_num_threads(options.Threads);
-        Console.WriteLine($"Training benchmark: models {string.Join(",", options.Models)}, {options.Epochs} epochs a round, {options.Rounds} rounds, " +
+        Console.WriteLine($"Training benchmark: models {string.Join(",", options.Models)}, {options.Epochs} measured epochs (after one warm-up), " +
                           $"train limit {(options.Limit > 0 ? options.Limit : 60000)}, {options.Threads} thread(s); extensions for the second Fit: [{string.Join(", ", options.Extensions)}]");
         foreach (var model in options.Models)
         {
             var experiment = ExperimentFor(model, options);
             var (train, test) = DataSources.Load(experiment.Data);
-            var hand = new List<double>();
-            var bare = new List<double>();
-            var withExtensions = new List<double>();
-            for (var round = 0; round < options.Rounds; round++)
-            {
-                // Interleaved, so drifts of the machine (thermal, other load) hit all three alike.
-                hand.AddRange(HandWrittenLoop(experiment, train, test).Skip(1));
-                bare.AddRange(FitEpochs(experiment, _ => []).Skip(1));
-                withExtensions.AddRange(FitEpochs(experiment, run => BenchExtensions.Create(options.Extensions, experiment, run.Path)).Skip(1));
-            }
+            // Epochs are interleaved one by one (hand, Fit, Fit+extensions, hand, ...), so drifts of the machine hit
+            // all three alike, and each ratio is taken within one round (one epoch of each) before the median over rounds.
+            var (hand, bare, withExtensions) = InterleavedEpochs(experiment, train, test,
+                run => BenchExtensions.Create(options.Extensions, experiment, run.Path), options.Epochs);
             var h = Median(hand);
             var b = Median(bare);
             var e = Median(withExtensions);
-            Console.WriteLine($"{model}: median epoch  hand-written {h:F3} s   Fit {b:F3} s   Fit+extensions {e:F3} s");
-            Console.WriteLine($"{model}: ratio Fit/hand = {b / h:F3} (target <= 1.02)   Fit+extensions/hand = {e / h:F3} (target <= 1.05)");
+            var ratioBare = Median(bare.Zip(hand, (x, y) => x / y).ToList());
+            var ratioExtensions = Median(withExtensions.Zip(hand, (x, y) => x / y).ToList());
+            Console.WriteLine($"{model}: {hand.Count} interleaved epochs each; median epoch  hand-written {h:F3} s   Fit {b:F3} s   Fit+extensions {e:F3} s");
+            Console.WriteLine($"{model}: median paired ratio Fit/hand = {ratioBare:F3} (target <= 1.02)   Fit+extensions/hand = {ratioExtensions:F3} (target <= 1.05)");
             if (options.MemoryEpochs > 0) Memory(model, options, experiment);
         }
         return Task.FromResult(0);
@@ -64,67 +60,107 @@ public static class TrainingBenchmark
         ResolvedHocon = $"name = bench-{model}\n",
     };
 
-    /// <summary>What a person writes by hand: the same model, optimizer, batches and per-epoch evaluation.</summary>
-    private static List<double> HandWrittenLoop(Experiment experiment, IDataset train, IDataset test)
+    /// <summary>Lets a Fit running on its own thread take exactly one epoch at a time, and times it.</summary>
+    private sealed class EpochGate : Extension
     {
-        torch.manual_seed(experiment.Seed);
-        using var model = ModelRegistry.WithBuiltIns().Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
-        var module = model.Module;
-        using var optimizer = optim.Adam(module.parameters(), experiment.Optimizer.LearningRate);
-        var sampler = new EpochSampler(train.Count, experiment.BatchSize, experiment.Seed);
-        var times = new List<double>();
-        for (var epoch = 0; epoch < experiment.Epochs; epoch++)
+        private readonly SemaphoreSlim _go = new(0);
+        private readonly SemaphoreSlim _done = new(0);
+        private Stopwatch? _watch;
+        public double LastSeconds;
+        public override int Order => int.MinValue;
+        public void PreEpoch() { _go.Wait(); _watch = Stopwatch.StartNew(); }
+        public void PostEpoch() { LastSeconds = _watch!.Elapsed.TotalSeconds; _done.Release(); }
+        public double RunOneEpoch() { _go.Release(); _done.Wait(); return LastSeconds; }
+    }
+
+    private static (List<double> Hand, List<double> Bare, List<double> WithExtensions) InterleavedEpochs(
+        Experiment experiment, IDataset train, IDataset test, Func<RunDirectory, IReadOnlyList<Extension>> extensions, int epochs)
+    {
+        var long_ = experiment with { Epochs = epochs + 1 };
+        var bareGate = new EpochGate();
+        var extGate = new EpochGate();
+        var bareRun = RunDirectory.Create(long_);
+        var extRun = RunDirectory.Create(long_);
+        var bareTrainer = Trainer.FromExperiment(long_, bareRun, [bareGate]);
+        var extTrainer = Trainer.FromExperiment(long_, extRun, [extGate, .. extensions(extRun)]);
+        var threads = new[] { new Thread(() => bareTrainer.Fit()), new Thread(() => extTrainer.Fit()) };
+        foreach (var t in threads) t.Start();
+        using var hand = new HandWrittenTrainer(long_, train, test);
+        List<double> handTimes = [], bareTimes = [], extTimes = [];
+        for (var epoch = 0; epoch <= epochs; epoch++)
         {
+            var h = hand.RunEpoch(epoch);
+            var b = bareGate.RunOneEpoch();
+            var e = extGate.RunOneEpoch();
+            if (epoch == 0) continue; // warm-up: JIT, allocator, caches
+            handTimes.Add(h);
+            bareTimes.Add(b);
+            extTimes.Add(e);
+        }
+        foreach (var t in threads) t.Join();
+        bareTrainer.Dispose();
+        extTrainer.Dispose();
+        Directory.Delete(bareRun.Path, recursive: true);
+        Directory.Delete(extRun.Path, recursive: true);
+        return (handTimes, bareTimes, extTimes);
+    }
+
+    /// <summary>What a person writes by hand: the same model, optimizer, batches and per-epoch evaluation.</summary>
+    private sealed class HandWrittenTrainer : IDisposable
+    {
+        private readonly Experiment _experiment;
+        private readonly IDataset _train, _test;
+        private readonly Models.ModelInstance _model;
+        private readonly optim.Optimizer _optimizer;
+        private readonly EpochSampler _sampler;
+
+        public HandWrittenTrainer(Experiment experiment, IDataset train, IDataset test)
+        {
+            (_experiment, _train, _test) = (experiment, train, test);
+            torch.manual_seed(experiment.Seed);
+            _model = ModelRegistry.WithBuiltIns().Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
+            _optimizer = optim.Adam(_model.Module.parameters(), experiment.Optimizer.LearningRate);
+            _sampler = new EpochSampler(train.Count, experiment.BatchSize, experiment.Seed);
+        }
+
+        public double RunEpoch(int epoch)
+        {
+            var module = _model.Module;
             var watch = Stopwatch.StartNew();
             module.train();
             double lossSum = 0;
-            foreach (var indices in sampler.Batches(epoch))
+            foreach (var indices in _sampler.Batches(epoch))
             {
                 using var scope = NewDisposeScope();
-                using var batch = train.GetBatch(indices);
+                using var batch = _train.GetBatch(indices);
                 var loss = nn.functional.cross_entropy(module.call(batch.Input), batch.Target);
                 loss.backward();
-                optimizer.step();
-                optimizer.zero_grad();
+                _optimizer.step();
+                _optimizer.zero_grad();
                 lossSum += loss.item<float>();
             }
-            // A person reports the test loss and accuracy after each epoch, as Fit does.
             module.eval();
             long correct = 0;
             double testLoss = 0;
             using (no_grad())
-                for (long start = 0; start < test.Count; start += experiment.BatchSize * 4)
+                for (long start = 0; start < _test.Count; start += _experiment.BatchSize * 4)
                 {
                     using var scope = NewDisposeScope();
-                    var indices = Enumerable.Range(0, (int)Math.Min(experiment.BatchSize * 4, test.Count - start)).Select(i => start + i).ToArray();
-                    using var batch = test.GetBatch(indices);
+                    var indices = Enumerable.Range(0, (int)Math.Min(_experiment.BatchSize * 4, _test.Count - start)).Select(i => start + i).ToArray();
+                    using var batch = _test.GetBatch(indices);
                     var output = module.call(batch.Input);
                     testLoss += nn.functional.cross_entropy(output, batch.Target, reduction: nn.Reduction.Sum).item<float>();
                     correct += output.argmax(1).eq(batch.Target).sum().item<long>();
                 }
-            times.Add(watch.Elapsed.TotalSeconds);
             GC.KeepAlive(lossSum + correct + testLoss);
+            return watch.Elapsed.TotalSeconds;
         }
-        return times;
-    }
 
-    private sealed class EpochTimer : Extension
-    {
-        private Stopwatch? _watch;
-        public readonly List<double> Seconds = new();
-        public override int Order => int.MinValue;
-        public void PreEpoch() => _watch = Stopwatch.StartNew();
-        public void PostEpoch() => Seconds.Add(_watch!.Elapsed.TotalSeconds);
-    }
-
-    private static List<double> FitEpochs(Experiment experiment, Func<RunDirectory, IReadOnlyList<Extension>> extensions)
-    {
-        var timer = new EpochTimer();
-        var run = RunDirectory.Create(experiment);
-        using (var trainer = Trainer.FromExperiment(experiment, run, [timer, .. extensions(run)]))
-            trainer.Fit();
-        Directory.Delete(run.Path, recursive: true);
-        return timer.Seconds;
+        public void Dispose()
+        {
+            _optimizer.Dispose();
+            _model.Dispose();
+        }
     }
 
     private sealed class MemoryProbe : Extension
@@ -170,11 +206,10 @@ public static class TrainingBenchmark
         var model = Value("--model", "both");
         return new Options(
             model == "both" ? ["mlp", "cnn"] : [model],
-            int.Parse(Value("--epochs", "3")),
+            int.Parse(Value("--epochs", "6")),
             int.Parse(Value("--limit", "0")),
             int.Parse(Value("--threads", "2")),
             Value("--extensions", "progress").Split(',', StringSplitOptions.RemoveEmptyEntries),
-            int.Parse(Value("--rounds", "2")),
             int.Parse(Value("--memory-epochs", "10")));
     }
 }
