@@ -150,6 +150,23 @@ public sealed class TrainerTests
         Assert.Equal(8, second.Count);
     }
 
+    private sealed class PerSampleReader : Extension
+    {
+        public readonly List<(long Samples, float Mean, float Loss)> Seen = new();
+        public void PostLoss(Tensor perSampleLoss, Tensor loss) =>
+            Seen.Add((perSampleLoss.shape[0], perSampleLoss.mean().item<float>(), loss.item<float>()));
+    }
+
+    [Fact]
+    public void A_hook_that_asks_for_the_per_sample_loss_gets_one_value_per_sample_whose_mean_is_the_loss()
+    {
+        var reader = new PerSampleReader();
+        Train(TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 1, trainLimit: 256), null, reader);
+        Assert.Equal(4, reader.Seen.Count);
+        Assert.All(reader.Seen, s => Assert.Equal(64, s.Samples));
+        Assert.All(reader.Seen, s => Assert.Equal(s.Loss, s.Mean, 5));
+    }
+
     private sealed class SkipsEvenBatches : Extension
     {
         public void PreBatch(int batchIndex, StageControl control) { if (batchIndex % 2 == 0) control.SkipStage(); }

@@ -22,6 +22,8 @@ public sealed class Trainer : Extensible, IDisposable
     private readonly LearningRateSchedule _schedule;
     private readonly EpochSampler _sampler;
     private int _nextEpoch;
+    /// <summary>The unreduced loss costs an extra kernel each way; it is computed when some hook asks for it.</summary>
+    private bool _perSampleLossWanted;
     private int _resumeBatch;
     private long _step;
 
@@ -75,6 +77,7 @@ public sealed class Trainer : Extensible, IDisposable
     public FitResult Fit(string? resumeFrom = null)
     {
         if (resumeFrom is not null) Restore(resumeFrom);
+        _perSampleLossWanted = PerSampleLossWanted;
         var experiment = _setup.Experiment;
         var watch = Stopwatch.StartNew();
         var history = new List<IReadOnlyDictionary<string, double>>();
@@ -150,6 +153,13 @@ public sealed class Trainer : Extensible, IDisposable
         }
     }
 
+    /// <summary>Whether any registered hook reads <c>per_sample_loss</c> (set <see cref="AlwaysComputePerSampleLoss"/> for code
+    /// that reads it through <see cref="Extensible.Fixtures"/> instead).</summary>
+    private bool PerSampleLossWanted => AlwaysComputePerSampleLoss ||
+        Engine.Hooks.Any(h => h.Parameters.Any(p => p.Fixture == "per_sample_loss"));
+
+    public bool AlwaysComputePerSampleLoss { get; set; }
+
     /// <summary>Rank 0 writes the checkpoints of a data-parallel run; every rank restores them.</summary>
     private bool WritesCheckpoints => _setup.Run is not null && _setup.Rank == 0;
 
@@ -197,9 +207,14 @@ public sealed class Trainer : Extensible, IDisposable
             using (var lossStage = Staged("loss"))
             {
                 if (lossStage.Skipped) continue;
-                var perSample = nn.functional.cross_entropy(Fixtures.Get<Tensor>("prediction"), targets, reduction: nn.Reduction.None);
-                loss = perSample.mean();
-                Fixtures.DefineIn("batch", "per_sample_loss", perSample);
+                var prediction = Fixtures.Get<Tensor>("prediction");
+                if (_perSampleLossWanted)
+                {
+                    var perSample = nn.functional.cross_entropy(prediction, targets, reduction: nn.Reduction.None);
+                    loss = perSample.mean();
+                    Fixtures.DefineIn("batch", "per_sample_loss", perSample);
+                }
+                else loss = nn.functional.cross_entropy(prediction, targets);
                 Fixtures.DefineIn("batch", "loss", loss);
             }
             using (var backward = Staged("backward"))
