@@ -84,6 +84,8 @@ public sealed class WorkerSlotsActor : ReceiveActor
         Receive<ReportSlots>(_ => { });
         Receive<Registration>(_ => { });
         Receive<HandBackAll>(_ => Sender.Tell(new AllHandedBack([])));
+        // Handing back happens when the node shuts down, and so does the registry it watches: expected, not an error.
+        Receive<Terminated>(_ => { });
     }
 
     void Report()
