@@ -48,13 +48,7 @@ public sealed class ClusterSession : IDisposable
             Roles = [NodeRoles.Cli],
             SeedNodes = seedNodes,
             // The CLI prints what matters itself; Akka's association warnings while a cluster is unreachable are noise there.
-            Hocon = """
-                akka.loglevel = ERROR
-                akka.stdout-loglevel = ERROR
-                akka.log-dead-letters = off
-                akka.log-dead-letters-during-shutdown = off
-                akka.cluster.log-info = off
-                akka.remote.log-remote-lifecycle-events = off
+            Hocon = QuietLogging.Hocon + """
                 akka.coordinated-shutdown.phases.cluster-exiting.timeout = 3 s
                 """,
         };

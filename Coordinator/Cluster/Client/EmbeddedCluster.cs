@@ -35,13 +35,7 @@ public sealed class EmbeddedCluster : IDisposable
             Devices = [device],
             Store = "sqlite",
             StateDirectory = stateDirectory,
-            Hocon = """
-                akka.loglevel = ERROR
-                akka.stdout-loglevel = ERROR
-                akka.log-dead-letters = off
-                akka.log-dead-letters-during-shutdown = off
-                akka.cluster.log-info = off
-                akka.remote.log-remote-lifecycle-events = off
+            Hocon = QuietLogging.Hocon + """
                 # This process runs only its own experiment: other runs in the journal belong to other processes.
                 trainmanager.scheduler.recover-on-start = off
                 akka.cluster.seed-nodes = []
