@@ -1,3 +1,4 @@
+using TrainManager.Experiments;
 using TorchSharp.Modules;
 using TrainManager.Checkpoints;
 using TrainManager.Data;
@@ -20,7 +21,7 @@ public sealed class CheckpointStoreTests : IDisposable
     {
         manual_seed(seed);
         var model = _registry.Create(_spec);
-        return (model, OptimizerFactory.Create(model.Module.parameters(), new OptimizerSettings { Name = "adam", LearningRate = 0.01 }));
+        return (model, OptimizerFactory.Create(model.Module.parameters(), new OptimizerSection { Type = "adam", LearningRate = 0.01 }));
     }
 
     static void TrainSteps(ModelInstance model, OptimizerHelper optimizer, int steps)

@@ -1,3 +1,4 @@
+using TrainManager.Experiments;
 using TorchSharp.Modules;
 using TrainManager.Training;
 using static TorchSharp.torch;
@@ -17,7 +18,7 @@ public sealed class OptimizerFactoryTests
     {
         using var layer = NewLayer();
 
-        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { Name = name, LearningRate = 0.05, Momentum = 0.9 });
+        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSection { Type = name, LearningRate = 0.05, Momentum = 0.9 });
 
         Assert.IsType(expected, optimizer);
         Assert.Equal(0.05, optimizer.ParamGroups.Single().LearningRate, 12);
@@ -28,7 +29,7 @@ public sealed class OptimizerFactoryTests
     {
         using var layer = NewLayer();
 
-        var error = Assert.Throws<ArgumentException>(() => OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { Name = "lbfgs" }));
+        var error = Assert.Throws<ArgumentException>(() => OptimizerFactory.Create(layer.parameters(), new OptimizerSection { Type = "lbfgs" }));
 
         Assert.Contains("sgd, adam, adamw", error.Message);
     }
@@ -39,7 +40,7 @@ public sealed class OptimizerFactoryTests
         using var layer = NewLayer();
 
         var error = Assert.Throws<ArgumentException>(() =>
-            OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { Name = "sgd", Nesterov = true }));
+            OptimizerFactory.Create(layer.parameters(), new OptimizerSection { Type = "sgd", Nesterov = true }));
 
         Assert.Contains("momentum > 0", error.Message);
     }
@@ -48,8 +49,8 @@ public sealed class OptimizerFactoryTests
     public void The_step_schedule_multiplies_the_rate_by_gamma_every_step_size_epochs()
     {
         using var layer = NewLayer();
-        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { Name = "sgd", LearningRate = 1.0 });
-        var schedule = OptimizerFactory.CreateSchedule(optimizer, new SchedulerSettings { Name = "step", StepSize = 2, Gamma = 0.5 }, totalEpochs: 10);
+        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSection { Type = "sgd", LearningRate = 1.0 });
+        var schedule = OptimizerFactory.CreateSchedule(optimizer, new SchedulerSection { Type = "step", StepSize = 2, Gamma = 0.5 }, totalEpochs: 10);
 
         var rates = new List<double>();
         for (int epoch = 0; epoch < 5; epoch++)
@@ -65,8 +66,8 @@ public sealed class OptimizerFactoryTests
     public void The_cosine_schedule_reaches_the_minimum_after_one_period()
     {
         using var layer = NewLayer();
-        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { Name = "adam", LearningRate = 0.1 });
-        var schedule = OptimizerFactory.CreateSchedule(optimizer, new SchedulerSettings { Name = "cosine", MinLearningRate = 0.01 }, totalEpochs: 4);
+        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSection { Type = "adam", LearningRate = 0.1 });
+        var schedule = OptimizerFactory.CreateSchedule(optimizer, new SchedulerSection { Type = "cosine", MinLearningRate = 0.01 }, totalEpochs: 4);
 
         schedule.Step();
         schedule.Step();
@@ -82,8 +83,8 @@ public sealed class OptimizerFactoryTests
     public void No_schedule_keeps_the_rate_constant()
     {
         using var layer = NewLayer();
-        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { LearningRate = 0.3 });
-        var schedule = OptimizerFactory.CreateSchedule(optimizer, new SchedulerSettings(), totalEpochs: 3);
+        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSection { LearningRate = 0.3 });
+        var schedule = OptimizerFactory.CreateSchedule(optimizer, new SchedulerSection(), totalEpochs: 3);
 
         schedule.Step();
         schedule.Step();
@@ -96,11 +97,11 @@ public sealed class OptimizerFactoryTests
     public void Fast_forwarding_a_fresh_schedule_reproduces_the_rate_of_one_that_ran()
     {
         using var layer = NewLayer();
-        using var ran = OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { Name = "sgd", LearningRate = 1.0 });
-        var settings = new SchedulerSettings { Name = "step", StepSize = 1, Gamma = 0.5 };
+        using var ran = OptimizerFactory.Create(layer.parameters(), new OptimizerSection { Type = "sgd", LearningRate = 1.0 });
+        var settings = new SchedulerSection { Type = "step", StepSize = 1, Gamma = 0.5 };
         var original = OptimizerFactory.CreateSchedule(ran, settings, 10);
         for (int i = 0; i < 3; i++) original.Step();
-        using var fresh = OptimizerFactory.Create(layer.parameters(), new OptimizerSettings { Name = "sgd", LearningRate = 1.0 });
+        using var fresh = OptimizerFactory.Create(layer.parameters(), new OptimizerSection { Type = "sgd", LearningRate = 1.0 });
         foreach (var group in fresh.ParamGroups) group.LearningRate = original.LearningRate; // as if loaded from a checkpoint
 
         var resumed = OptimizerFactory.CreateSchedule(fresh, settings, 10);

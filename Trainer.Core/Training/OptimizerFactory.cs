@@ -1,52 +1,24 @@
 using TorchSharp.Modules;
+using TrainManager.Experiments;
 using TrainManager.Runtime;
 using static TorchSharp.torch;
 
 namespace TrainManager.Training;
 
-/// <summary>
-/// Optimizer settings as an experiment states them. Fields that do not apply to the chosen optimizer are ignored
-/// (momentum and nesterov are SGD's; betas and epsilon are Adam's and AdamW's).
-/// </summary>
-public sealed record OptimizerSettings
-{
-    /// <summary>"sgd", "adam" or "adamw" (experiment key <c>optimizer.type</c>).</summary>
-    public string Name { get; init; } = "adam";
-    public double LearningRate { get; init; } = 1e-3;
-    public double WeightDecay { get; init; }
-    public double Momentum { get; init; }
-    public bool Nesterov { get; init; }
-    public double Beta1 { get; init; } = 0.9;
-    public double Beta2 { get; init; } = 0.999;
-    public double Epsilon { get; init; } = 1e-8;
-}
-
-/// <summary>Learning-rate schedule settings, stepped once per epoch.</summary>
-public sealed record SchedulerSettings
-{
-    /// <summary>"none", "step" or "cosine".</summary>
-    public string Name { get; init; } = "none";
-
-    /// <summary>step: multiply the rate by <see cref="Gamma"/> every <see cref="StepSize"/> epochs.</summary>
-    public int StepSize { get; init; } = 10;
-    public double Gamma { get; init; } = 0.1;
-
-    /// <summary>cosine: epochs of one half-period; null means the run's epoch count.</summary>
-    public int? CosinePeriod { get; init; }
-    public double MinLearningRate { get; init; }
-}
-
 /// <summary>Builds TorchSharp optimizers and schedules from settings, validating them with messages that say what to change.</summary>
 public static class OptimizerFactory
 {
     public static readonly IReadOnlyList<string> OptimizerNames = ["sgd", "adam", "adamw"];
+
+    /// <summary>Adam's and AdamW's epsilon: PyTorch's default, not an experiment setting.</summary>
+    public const double AdamEpsilon = 1e-8;
     public static readonly IReadOnlyList<string> SchedulerNames = ["none", "step", "cosine"];
 
     /// <summary>
     /// The optimizer over <paramref name="parameters"/>. Returns <see cref="OptimizerHelper"/>, the TorchSharp base
     /// that can save and load its state (see <c>CheckpointStore</c>).
     /// </summary>
-    public static OptimizerHelper Create(IEnumerable<Parameter> parameters, OptimizerSettings settings)
+    public static OptimizerHelper Create(IEnumerable<Parameter> parameters, OptimizerSection settings)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(settings);
@@ -56,7 +28,7 @@ public static class OptimizerFactory
         var list = parameters.ToList();
         Require(list.Count > 0, "The model has no parameters to optimise.");
 
-        switch (settings.Name.Trim().ToLowerInvariant())
+        switch (settings.Type.Trim().ToLowerInvariant())
         {
             case "sgd":
                 Require(settings.Momentum >= 0, $"optimizer.momentum must be zero or positive, got {settings.Momentum}.");
@@ -65,21 +37,21 @@ public static class OptimizerFactory
                 return optim.SGD(list, settings.LearningRate, momentum: settings.Momentum, weight_decay: settings.WeightDecay, nesterov: settings.Nesterov);
             case "adam":
                 RequireBetas(settings);
-                return optim.Adam(list, settings.LearningRate, settings.Beta1, settings.Beta2, settings.Epsilon, settings.WeightDecay);
+                return optim.Adam(list, settings.LearningRate, settings.Beta1, settings.Beta2, AdamEpsilon, settings.WeightDecay);
             case "adamw":
                 RequireBetas(settings);
-                return optim.AdamW(list, settings.LearningRate, settings.Beta1, settings.Beta2, settings.Epsilon, settings.WeightDecay);
+                return optim.AdamW(list, settings.LearningRate, settings.Beta1, settings.Beta2, AdamEpsilon, settings.WeightDecay);
             default:
-                throw new ArgumentException($"Unknown optimizer '{settings.Name}'. Valid optimizers: {string.Join(", ", OptimizerNames)}.");
+                throw new ArgumentException($"Unknown optimizer '{settings.Type}'. Valid optimizers: {string.Join(", ", OptimizerNames)}.");
         }
     }
 
     /// <param name="totalEpochs">The run's epoch count; the default cosine period.</param>
-    public static LearningRateSchedule CreateSchedule(OptimizerHelper optimizer, SchedulerSettings settings, int totalEpochs)
+    public static LearningRateSchedule CreateSchedule(OptimizerHelper optimizer, SchedulerSection settings, int totalEpochs)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(settings);
-        switch (settings.Name.Trim().ToLowerInvariant())
+        switch (settings.Type.Trim().ToLowerInvariant())
         {
             case "none":
             case "":
@@ -89,20 +61,19 @@ public static class OptimizerFactory
                 Require(settings.Gamma is > 0 and <= 1, $"scheduler.gamma must be in (0, 1], got {settings.Gamma}.");
                 return new LearningRateSchedule(optimizer, optim.lr_scheduler.StepLR(optimizer, settings.StepSize, settings.Gamma));
             case "cosine":
-                int period = settings.CosinePeriod ?? totalEpochs;
+                int period = settings.TMax > 0 ? settings.TMax : totalEpochs;
                 Require(period > 0, $"scheduler.t-max (or the run's epochs) must be a positive number of epochs, got {period}.");
                 Require(settings.MinLearningRate >= 0, $"scheduler.min-learning-rate must be zero or positive, got {settings.MinLearningRate}.");
                 return new LearningRateSchedule(optimizer, optim.lr_scheduler.CosineAnnealingLR(optimizer, period, settings.MinLearningRate));
             default:
-                throw new ArgumentException($"Unknown scheduler '{settings.Name}'. Valid schedulers: {string.Join(", ", SchedulerNames)}.");
+                throw new ArgumentException($"Unknown scheduler '{settings.Type}'. Valid schedulers: {string.Join(", ", SchedulerNames)}.");
         }
     }
 
-    static void RequireBetas(OptimizerSettings settings)
+    static void RequireBetas(OptimizerSection settings)
     {
         Require(settings.Beta1 is >= 0 and < 1 && settings.Beta2 is >= 0 and < 1,
             $"optimizer.beta1 and optimizer.beta2 must be in [0, 1), got {settings.Beta1} and {settings.Beta2}.");
-        Require(settings.Epsilon > 0, $"optimizer.epsilon must be positive, got {settings.Epsilon}.");
     }
 
     static void Require(bool condition, string message)

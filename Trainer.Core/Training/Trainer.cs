@@ -34,8 +34,8 @@ public sealed class Trainer : Extensible, IDisposable
         Device = TorchDevice.Parse(setup.Experiment.Device);
         Model = setup.Model;
         Model.Module.to(Device);
-        _optimizer = OptimizerFactory.Create(Model.Module.parameters(), Settings(setup.Experiment.Optimizer));
-        _schedule = OptimizerFactory.CreateSchedule(_optimizer, Settings(setup.Experiment.Scheduler), setup.Experiment.Epochs);
+        _optimizer = OptimizerFactory.Create(Model.Module.parameters(), setup.Experiment.Optimizer);
+        _schedule = OptimizerFactory.CreateSchedule(_optimizer, setup.Experiment.Scheduler, setup.Experiment.Epochs);
         _sampler = new EpochSampler(setup.TrainData.Count, setup.Experiment.BatchSize, setup.Experiment.Seed,
             rank: setup.Rank, worldSize: setup.WorldSize);
         // In a data-parallel run, extensions that write files do so once, on rank 0.
@@ -319,17 +319,6 @@ public sealed class Trainer : Extensible, IDisposable
             if (wasTraining) Model.Module.train();
         }
     }
-
-    private static OptimizerSettings Settings(OptimizerSection o) => new()
-    {
-        Name = o.Type, LearningRate = o.LearningRate, Momentum = o.Momentum, Nesterov = o.Nesterov,
-        WeightDecay = o.WeightDecay, Beta1 = o.Beta1, Beta2 = o.Beta2,
-    };
-
-    private static SchedulerSettings Settings(SchedulerSection s) => new()
-    {
-        Name = s.Type, StepSize = s.StepSize, Gamma = s.Gamma, CosinePeriod = s.TMax > 0 ? s.TMax : null, MinLearningRate = s.MinLearningRate,
-    };
 
     /// <summary>Writes a checkpoint of the state after <paramref name="epoch"/>: model, optimizer, RNG, the
     /// instantiation parameters, and the state of every extension that has state.</summary>
