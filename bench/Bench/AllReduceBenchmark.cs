@@ -49,14 +49,14 @@ public static class AllReduceBenchmark
                 }
             }
 
-            var tcpBandwidth = bytes / Median(tcp);
+            var tcpBandwidth = bytes / Statistics.Median(tcp);
             Console.WriteLine($"plain TCP loopback, one socket pair: {tcpBandwidth / 1e9:F2} GB/s");
             for (var i = 0; i < rings.Length; i++)
             {
                 var n = rings[i].WorldSize;
                 foreach (var (what, times) in new[] { ("flat buffer", flat[i]), ("tensor list", tensors[i]) })
                 {
-                    var seconds = Median(times);
+                    var seconds = Statistics.Median(times);
                     var bus = bytes * 2.0 * (n - 1) / n / seconds;
                     Console.WriteLine($"N={n} {what}: {seconds * 1e3,6:F1} ms   bus bandwidth {bus / 1e9:F2} GB/s   ratio to TCP {bus / tcpBandwidth:F2} " +
                                       $"(target >= {Target})   N x bus / TCP {n * bus / tcpBandwidth:F2}");
@@ -206,19 +206,10 @@ public static class AllReduceBenchmark
         }
     }
 
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
 
     private static Options Parse(string[] args)
     {
-        string Value(string name, string fallback)
-        {
-            var i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-        }
+        string Value(string name, string fallback) => BenchArguments.Value(args, name, fallback);
         return new Options(
             Value("--ranks", "2,4").Split(',').Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToArray(),
             double.Parse(Value("--megabytes", "25"), CultureInfo.InvariantCulture),

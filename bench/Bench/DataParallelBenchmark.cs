@@ -28,11 +28,7 @@ public static class DataParallelBenchmark
 
     public static int Run(string[] args)
     {
-        string Value(string name, string fallback)
-        {
-            var i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-        }
+        string Value(string name, string fallback) => BenchArguments.Value(args, name, fallback);
         var workers = int.Parse(Value("--workers", "2"));
         var limit = int.Parse(Value("--limit", "12000"));
         var epochs = int.Parse(Value("--epochs", "2"));
@@ -45,9 +41,7 @@ public static class DataParallelBenchmark
             Epochs = epochs,
             BatchSize = 128,
             Threads = 1,
-            Model = model == "cnn"
-                ? new ModelSection("cnn", new Dictionary<string, object?> { ["channels"] = new[] { 32, 64 }, ["hidden"] = 128, ["dropout"] = 0.25 })
-                : new ModelSection("mlp", new Dictionary<string, object?> { ["hidden"] = new[] { 256, 128 } }),
+            Model = ExampleModels.Section(model),
             Data = new DataSection { Dataset = "fashion-mnist", TrainLimit = limit, TestLimit = 1000 },
             ResolvedHocon = "name = bench-data-parallel\n",
         };

@@ -32,11 +32,11 @@ public static class TrainingBenchmark
             // all three alike, and each ratio is taken within one round (one epoch of each) before the median over rounds.
             var (hand, bare, withExtensions) = InterleavedEpochs(experiment, train, test,
                 run => BenchExtensions.Create(options.Extensions, experiment, run.Path), options.Epochs);
-            var h = Median(hand);
-            var b = Median(bare);
-            var e = Median(withExtensions);
-            var ratioBare = Median(bare.Zip(hand, (x, y) => x / y).ToList());
-            var ratioExtensions = Median(withExtensions.Zip(hand, (x, y) => x / y).ToList());
+            var h = Statistics.Median(hand);
+            var b = Statistics.Median(bare);
+            var e = Statistics.Median(withExtensions);
+            var ratioBare = Statistics.Median(bare.Zip(hand, (x, y) => x / y).ToList());
+            var ratioExtensions = Statistics.Median(withExtensions.Zip(hand, (x, y) => x / y).ToList());
             Console.WriteLine($"{model}: {hand.Count} interleaved epochs each; median epoch  hand-written {h:F3} s   Fit {b:F3} s   Fit+extensions {e:F3} s");
             Console.WriteLine($"{model}: median paired ratio Fit/hand = {ratioBare:F3} (target <= 1.02)   Fit+extensions/hand = {ratioExtensions:F3} (target <= 1.05)");
             if (options.MemoryEpochs > 0) Memory(model, options, experiment);
@@ -51,9 +51,7 @@ public static class TrainingBenchmark
         Epochs = options.Epochs,
         BatchSize = 128,
         Threads = options.Threads,
-        Model = model == "cnn"
-            ? new ModelSection("cnn", new Dictionary<string, object?> { ["channels"] = new[] { 32, 64 }, ["hidden"] = 128, ["dropout"] = 0.25 })
-            : new ModelSection("mlp", new Dictionary<string, object?> { ["hidden"] = new[] { 256, 128 }, ["dropout"] = 0.2 }),
+        Model = ExampleModels.Section(model),
         Data = new DataSection { Dataset = "fashion-mnist", TrainLimit = options.Limit, TestLimit = options.Limit > 0 ? options.Limit / 6 : 0 },
         Checkpoint = new CheckpointSection { EveryEpochs = 0, Keep = 1 },
         RunsDirectory = Path.Combine(Path.GetTempPath(), "trainmanager-bench-runs"),
@@ -190,19 +188,10 @@ public static class TrainingBenchmark
         Console.WriteLine($"{model}: memory growth from epoch 3 to epoch {rss.Count}: {rss[^1] - settled:F1} MiB ({(rss[^1] / settled - 1) * 100:F1}%)");
     }
 
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count == 0 ? double.NaN : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
 
     private static Options Parse(string[] args)
     {
-        string Value(string name, string fallback)
-        {
-            var i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-        }
+        string Value(string name, string fallback) => BenchArguments.Value(args, name, fallback);
         var model = Value("--model", "both");
         return new Options(
             model == "both" ? ["mlp", "cnn"] : [model],
