@@ -28,10 +28,5 @@ internal static class ExperimentText
         }
     }
 
-    public static string TempDirectory()
-    {
-        var path = Path.Combine(Path.GetTempPath(), "trainmanager-tests", Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(path);
-        return path;
-    }
+    public static string TempDirectory() => TestDirectory.Create("experiments");
 }

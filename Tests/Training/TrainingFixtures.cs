@@ -23,10 +23,5 @@ internal static class TrainingFixtures
         ResolvedHocon = "name = mlp-slice\n",
     };
 
-    public static string TempDir()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "tm-tests-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    public static string TempDir() => TestDirectory.Create("tests");
 }

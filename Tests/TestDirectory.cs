@@ -1,6 +1,6 @@
-namespace TrainManager.Tests.Extensions.Plots;
+namespace TrainManager.Tests;
 
-/// <summary>A fresh run directory under the system temp folder for one test.</summary>
+/// <summary>A fresh, empty directory under the system temp folder for one test: the one place tests make them.</summary>
 internal static class TestDirectory
 {
     public static string Create(string prefix)
