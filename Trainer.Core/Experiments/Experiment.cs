@@ -27,8 +27,10 @@ public sealed record Experiment
     public int Accumulate { get; init; } = 1;
     public CheckpointSection Checkpoint { get; init; } = new();
     public IReadOnlyList<ExtensionSection> Extensions { get; init; } = [];
-    /// <summary>Data-parallel workers (cluster runs).</summary>
+    /// <summary>Data-parallel workers (cluster runs): N ranks train one model, each on its shard of every epoch.</summary>
     public int Workers { get; init; } = 1;
+    /// <summary>How a data-parallel run moves gradients and survives the loss of a worker.</summary>
+    public DataParallelSection DataParallel { get; init; } = new();
     /// <summary>Where run directories are created.</summary>
     public string RunsDirectory { get; init; } = "runs";
     /// <summary>The resolved configuration as HOCON text, recorded with the run.</summary>
@@ -79,6 +81,24 @@ public sealed record CheckpointSection
     public int EveryEpochs { get; init; } = 1;
     /// <summary>Keep the newest N checkpoints (0 = all).</summary>
     public int Keep { get; init; } = 3;
+}
+
+/// <summary>
+/// <c>data-parallel { ... }</c>: settings of a run with <c>workers</c> &gt; 1. When a worker is lost the run goes on
+/// from its last checkpoint with the live workers, waiting up to <see cref="ReplacementWait"/> for a replacement and
+/// never with fewer than <see cref="MinWorkers"/>.
+/// </summary>
+public sealed record DataParallelSection
+{
+    /// <summary>The fewest workers the run trains with (after losing some, or when the cluster has fewer slots free).</summary>
+    public int MinWorkers { get; init; } = 1;
+    /// <summary>How long a queued run waits for all its workers before it starts with fewer (at least <see cref="MinWorkers"/>):
+    /// after losing a worker, the time a replacement has to join; on first submission, the time the cluster has to offer them all.</summary>
+    public TimeSpan ReplacementWait { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Bytes of gradients reduced per ring pass (<c>bucket-size = 4 MiB</c>).</summary>
+    public int BucketBytes { get; init; } = 4 << 20;
+    /// <summary>How long a gradient exchange may make no progress before its peer is declared lost.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>An extension named in the experiment, with its settings (kebab-case keys, simple values).</summary>

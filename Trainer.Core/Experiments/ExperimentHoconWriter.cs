@@ -87,6 +87,13 @@ public static partial class ExperimentHoconWriter
             w.AppendLine("]");
         }
         Field(w, 0, "workers", experiment.Workers);
+        var dataParallel = experiment.DataParallel;
+        Open(w, 0, "data-parallel");
+        Field(w, 1, "min-workers", dataParallel.MinWorkers);
+        Literal(w, 1, "replacement-wait", Duration(dataParallel.ReplacementWait));
+        Literal(w, 1, "bucket-size", ByteSize(dataParallel.BucketBytes));
+        Literal(w, 1, "timeout", Duration(dataParallel.Timeout));
+        Close(w, 0);
         Field(w, 0, "runs-dir", experiment.RunsDirectory);
         return w.ToString();
     }
@@ -125,6 +132,35 @@ public static partial class ExperimentHoconWriter
         return quoted.Append('"').ToString();
     }
 
+    /// <summary>
+    /// A duration as HOCON that reads back to the same ticks: <c>60s</c>, <c>500ms</c>, or nanoseconds for what is finer
+    /// (HOCON has no tick unit, and Akka rounds <c>ns</c> to the nearest tick where it truncates fractional seconds).
+    /// </summary>
+    public static string Duration(TimeSpan duration)
+    {
+        if (duration < TimeSpan.Zero)
+            throw new ArgumentException($"{duration} cannot be written to an experiment file; durations there are 0 or longer.");
+        var ticks = duration.Ticks;
+        if (ticks % TimeSpan.TicksPerSecond == 0)
+            return FormattableString.Invariant($"{ticks / TimeSpan.TicksPerSecond}s");
+        if (ticks % TimeSpan.TicksPerMillisecond == 0)
+            return FormattableString.Invariant($"{ticks / TimeSpan.TicksPerMillisecond}ms");
+        return FormattableString.Invariant($"{(Int128)ticks * NanosecondsPerTick}ns");
+    }
+
+    const int NanosecondsPerTick = 100;
+
+    /// <summary>A size as HOCON: <c>4MiB</c>, <c>512KiB</c>, or a plain number of bytes when no binary unit divides it.</summary>
+    public static string ByteSize(long bytes)
+    {
+        foreach (var (unit, factor) in BinaryUnits)
+            if (bytes != 0 && bytes % factor == 0)
+                return FormattableString.Invariant($"{bytes / factor}{unit}");
+        return bytes.ToString(CultureInfo.InvariantCulture);
+    }
+
+    static readonly (string Unit, long Factor)[] BinaryUnits = [("GiB", 1L << 30), ("MiB", 1L << 20), ("KiB", 1L << 10)];
+
     static string Number(double number)
     {
         if (!double.IsFinite(number))
@@ -136,8 +172,11 @@ public static partial class ExperimentHoconWriter
 
     static string Key(string key) => BareKey().IsMatch(key) ? key : Quote(key);
 
-    static void Field(StringBuilder w, int depth, string key, object? value) =>
-        w.Append(' ', depth * 2).Append(Key(key)).Append(" = ").AppendLine(Value(value));
+    static void Field(StringBuilder w, int depth, string key, object? value) => Literal(w, depth, key, Value(value));
+
+    /// <summary>A key with HOCON text written as is (a duration or size, which quotes would not harm but would hide).</summary>
+    static void Literal(StringBuilder w, int depth, string key, string hocon) =>
+        w.Append(' ', depth * 2).Append(Key(key)).Append(" = ").AppendLine(hocon);
 
     static void Open(StringBuilder w, int depth, string key) => w.Append(' ', depth * 2).Append(Key(key)).AppendLine(" {");
 

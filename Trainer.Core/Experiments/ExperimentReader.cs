@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Akka.Configuration;
 using Akka.Configuration.Hocon;
 
 namespace TrainManager.Experiments;
@@ -19,13 +20,14 @@ internal sealed partial class ExperimentReader(
     static readonly string[] TopLevelKeys =
     [
         "name", "seed", "device", "epochs", "batch-size", "eval-batch-size", "threads", "model", "data", "optimizer",
-        "scheduler", "gradient-clip", "accumulate", "checkpoint", "extensions", "workers", "runs-dir",
+        "scheduler", "gradient-clip", "accumulate", "checkpoint", "extensions", "workers", "data-parallel", "runs-dir",
     ];
     static readonly string[] ModelKeys = ["type", "args"];
     static readonly string[] DataKeys = ["dataset", "path", "train-limit", "test-limit"];
     static readonly string[] OptimizerKeys = ["type", "lr", "momentum", "nesterov", "weight-decay", "beta1", "beta2"];
     static readonly string[] SchedulerKeys = ["type", "step-size", "gamma", "t-max", "min-lr"];
     static readonly string[] CheckpointKeys = ["every-epochs", "keep"];
+    static readonly string[] DataParallelKeys = ["min-workers", "replacement-wait", "bucket-size", "timeout"];
 
     public static readonly IReadOnlyList<string> OptimizerTypes = ["sgd", "adam", "adamw"];
     public static readonly IReadOnlyList<string> SchedulerTypes = ["none", "step", "cosine"];
@@ -76,6 +78,7 @@ internal sealed partial class ExperimentReader(
             Checkpoint = ReadCheckpoint(),
             Extensions = ReadExtensions(),
             Workers = workers,
+            DataParallel = ReadDataParallel(workers),
             RunsDirectory = String(root, "", "runs-dir") ?? defaults.RunsDirectory,
         };
     }
@@ -174,6 +177,36 @@ internal sealed partial class ExperimentReader(
         Check(keep >= 0, "checkpoint.keep", $"'checkpoint.keep' must be 0 (keep all) or more, but is {keep}.");
         return new CheckpointSection { EveryEpochs = every, Keep = keep };
     }
+
+    DataParallelSection ReadDataParallel(int workers)
+    {
+        var defaults = new DataParallelSection();
+        var dataParallel = Block(root, "", "data-parallel", required: null);
+        if (dataParallel is null)
+            return defaults;
+        CheckKeys(dataParallel, "data-parallel", DataParallelKeys);
+        var minWorkers = Int(dataParallel, "data-parallel", "min-workers") ?? defaults.MinWorkers;
+        Check(minWorkers >= 1, "data-parallel.min-workers", $"'data-parallel.min-workers' must be at least 1, but is {minWorkers}.");
+        Check(minWorkers <= workers, "data-parallel.min-workers",
+            $"'data-parallel.min-workers' is {minWorkers}, but 'workers' is {workers}: a run cannot need more workers than it has. "
+            + $"Lower min-workers to {workers} or less, or raise workers to {minWorkers} or more.");
+        var replacementWait = Duration(dataParallel, "data-parallel", "replacement-wait", "60 s") ?? defaults.ReplacementWait;
+        var bucketBytes = ByteSize(dataParallel, "data-parallel", "bucket-size", "4 MiB") ?? defaults.BucketBytes;
+        Check(bucketBytes is >= MinBucketBytes and <= MaxBucketBytes, "data-parallel.bucket-size",
+            $"'data-parallel.bucket-size' must be between 4 bytes (one float) and 1 GiB, but is {bucketBytes} bytes. Write e.g. bucket-size = 4 MiB.");
+        var timeout = Duration(dataParallel, "data-parallel", "timeout", "30 s") ?? defaults.Timeout;
+        Check(timeout > TimeSpan.Zero, "data-parallel.timeout", $"'data-parallel.timeout' must be longer than 0, but is {ExperimentHoconWriter.Duration(timeout)}. Write e.g. timeout = 30 s.");
+        return new DataParallelSection
+        {
+            MinWorkers = minWorkers,
+            ReplacementWait = replacementWait,
+            BucketBytes = (int)bucketBytes,
+            Timeout = timeout,
+        };
+    }
+
+    const long MinBucketBytes = sizeof(float);
+    const long MaxBucketBytes = 1L << 30;
 
     IReadOnlyList<ExtensionSection> ReadExtensions()
     {
@@ -306,6 +339,60 @@ internal sealed partial class ExperimentReader(
         if (NumberPattern().IsMatch(text) && double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture) is var value && double.IsFinite(value))
             return value;
         Fail(Join(prefix, key), $"'{Join(prefix, key)}' must be a number, but is \"{text}\". Write e.g. {key} = 0.5 (no quotes).");
+        return null;
+    }
+
+    /// <summary>
+    /// A HOCON duration (<c>60 s</c>, <c>2m</c>, <c>500ms</c>), 0 or longer. A bare number other than 0 is refused:
+    /// HOCON would read it as milliseconds, which is rarely what <c>timeout = 30</c> means.
+    /// </summary>
+    TimeSpan? Duration(HoconObject block, string prefix, string key, string example)
+    {
+        var path = Join(prefix, key);
+        var text = Literal(block, prefix, key, "a duration", $"{key} = {example}");
+        if (text is null)
+            return null;
+        var trimmed = text.Trim();
+        if (NumberPattern().IsMatch(trimmed) && double.Parse(trimmed, NumberStyles.Float, CultureInfo.InvariantCulture) != 0)
+            Fail(path, $"'{path}' needs a unit, but is \"{text}\" (HOCON would read a bare number as milliseconds). Write {key} = {trimmed} s for seconds or {key} = {trimmed} ms for milliseconds.");
+        if (trimmed.StartsWith('-'))
+            Fail(path, $"'{path}' must be 0 or longer, but is \"{text}\". Write e.g. {key} = {example}.");
+        try
+        {
+            // allowInfinite: false, so "infinite" is refused rather than read as Akka's -1 ms.
+            return Value(block, key)!.GetTimeSpan(allowInfinite: false);
+        }
+        catch (OverflowException)
+        {
+            Fail(path, $"'{path}' is \"{text}\", longer than a duration can be. Write e.g. {key} = {example}.");
+            return null;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or ConfigurationException)
+        {
+            Fail(path, $"'{path}' must be a duration such as {example}, 500 ms or 2 m (units: ms, s, m, h, d), but is \"{text}\". Write e.g. {key} = {example}.");
+            return null;
+        }
+    }
+
+    /// <summary>A HOCON size in bytes: a plain number of bytes or one with a unit (<c>4 MiB</c>, <c>512 KiB</c>, <c>1 GiB</c>).</summary>
+    long? ByteSize(HoconObject block, string prefix, string key, string example)
+    {
+        var path = Join(prefix, key);
+        var text = Literal(block, prefix, key, "a size in bytes", $"{key} = {example}");
+        if (text is null)
+            return null;
+        long? bytes;
+        try
+        {
+            bytes = Value(block, key)!.GetByteSize();
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException or ConfigurationException)
+        {
+            bytes = null;
+        }
+        if (bytes is not null)
+            return bytes;
+        Fail(path, $"'{path}' must be a size in bytes such as {example}, 512 KiB or 65536 (units: bytes, KiB, MiB, GiB; whole numbers), but is \"{text}\". Write e.g. {key} = {example}.");
         return null;
     }
 
