@@ -180,4 +180,47 @@ public sealed class CheckpointStoreTests : IDisposable
         Assert.Equal(newest, store.Latest());
         Assert.EndsWith("epoch-0001-step-000000020.ckpt", newest);
     }
+
+    [Fact]
+    public void A_sampler_state_written_under_another_world_size_mid_epoch_round_trips()
+    {
+        var sampler = new SamplerState(7, 5, 11, WorldSize: 3, ShardedFrom: 240);
+        var path = SaveTrained(out _, new CheckpointMetadata(5, 99, Sampler: sampler));
+
+        Assert.Equal(sampler, new CheckpointStore(_directory).ReadInfo(path).Metadata.Sampler);
+    }
+
+    [Fact]
+    public void A_sampler_state_written_before_elastic_resume_reads_as_a_single_worker_from_the_epochs_start()
+    {
+        var path = Path.Combine(_directory, "legacy" + CheckpointStore.Extension);
+        WriteVersion1(path, ("meta", """{"format":1,"epoch":2,"step":40,"sampler":{"seed":7,"epoch":2,"next_batch":4}}"""));
+
+        var sampler = new CheckpointStore(_directory).ReadInfo(path).Metadata.Sampler;
+
+        Assert.Equal(new SamplerState(7, 2, 4, WorldSize: 1, ShardedFrom: 0), sampler);
+    }
+
+    /// <summary>A checkpoint file byte by byte as the format describes it, for metadata an older release wrote.</summary>
+    static void WriteVersion1(string path, params (string Name, string Json)[] sections)
+    {
+        using var body = new MemoryStream();
+        using (var writer = new BinaryWriter(body, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write("TMCKPT\0\x01"u8);
+            foreach (var (name, json) in sections)
+            {
+                var nameBytes = System.Text.Encoding.UTF8.GetBytes(name);
+                var payload = System.Text.Encoding.UTF8.GetBytes(json);
+                writer.Write((ushort)nameBytes.Length);
+                writer.Write(nameBytes);
+                writer.Write((byte)ExtensionStateKind.Json);
+                writer.Write((long)payload.Length);
+                writer.Write(payload);
+            }
+            writer.Write((ushort)0);
+        }
+        var bytes = body.ToArray();
+        File.WriteAllBytes(path, [.. bytes, .. System.Security.Cryptography.SHA256.HashData(bytes)]);
+    }
 }

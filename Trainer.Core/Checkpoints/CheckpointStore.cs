@@ -197,6 +197,8 @@ public sealed class CheckpointStore
                 ["seed"] = metadata.Sampler.Seed,
                 ["epoch"] = metadata.Sampler.Epoch,
                 ["next_batch"] = metadata.Sampler.NextBatch,
+                ["world_size"] = metadata.Sampler.WorldSize,
+                ["sharded_from"] = metadata.Sampler.ShardedFrom,
             },
         };
         return meta.ToJsonString();
@@ -225,8 +227,11 @@ public sealed class CheckpointStore
                 throw new CheckpointCorruptException(path, $"its meta field '{key}' is not a {typeof(T).Name}");
             }
         }
+        // world_size and sharded_from came with elastic resume; checkpoints written before it were single-world.
+        T Optional<T>(JsonObject owner, string key, T absent) => owner[key] is null ? absent : Required<T>(owner, key);
         var sampler = meta["sampler"] is JsonObject s
-            ? new SamplerState(Required<long>(s, "seed"), Required<int>(s, "epoch"), Required<int>(s, "next_batch"))
+            ? new SamplerState(Required<long>(s, "seed"), Required<int>(s, "epoch"), Required<int>(s, "next_batch"),
+                Optional(s, "world_size", 1), Optional(s, "sharded_from", 0L))
             : null;
         var model = meta["model"] is JsonObject m ? ModelSpec.FromJson(m.ToJsonString()) : null;
         var extensions = sections.Where(kv => kv.Key.StartsWith("ext/", StringComparison.Ordinal))

@@ -25,6 +25,8 @@ public sealed class Trainer : Extensible, IDisposable
     /// <summary>The unreduced loss costs an extra kernel each way; it is computed when some hook asks for it.</summary>
     private bool _perSampleLossWanted;
     private int _resumeBatch;
+    /// <summary>Where the resumed epoch's batches start in its permutation: 0, unless it was stopped under another world size.</summary>
+    private long _resumeShardedFrom;
     private long _step;
 
     public Trainer(TrainerSetup setup, params Extension[] extensions) : base()
@@ -95,15 +97,15 @@ public sealed class Trainer : Extensible, IDisposable
                 using var epochScope = Staged("epoch", ("epoch", epoch));
                 if (epochScope.Skipped) break;
                 var epochWatch = Stopwatch.StartNew();
-                var fromBatch = _resumeBatch;
-                _resumeBatch = 0;
-                var (trainLoss, samplesPerSecond, batchesDone) = TrainEpoch(epoch, fromBatch, metricsLog);
+                var (fromBatch, shardedFrom) = (_resumeBatch, _resumeShardedFrom);
+                (_resumeBatch, _resumeShardedFrom) = (0, 0);
+                var (trainLoss, samplesPerSecond, batchesDone) = TrainEpoch(epoch, fromBatch, shardedFrom, metricsLog);
                 if (batchesDone < _sampler.BatchesPerEpoch)
                 {
                     // Stopped mid-epoch: no validation (its metrics are NaN, which extensions show as missing), and the
                     // checkpoint says where in the epoch to go on from. PostEpoch hooks still run, on what there is.
                     _nextEpoch = epoch;
-                    _resumeBatch = batchesDone;
+                    (_resumeBatch, _resumeShardedFrom) = (batchesDone, shardedFrom);
                     var partial = new Dictionary<string, double>
                     {
                         ["train_loss"] = trainLoss,
@@ -117,7 +119,7 @@ public sealed class Trainer : Extensible, IDisposable
                     if (WritesCheckpoints)
                         using (Staged("checkpoint"))
                         {
-                            lastCheckpoint = SaveCheckpoint(epoch, batchesDone, partial);
+                            lastCheckpoint = SaveCheckpoint(epoch, batchesDone, shardedFrom, partial);
                             Fixtures["checkpoint_path"] = lastCheckpoint;
                         }
                     break;
@@ -140,7 +142,7 @@ public sealed class Trainer : Extensible, IDisposable
                 if (WritesCheckpoints && ShouldCheckpoint(epoch))
                     using (Staged("checkpoint"))
                     {
-                        lastCheckpoint = SaveCheckpoint(epoch, _sampler.BatchesPerEpoch, metrics);
+                        lastCheckpoint = SaveCheckpoint(epoch, _sampler.BatchesPerEpoch, 0, metrics);
                         Fixtures["checkpoint_path"] = lastCheckpoint;
                     }
             }
@@ -171,7 +173,9 @@ public sealed class Trainer : Extensible, IDisposable
     }
 
     /// <returns>The mean training loss, the throughput, and the index of the next batch (all of them when the epoch ran to its end).</returns>
-    private (double Loss, double SamplesPerSecond, int BatchesDone) TrainEpoch(int epoch, int fromBatch, MetricsLog? metricsLog)
+    /// <remarks>A partial epoch (resumed under another world size, <paramref name="shardedFrom"/> &gt; 0) numbers its
+    /// batches so that its last one is still <see cref="EpochSampler.BatchesPerEpoch"/> − 1.</remarks>
+    private (double Loss, double SamplesPerSecond, int BatchesDone) TrainEpoch(int epoch, int fromBatch, long shardedFrom, MetricsLog? metricsLog)
     {
         using var train = Staged("train");
         Model.Module.train();
@@ -182,7 +186,7 @@ public sealed class Trainer : Extensible, IDisposable
         var watch = Stopwatch.StartNew();
         var batchIndex = fromBatch;
         _optimizer.zero_grad();
-        foreach (var indices in _sampler.Batches(epoch, fromBatch))
+        foreach (var indices in _sampler.Batches(epoch, fromBatch, shardedFrom))
         {
             if (StopRequested) break;
             using var scope = NewDisposeScope();
@@ -322,13 +326,13 @@ public sealed class Trainer : Extensible, IDisposable
 
     /// <summary>Writes a checkpoint of the state after <paramref name="epoch"/>: model, optimizer, RNG, the
     /// instantiation parameters, and the state of every extension that has state.</summary>
-    private string SaveCheckpoint(int epoch, int batchesDone, IReadOnlyDictionary<string, double> metrics)
+    private string SaveCheckpoint(int epoch, int batchesDone, long shardedFrom, IReadOnlyDictionary<string, double> metrics)
     {
         var store = Checkpoints!;
         var states = Extensions.OfType<IStatefulExtension>().ToDictionary(e => ((Extension)e).Name, e => e.SaveState());
         states["trainer.metrics"] = ExtensionState.FromJson(System.Text.Json.JsonSerializer.Serialize(metrics, MetricsJson));
         var complete = batchesDone >= _sampler.BatchesPerEpoch;
-        var sampler = complete ? _sampler.StateAt(epoch + 1, 0) : _sampler.StateAt(epoch, batchesDone);
+        var sampler = complete ? _sampler.StateAt(epoch + 1, 0) : _sampler.StateAt(epoch, batchesDone, shardedFrom);
         var path = store.Save(Model.Module, _optimizer, new CheckpointMetadata(epoch, _step, Model.Spec, sampler, states),
             complete ? null : $"epoch-{epoch:D4}-batch-{batchesDone:D6}-step-{_step:D9}{CheckpointStore.Extension}");
         var keep = _setup.Experiment.Checkpoint.Keep;
@@ -354,10 +358,12 @@ public sealed class Trainer : Extensible, IDisposable
                 $"Checkpoint {checkpoint} was written by model {saved}, but this run builds {Model.Spec}, whose weights do not fit: {e.Message} " +
                 "Drop the override that changes a layer's size, or resume with the experiment the checkpoint came from (its run directory has experiment.hocon).", e);
         }
-        // The sampler state says where to go on: the next epoch, or the next batch of an epoch stopped midway.
-        if (info.Metadata.Sampler is { } samplerState) _sampler.ValidateResume(samplerState);
-        _nextEpoch = info.Metadata.Sampler?.Epoch ?? info.Metadata.Epoch + 1;
-        _resumeBatch = info.Metadata.Sampler?.NextBatch ?? 0;
+        // The sampler state says where to go on: the next epoch, or the next batch of an epoch stopped midway (for
+        // this world size: one written under another goes on with the epoch's unvisited examples, resharded).
+        var resume = info.Metadata.Sampler is { } samplerState ? _sampler.Resume(samplerState) : null;
+        _nextEpoch = resume?.Epoch ?? info.Metadata.Epoch + 1;
+        _resumeBatch = resume?.NextBatch ?? 0;
+        _resumeShardedFrom = resume?.ShardedFrom ?? 0;
         _step = info.Metadata.Step;
         _schedule.FastForward(_nextEpoch);
         var states = info.Metadata.Extensions ?? new Dictionary<string, ExtensionState>();
