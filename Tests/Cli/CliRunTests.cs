@@ -50,6 +50,21 @@ public sealed class CliRunTests
     }
 
     [Fact]
+    public void Train_with_two_workers_runs_both_ranks_here_and_rank_zero_alone_reports_and_writes()
+    {
+        var runs = Path.Combine(TempDirectory(), "runs");
+        var console = new RecordingConsole();
+
+        Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["train", SliceExperiment, "--set", "workers=2", "--runs-dir", runs], console.Console));
+
+        var run = Assert.Single(Directory.GetDirectories(runs));
+        Assert.Single(Directory.GetFiles(Path.Combine(run, "checkpoints")));
+        Assert.True(Directory.Exists(Path.Combine(run, "rank-1")), "rank 1 has no directory of its own");
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(console.Output, "epoch 1/1  train loss "));
+        Assert.Contains("workers = 2", File.ReadAllText(Path.Combine(run, "experiment.hocon")));
+    }
+
+    [Fact]
     public void A_cancelled_run_stops_cleanly_and_exits_130()
     {
         var runs = Path.Combine(TempDirectory(), "runs");

@@ -36,8 +36,11 @@ public sealed class ClusterMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
             new ExperimentFailed(At, "out of memory", FailureKind.RunFailed, "/shared/runs/r1/error.txt"),
             new ExperimentCancelled(At, "by me"),
             new ExperimentRequeued(At, "node left"),
+            new WorkerLost(At, 3, 1, Slot with { DataEndpoint = "10.0.0.7:5001" }, "did not answer"),
+            submitted with { RunId = "r2", Group = new WorkerGroupSpec(3, 2, TimeSpan.FromSeconds(45)) },
+            new ExperimentScheduled(At, Slot, 3, [Slot with { DataEndpoint = "10.0.0.6:5001" }, Slot with { Index = 1, DataEndpoint = "10.0.0.6:5002" }]),
         ];
-        var summary = new RunSummary("r1", "mlp", RunStatus.Running, At, At, Slot, 2, 3, "epoch 2");
+        var summary = new RunSummary("r1", "mlp", RunStatus.Running, At, At, Slot, 2, 3, "epoch 2", Workers: 3);
         var slotActor = CreateTestProbe().Ref;
         return events.Cast<IClusterMessage>().Concat(
         [
@@ -62,6 +65,9 @@ public sealed class ClusterMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
             new SlotIdle(slotActor, Slot),
             new StartTraining("r1", "name = mlp", null, [Checkpoint], 2),
             new StopTraining("r1", "cancelled"),
+            new StartTraining("r1", "name = mlp", "/runs", [], 3, "/src/mlp.hocon", new RingAssignment(1, ["10.0.0.6:5001", "10.0.0.7:5001"], [1, 2, 3, 4])),
+            new StopTraining("r1", "re-forming", Abandon: true),
+            new RingLostReport("r1", 1, "rank 1 lost rank 2 during all-reduce #7"),
             new TrainingStartedReport("r1", Slot, "/shared/runs/r1", null, []),
             new TrainingRefusedReport("r1", Slot, "busy"),
             new EpochReport("r1", 1, Checkpoint.Metrics),
@@ -90,6 +96,22 @@ public sealed class ClusterMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
             var back = Serializer.FromBinary(Serializer.ToBinary(message), manifest);
             Assert.Equal(Canonical(message), Canonical(back));
         }
+    }
+
+    [Fact]
+    public void Events_journaled_before_data_parallel_runs_read_as_single_worker_runs()
+    {
+        // As a coordinator of the previous version wrote them: no group, no ranks, no data endpoint.
+        var scheduled = (ExperimentScheduled)Serializer.FromBinary(
+            """{"at":"2026-11-20T10:00:00+00:00","slot":{"node":"akka.tcp://trainmanager@10.0.0.5:4053","index":0,"device":"cpu"},"attempt":2}"""u8.ToArray(),
+            "tm.evt.scheduled.v1");
+        var current = Encoding.UTF8.GetString(Serializer.ToBinary(Samples().OfType<ExperimentSubmitted>().First()));
+        Assert.Contains(",\"group\":null", current);
+        var submitted = (ExperimentSubmitted)Serializer.FromBinary(Encoding.UTF8.GetBytes(current.Replace(",\"group\":null", "")), "tm.evt.submitted.v1");
+
+        Assert.Equal([scheduled.Slot], scheduled.Ranks);
+        Assert.Null(scheduled.Slot.DataEndpoint);
+        Assert.Equal(WorkerGroupSpec.Single, submitted.WorkerGroup);
     }
 
     [Fact]

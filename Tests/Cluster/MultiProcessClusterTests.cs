@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using TrainManager.Coordinator.Cluster.Client;
 using TrainManager.Coordinator.Cluster.Protocol;
@@ -26,7 +23,7 @@ public sealed class MultiProcessClusterTests : IClassFixture<PostgresJournalTest
     public async Task A_run_finishes_on_a_remote_node_and_a_run_survives_a_killed_coordinator()
     {
         var journal = _server.Postgres.CreateDatabase();
-        int coordinatorPort = FreePort(), firstWorkerPort = FreePort(), secondWorkerPort = FreePort();
+        int coordinatorPort = NodeProcess.FreePort(), firstWorkerPort = NodeProcess.FreePort(), secondWorkerPort = NodeProcess.FreePort();
         // The first worker is a seed too, so a restarted coordinator finds the running cluster instead of forming its own.
         var seeds = $"127.0.0.1:{coordinatorPort},127.0.0.1:{firstWorkerPort}";
         NodeProcess Start(string name, int port, string roles) =>
@@ -89,13 +86,6 @@ public sealed class MultiProcessClusterTests : IClassFixture<PostgresJournalTest
         return node;
     }
 
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     sealed class Silent : IRunObserver;
 
     sealed class OnCheckpoint(TaskCompletionSource checkpointed) : IRunObserver
@@ -112,92 +102,5 @@ public sealed class MultiProcessClusterTests : IClassFixture<PostgresJournalTest
         foreach (var node in _nodes)
             node.Kill();
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
-    }
-
-    /// <summary>A Trainer.Node process, started from the build output, its output kept for assertions and failures.</summary>
-    sealed class NodeProcess
-    {
-        readonly Process _process;
-        readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        readonly List<string> _output = [];
-
-        NodeProcess(string name, Process process)
-        {
-            Name = name;
-            _process = process;
-        }
-
-        public string Name { get; }
-
-        public static NodeProcess Start(string name, int port, string seeds, string roles, string journal, string runs, string state)
-        {
-            var info = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var arg in new[] { NodeAssembly(), "--port", port.ToString(), "--seed-nodes", seeds, "--roles", roles, "--devices", "cpu",
-                         "--store", "postgresql", "--runs-dir", runs, "--state-dir", state })
-                info.ArgumentList.Add(arg);
-            info.Environment["TRAINMANAGER_JOURNAL_CONNECTION"] = journal;
-            var node = new NodeProcess(name, new Process { StartInfo = info, EnableRaisingEvents = true });
-            node._process.OutputDataReceived += (_, line) => node.Read(line.Data);
-            node._process.ErrorDataReceived += (_, line) => node.Read(line.Data);
-            node._process.Exited += (_, _) => node._joined.TrySetException(new InvalidOperationException(
-                $"{name} exited with {node._process.ExitCode}:\n{node.Output}"));
-            node._process.Start();
-            node._process.BeginOutputReadLine();
-            node._process.BeginErrorReadLine();
-            return node;
-        }
-
-        void Read(string? line)
-        {
-            if (line is null)
-                return;
-            lock (_output)
-                _output.Add(line);
-            if (line.Contains("Joined the cluster", StringComparison.Ordinal))
-                _joined.TrySetResult();
-        }
-
-        string Output
-        {
-            get
-            {
-                lock (_output)
-                    return string.Join('\n', _output.TakeLast(40));
-            }
-        }
-
-        public async Task JoinedAsync(TimeSpan timeout)
-        {
-            try
-            {
-                await _joined.Task.WaitAsync(timeout);
-            }
-            catch (TimeoutException)
-            {
-                throw new Xunit.Sdk.XunitException($"{Name} did not join within {timeout}:\n{Output}");
-            }
-        }
-
-        public void Kill()
-        {
-            if (!_process.HasExited)
-                _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
-        }
-
-        /// <summary>The node's build output, next to this test assembly's (same configuration).</summary>
-        static string NodeAssembly()
-        {
-            var tests = new DirectoryInfo(AppContext.BaseDirectory); // Tests/bin/<Configuration>/net10.0/
-            var configuration = tests.Parent!.Name;
-            var root = tests.Parent.Parent!.Parent!.Parent!.FullName;
-            var path = Path.Combine(root, "Trainer.Node", "bin", configuration, tests.Name, "trainmanager-node.dll");
-            return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing; build the solution (dotnet build TrainManager.sln).");
-        }
     }
 }

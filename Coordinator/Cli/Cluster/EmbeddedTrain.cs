@@ -24,7 +24,7 @@ public static class EmbeddedTrain
     {
         var runsRoot = Path.GetFullPath(experiment.RunsDirectory);
         var submission = Submission.Create(experiment, model, resumeFrom, runsRoot);
-        using var cluster = EmbeddedCluster.Start(experiment.Device, _ => catalog);
+        using var cluster = EmbeddedCluster.Start(experiment.Device, _ => catalog, workers: experiment.Workers);
         var session = cluster.Session;
         var accepted = session.AskAsync(submission).GetAwaiter().GetResult() switch
         {

@@ -12,9 +12,12 @@ public static class RunEventText
     public static string Describe(IExperimentEvent e) => e switch
     {
         ExperimentSubmitted s =>
-            $"submitted by {s.SubmittedFrom}: {s.Name}, {s.Epochs} epochs on {s.Device}; code {s.Provenance.Description}" +
+            $"submitted by {s.SubmittedFrom}: {s.Name}, {s.Epochs} epochs on {s.Device}{Workers(s.WorkerGroup)}; code {s.Provenance.Description}" +
             (s.ResumeFrom is { } from ? $"; starts from {from.Path}" : ""),
+        ExperimentScheduled { Ranks.Count: > 1 } s =>
+            $"scheduled on {s.Ranks.Count} workers (attempt {s.Attempt}): " + string.Join(", ", s.Ranks.Select((slot, rank) => $"rank {rank} {slot}")),
         ExperimentScheduled s => $"scheduled on {s.Slot} (attempt {s.Attempt})",
+        WorkerLost w => $"lost rank {w.Rank} ({w.Slot}): {w.Reason}",
         ExperimentStarted s =>
             $"started in {s.RunDirectory}" + (s.ResumedFrom is { } from ? $", resuming from {from.Path} (after epoch {from.Epoch + 1}, step {from.Step})" : ", from scratch") +
             string.Concat(s.RejectedCheckpoints.Select(r => $"; refused {r.Path}: {r.Reason}" + (r.KeptAs is null ? "" : $" (kept as {r.KeptAs})"))),
@@ -27,6 +30,10 @@ public static class RunEventText
         ExperimentRequeued r => $"back in the queue: {r.Reason}",
         _ => e.GetType().Name,
     };
+
+    static string Workers(WorkerGroupSpec group) => group.Workers == 1 ? ""
+        : group.MinWorkers == group.Workers ? $" with {group.Workers} workers"
+        : $" with {group.Workers} workers (at least {group.MinWorkers})";
 
     public static string Metrics(IReadOnlyDictionary<string, double> metrics) => string.Join(", ", metrics.Select(m => m.Key switch
     {

@@ -24,7 +24,9 @@ public sealed class RunsCommand(IAnsiConsole console) : ClusterCommand<ClusterCo
                 new Text(run.RunId),
                 new Text(run.Status.ToString().ToLowerInvariant(), StatusStyle(run.Status)),
                 new Text($"{run.EpochsDone}/{run.Epochs}"),
-                new Text(run.Slot is { } slot ? $"{slot.Node.Split('@')[^1]} #{slot.Index} {slot.Device}" : "-"),
+                new Text(run.Slot is { } slot
+                    ? $"{slot.Node.Split('@')[^1]} #{slot.Index} {slot.Device}" + (run.Workers > 1 ? $" +{run.Workers - 1}" : "")
+                    : "-"),
                 new Text(run.SubmittedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm")),
                 new Text(run.Detail ?? ""));
         Console.Write(table);

@@ -45,6 +45,10 @@ public sealed class StatusCommand(IAnsiConsole console) : ClusterCommand<StatusC
         Row("status", run.Status.ToString().ToLowerInvariant() + (run.Detail is { } detail ? $" ({detail})" : ""));
         Row("epochs", $"{run.EpochsDone}/{run.Epochs}");
         Row("slot", run.Slot?.ToString() ?? "-");
+        if (run.Workers > 1)
+            Row("workers", details.History.OfType<ExperimentScheduled>().LastOrDefault() is { } placed && run.Slot is not null
+                ? string.Join("\n", placed.Ranks.Select((slot, rank) => $"rank {rank}: {slot}"))
+                : $"{run.Workers} (not placed)");
         Row("submitted", run.SubmittedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss"));
         Row("updated", run.UpdatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss"));
         Row("run directory", details.RunDirectory ?? "- (not started yet)");

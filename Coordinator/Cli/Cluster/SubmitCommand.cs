@@ -42,6 +42,14 @@ public sealed class SubmitCommand(IAnsiConsole console) : ClusterCommand<SubmitC
         if (accepted.MatchingSlots == 0)
             Console.MarkupLineInterpolated(
                 $"[yellow]No node of the cluster offers a {experiment.Device} slot yet: the run waits until one joins (dotnet run --project Trainer.Node -- --devices {experiment.Device}).[/]");
+        else if (experiment.Workers > accepted.MatchingSlots)
+        {
+            var then = accepted.MatchingSlots >= experiment.DataParallel.MinWorkers
+                ? $"it starts with {accepted.MatchingSlots} after {experiment.DataParallel.ReplacementWait.TotalSeconds:0.#} s (data-parallel.replacement-wait) unless more join."
+                : $"it waits until at least {experiment.DataParallel.MinWorkers} (data-parallel.min-workers) are there.";
+            Console.MarkupLineInterpolated(
+                $"[yellow]It asks for {experiment.Workers} workers and the cluster offers {accepted.MatchingSlots} {experiment.Device} slot(s): {then}[/]");
+        }
         else if (accepted.QueuePosition > 0)
             Console.WriteLine($"{accepted.QueuePosition} run(s) wait before it for a {experiment.Device} slot.");
         if (!settings.Follow)

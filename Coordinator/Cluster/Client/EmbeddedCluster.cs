@@ -6,7 +6,8 @@ namespace TrainManager.Coordinator.Cluster.Client;
 
 /// <summary>
 /// The embedded default of <c>trainmanager train</c>: a single-node cluster in this process, coordinator and one worker
-/// slot, journal in SQLite under <c>.trainmanager/</c>. The same actors as a real cluster, so a local run is journaled
+/// slot per worker the experiment asks for (its ranks exchange gradients over loopback), journal in SQLite under
+/// <c>.trainmanager/</c>. The same actors as a real cluster, so a local run is journaled
 /// the same way and the code that runs it is the code that runs cluster runs.
 /// </summary>
 public sealed class EmbeddedCluster : IDisposable
@@ -22,17 +23,22 @@ public sealed class EmbeddedCluster : IDisposable
     public ClusterRoles Roles { get; }
     public ClusterSession Session { get; }
 
-    /// <param name="device">The one slot's device: the experiment's own.</param>
+    /// <param name="device">The slots' device: the experiment's own.</param>
     /// <param name="catalogForRun">The extensions of the run, writing to the user's terminal.</param>
-    public static EmbeddedCluster Start(string device, Func<string, ExtensionCatalog> catalogForRun, string? stateDirectory = null)
+    /// <param name="workers">How many slots: the experiment's workers. On <c>cuda</c> they are cuda:0, cuda:1, ... (one
+    /// worker per GPU); on <c>cpu</c> or a named GPU they share it.</param>
+    public static EmbeddedCluster Start(string device, Func<string, ExtensionCatalog> catalogForRun, string? stateDirectory = null, int workers = 1)
     {
+        var devices = string.Equals(device, "cuda", StringComparison.OrdinalIgnoreCase) && workers > 1
+            ? Enumerable.Range(0, workers).Select(i => $"cuda:{i}").ToList()
+            : Enumerable.Repeat(device, Math.Max(1, workers)).ToList();
         var overrides = new ClusterOverrides
         {
             Host = "127.0.0.1",
             Port = 0,
             SeedNodes = [],
             Roles = [NodeRoles.Coordinator, NodeRoles.Worker],
-            Devices = [device],
+            Devices = devices,
             Store = "sqlite",
             StateDirectory = stateDirectory,
             Hocon = QuietLogging.Hocon + """

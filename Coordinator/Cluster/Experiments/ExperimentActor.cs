@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using TrainManager.Distributed;
 using TrainManager.Coordinator.Cluster.Protocol;
 using static TrainManager.Coordinator.Cluster.Experiments.ExperimentCommands;
 
@@ -9,24 +10,54 @@ namespace TrainManager.Coordinator.Cluster.Experiments;
 /// <summary>
 /// One experiment, persisted: every fact about it is an event in the journal (<see cref="IExperimentEvent"/>) before it
 /// is acted on. Its behaviours follow the run: <see cref="AwaitingSubmission"/>, <see cref="Queued"/>,
-/// <see cref="Placed"/> (a slot was chosen, the worker has not confirmed), <see cref="Training"/>, <see cref="Ended"/>.
+/// <see cref="Placed"/> (slots were chosen, rank 0 has not confirmed), <see cref="Training"/>, <see cref="Ended"/>.
 /// Followers (a CLI's <c>--follow</c>) get each event and the live progress.
+/// <para>
+/// A placement is a group of slots, one per rank (one for a run with one worker). When a rank's fit ends before the
+/// run does (its node died or left, its ring broke), the group re-forms: the other ranks are told to abandon the ring,
+/// and once each has answered (or not within the regroup timeout, and is then lost) the run goes back to the queue
+/// and is placed again on the live slots, resuming from its newest checkpoint. Each rank lost is journaled
+/// (<see cref="WorkerLost"/>), and so is each new group (<see cref="ExperimentScheduled"/>).
+/// </para>
 /// </summary>
-public sealed class ExperimentActor : ReceivePersistentActor
+public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
 {
     public const string PersistenceIdPrefix = "experiment-";
 
+    /// <summary>Used when the registry gives no regroup timeout (tests that build the actor alone).</summary>
+    public static readonly TimeSpan DefaultRegroupTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>One rank of the current placement.</summary>
+    sealed class Member(int rank, SlotAddress address, IActorRef? slot)
+    {
+        public int Rank { get; } = rank;
+        public SlotAddress Address { get; } = address;
+        /// <summary>Null after a coordinator restart until the slot says it still runs the run.</summary>
+        public IActorRef? Slot { get; set; } = slot;
+        /// <summary>Its fit is over: it reported how it ended, or it is lost.</summary>
+        public bool Ended { get; set; }
+    }
+
+    sealed record RegroupDeadline(int Attempt);
+
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly HashSet<IActorRef> _followers = [];
+    readonly TimeSpan _regroupTimeout;
     ExperimentState _state;
-    IActorRef? _slot;
-    /// <summary>Cancelled while training: the worker has yet to stop and say where it stopped.</summary>
+    List<Member> _members = [];
+    /// <summary>Why the group is re-forming; null while it is whole.</summary>
+    string? _regroupReason;
+    /// <summary>The first rank lost while re-forming, which says more than the ring errors of the ranks that lived.</summary>
+    string? _lostReason;
+    /// <summary>Cancelled while training: the workers have yet to stop and say where they stopped.</summary>
     bool _stopPending;
+    TrainingOutcome? _stoppedOutcome;
     DateTimeOffset _queuedSince = DateTimeOffset.UtcNow;
 
-    public ExperimentActor(string runId)
+    public ExperimentActor(string runId, TimeSpan regroupTimeout)
     {
         _state = ExperimentState.Empty(runId);
+        _regroupTimeout = regroupTimeout;
         PersistenceId = PersistenceIdPrefix + runId;
         Recover<IExperimentEvent>(e => _state = _state.Apply(e));
         Recover<RecoveryCompleted>(_ =>
@@ -37,14 +68,20 @@ public sealed class ExperimentActor : ReceivePersistentActor
                 return;
             }
             _queuedSince = _state.UpdatedAt;
+            if (_state.Status is RunStatus.Scheduled or RunStatus.Running)
+                // The slots that had it say so when they register with the restarted coordinator (SlotConfirmed).
+                _members = _state.Ranks.Select((address, rank) => new Member(rank, address, null)).ToList();
             TellParent(recovered: true);
             BecomeFor(_state.Status);
         });
     }
 
-    public static Props Props(string runId) => Akka.Actor.Props.Create(() => new ExperimentActor(runId));
+    public static Props Props(string runId, TimeSpan? regroupTimeout = null) =>
+        Akka.Actor.Props.Create(() => new ExperimentActor(runId, regroupTimeout ?? DefaultRegroupTimeout));
 
     public override string PersistenceId { get; }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     string RunId => _state.RunId;
 
@@ -63,34 +100,45 @@ public sealed class ExperimentActor : ReceivePersistentActor
 
     void Queued()
     {
-        Command<AssignSlot>(assign =>
+        Command<AssignSlots>(assign =>
         {
-            var scheduled = new ExperimentScheduled(DateTimeOffset.UtcNow, assign.Address, _state.Attempt + 1);
+            var ranks = assign.Slots.Select(s => s.Address).ToList();
+            var scheduled = new ExperimentScheduled(DateTimeOffset.UtcNow, ranks[0], _state.Attempt + 1, ranks.Count > 1 ? ranks : null);
             Persist(scheduled, e =>
             {
                 Apply(e);
-                _slot = assign.Slot;
-                Context.Watch(assign.Slot);
-                _log.Info("Run {0}: attempt {1} on {2}", RunId, e.Attempt, e.Slot);
-                assign.Slot.Tell(new StartTraining(RunId, _state.Submitted!.ExperimentHocon, _state.Submitted.RunsRoot,
-                    _state.ResumeCandidates, e.Attempt, _state.Submitted.SourceFile));
+                _members = assign.Slots.Select((offer, rank) => new Member(rank, offer.Address, offer.Slot)).ToList();
+                _regroupReason = null;
+                _lostReason = null;
+                // A fresh token per attempt: a rank of an earlier ring can never connect to this one.
+                var token = ranks.Count > 1 ? RingMembership.NewToken() : null;
+                var peers = ranks.Select(a => a.DataEndpoint ?? "").ToList();
+                foreach (var member in _members)
+                {
+                    Context.Watch(member.Slot!);
+                    member.Slot!.Tell(new StartTraining(RunId, _state.Submitted!.ExperimentHocon, _state.Submitted.RunsRoot,
+                        _state.ResumeCandidates, e.Attempt, _state.Submitted.SourceFile,
+                        token is null ? null : new RingAssignment(member.Rank, peers, token)));
+                }
+                _log.Info("Run {0}: attempt {1} on {2}", RunId, e.Attempt,
+                    ranks.Count == 1 ? e.Slot.ToString() : $"{ranks.Count} workers ({string.Join(", ", ranks.Select((a, r) => $"rank {r}: {a}"))})");
                 Become(Placed);
             });
         });
-        Command<CancelRun>(cancel => Cancel(cancel, stopSlot: false));
+        Command<CancelRun>(cancel => Cancel(cancel, stopSlots: false));
         CommonQueries();
     }
 
     void Placed()
     {
-        Command<TrainingStartedReport>(started => Persist(
+        // Rank 0 creates the run directory and chooses the checkpoint every rank resumes from: its start is the run's.
+        Command<TrainingStartedReport>(started => MemberOf(Sender) is { Rank: 0 }, started => Persist(
             new ExperimentStarted(DateTimeOffset.UtcNow, started.Slot, started.RunDirectory, started.ResumedFrom, started.RejectedCheckpoints),
             e =>
             {
                 Apply(e);
                 Become(Training);
             }));
-        Command<TrainingRefusedReport>(refused => Requeue($"{refused.Slot} refused it: {refused.Reason}"));
         CommonWhileOnSlot();
     }
 
@@ -99,10 +147,16 @@ public sealed class ExperimentActor : ReceivePersistentActor
         Command<EpochReport>(epoch => Persist(new EpochCompleted(DateTimeOffset.UtcNow, epoch.Epoch, epoch.Metrics), Apply));
         Command<CheckpointReport>(checkpoint => Persist(new CheckpointSaved(DateTimeOffset.UtcNow, checkpoint.Checkpoint), Apply));
         Command<ProgressReport>(p => Broadcast(new RunProgress(RunId, p.Epoch, p.Epochs, p.BatchIndex, p.BatchesPerEpoch, p.Loss, p.SamplesThisEpoch)));
-        Command<TrainingFinishedReport>(finished => End(new ExperimentFinished(DateTimeOffset.UtcNow, finished.Outcome)));
-        Command<TrainingStoppedReport>(stopped => Requeue(stopped.HandedBack
-            ? $"its node handed it back ({stopped.Reason})"
-            : $"its worker stopped it ({stopped.Reason})"));
+        Command<TrainingFinishedReport>(finished =>
+        {
+            // Every rank finishes after the same step; rank 0's report carries the numbers.
+            if (MemberOf(Sender) is not { } member)
+                return;
+            if (member.Rank == 0)
+                End(new ExperimentFinished(DateTimeOffset.UtcNow, finished.Outcome));
+            else
+                member.Ended = true;
+        });
         CommonWhileOnSlot();
     }
 
@@ -111,36 +165,147 @@ public sealed class ExperimentActor : ReceivePersistentActor
         // A cancelled run still writes its last checkpoint and epoch on the way out: facts worth keeping.
         Command<EpochReport>(epoch => Persist(new EpochCompleted(DateTimeOffset.UtcNow, epoch.Epoch, epoch.Metrics), Apply));
         Command<CheckpointReport>(checkpoint => Persist(new CheckpointSaved(DateTimeOffset.UtcNow, checkpoint.Checkpoint), Apply));
-        Command<TrainingStoppedReport>(stopped => StopConfirmed(stopped.Outcome));
-        Command<TrainingFinishedReport>(finished => StopConfirmed(finished.Outcome));
-        Command<TrainingFailedReport>(_ => StopConfirmed(null));
-        Command<Terminated>(t => t.ActorRef.Equals(_slot), _ => StopConfirmed(null));
+        Command<TrainingStoppedReport>(stopped => MemberDone(Sender, stopped.Outcome));
+        Command<TrainingFinishedReport>(finished => MemberDone(Sender, finished.Outcome));
+        Command<TrainingFailedReport>(_ => MemberDone(Sender, null));
+        Command<RingLostReport>(_ => MemberDone(Sender, null));
+        Command<TrainingRefusedReport>(_ => MemberDone(Sender, null));
+        Command<Terminated>(t => MemberOf(t.ActorRef) is not null, t => MemberDone(t.ActorRef, null));
         Command<IWorkerReport>(_ => { }); // progress of a run that is stopping says nothing new
         Command<CancelRun>(cancel => Sender.Tell(new CancelRefused(RunId, $"run {RunId} already ended: {_state.Status.ToString().ToLowerInvariant()}.")));
-        Command<SlotLost>(_ => StopConfirmed(null));
+        Command<SlotLost>(_ =>
+        {
+            foreach (var member in _members.Where(m => m.Slot is null))
+                member.Ended = true;
+            CheckStopped();
+        });
         Command<SlotConfirmed>(confirmed => confirmed.Slot.Tell(new StopTraining(RunId, $"run {RunId} already ended")));
+        Command<RegroupDeadline>(_ => { });
         CommonQueries();
     }
 
-    /// <summary>Placed or training: the slot may vanish, the run may fail or be cancelled.</summary>
+    /// <summary>Placed or training: a slot may vanish or stop, the run may fail or be cancelled.</summary>
     void CommonWhileOnSlot()
     {
-        Command<TrainingFailedReport>(failed => End(new ExperimentFailed(DateTimeOffset.UtcNow, failed.Reason, failed.Kind, failed.ErrorFile)));
-        Command<SlotLost>(lost => Requeue(lost.Reason));
+        Command<TrainingStartedReport>(_ => { }); // the other ranks', or rank 0's while re-forming
+        Command<TrainingFailedReport>(failed => MemberOf(Sender) is not null, failed =>
+        {
+            // A rank that fails for a reason of its own (a bug, bad input) fails the run: re-forming would fail the same way.
+            var rank = MemberOf(Sender)!.Rank;
+            var reason = _members.Count > 1 ? $"rank {rank}: {failed.Reason}" : failed.Reason;
+            End(new ExperimentFailed(DateTimeOffset.UtcNow, reason, failed.Kind, failed.ErrorFile),
+                () => AbandonLiveMembers($"rank {rank} failed"));
+        });
+        Command<RingLostReport>(lost => MemberEnded(Sender, lost: false, $"rank {lost.Rank} lost its ring: {lost.Reason}"));
+        Command<TrainingRefusedReport>(refused => MemberEnded(Sender, lost: true, $"{refused.Slot} refused it: {refused.Reason}"));
+        Command<TrainingStoppedReport>(stopped => MemberEnded(Sender, lost: stopped.HandedBack, stopped.HandedBack
+            ? $"its node handed it back ({stopped.Reason})"
+            : $"its worker stopped it ({stopped.Reason})"));
+        Command<SlotLost>(lost =>
+        {
+            // After a restart: ranks whose slot did not claim the run in time are gone; the others re-form without them.
+            var missing = _members.Where(m => m.Slot is null && !m.Ended).ToList();
+            if (missing.Count > 0)
+                LoseMembers(missing, lost.Reason);
+        });
         Command<SlotConfirmed>(confirmed =>
         {
-            _slot = confirmed.Slot;
+            if (_members.Any(m => confirmed.Slot.Equals(m.Slot)))
+                return;
+            if (_members.FirstOrDefault(m => m.Slot is null && !m.Ended && m.Address.SameSlot(confirmed.Address)) is not { } member)
+            {
+                confirmed.Slot.Tell(new StopTraining(RunId, "the coordinator has placed this run elsewhere"));
+                return;
+            }
+            member.Slot = confirmed.Slot;
             Context.Watch(confirmed.Slot);
-            _log.Info("Run {0}: {1} is still running it; carrying on", RunId, confirmed.Address);
+            _log.Info("Run {0}: {1} is still running it{2}; carrying on", RunId, confirmed.Address, _members.Count > 1 ? $" (rank {member.Rank})" : "");
         });
-        Command<Terminated>(t => t.ActorRef.Equals(_slot), _ => Requeue($"{_state.Slot} stopped (its node left or crashed)"));
-        Command<CancelRun>(cancel => Cancel(cancel, stopSlot: true));
+        Command<Terminated>(t => MemberOf(t.ActorRef) is not null, t =>
+            MemberEnded(t.ActorRef, lost: true, $"{MemberOf(t.ActorRef)!.Address} stopped (its node left or crashed)"));
+        Command<RegroupDeadline>(deadline => deadline.Attempt == _state.Attempt && _regroupReason is not null, _ =>
+        {
+            var silent = _members.Where(m => !m.Ended).ToList();
+            LoseMembers(silent, $"it did not answer within {_regroupTimeout.TotalSeconds:0.#} s after the run began to re-form");
+        });
+        Command<RegroupDeadline>(_ => { });
+        Command<CancelRun>(cancel => Cancel(cancel, stopSlots: true));
         CommonQueries();
+    }
+
+    Member? MemberOf(IActorRef slot) => _members.FirstOrDefault(m => slot.Equals(m.Slot));
+
+    /// <summary>A rank's fit ended while the run goes on. <paramref name="lost"/>: its slot is gone or leaving, as
+    /// opposed to a rank whose ring broke under it (it is alive, and is placed again).</summary>
+    void MemberEnded(IActorRef slot, bool lost, string reason)
+    {
+        if (MemberOf(slot) is not { Ended: false } member)
+            return;
+        if (lost)
+            LoseMembers([member], reason);
+        else
+        {
+            member.Ended = true;
+            Regroup(reason);
+        }
+    }
+
+    void LoseMembers(IReadOnlyList<Member> lost, string reason)
+    {
+        foreach (var member in lost)
+            member.Ended = true;
+        if (_members.Count == 1)
+        {
+            // One worker: losing it is simply going back to the queue, as the requeue event says.
+            Regroup(reason);
+            return;
+        }
+        var events = lost.Select(m => new WorkerLost(DateTimeOffset.UtcNow, _state.Attempt, m.Rank, m.Address, reason)).ToList();
+        var first = $"rank {lost[0].Rank} on {lost[0].Address} was lost: {reason}";
+        _lostReason ??= first;
+        var persisted = 0;
+        PersistAll(events, e =>
+        {
+            Apply(e);
+            _log.Warning("Run {0}: rank {1} on {2} was lost: {3}", RunId, e.Rank, e.Slot, e.Reason);
+            if (++persisted == events.Count)
+                Regroup(first);
+        });
+    }
+
+    /// <summary>
+    /// The group is broken: the ranks still training abandon their ring (their fit ends at its next exchange), and
+    /// once every rank has ended or is lost the run goes back to the queue. It is placed again on the live slots (the
+    /// ones that were in this group among them) and every rank resumes from the newest checkpoint.
+    /// </summary>
+    void Regroup(string reason)
+    {
+        var first = _regroupReason is null;
+        _regroupReason ??= reason;
+        var live = _members.Where(m => !m.Ended).ToList();
+        if (live.Count == 0)
+        {
+            Timers.Cancel("regroup");
+            Requeue(_members.Count == 1 ? _regroupReason : $"{_lostReason ?? _regroupReason}; it goes on from its last checkpoint with the live workers");
+            return;
+        }
+        if (!first)
+            return;
+        _log.Warning("Run {0}: re-forming its {1} workers: {2}", RunId, _members.Count, reason);
+        foreach (var member in live)
+            member.Slot?.Tell(new StopTraining(RunId, $"the run is re-forming: {reason}", Abandon: true));
+        Timers.StartSingleTimer("regroup", new RegroupDeadline(_state.Attempt), _regroupTimeout);
+    }
+
+    void AbandonLiveMembers(string reason)
+    {
+        foreach (var member in _members.Where(m => !m.Ended))
+            member.Slot?.Tell(new StopTraining(RunId, reason, Abandon: true));
     }
 
     void CommonQueries()
     {
-        Command<AssignSlot>(assign => Sender.Tell(new SlotDeclined(assign.Slot)));
+        Command<AssignSlots>(assign => Sender.Tell(new SlotsDeclined(assign.Slots.Select(s => s.Slot).ToList())));
         Command<GetRun>(_ => Sender.Tell(Details()));
         Command<FollowRun>(_ =>
         {
@@ -155,15 +320,17 @@ public sealed class ExperimentActor : ReceivePersistentActor
         Command<IWorkerReport>(report => _log.Warning("Run {0} is {1}; ignoring {2} from {3}", RunId, _state.Status, report.GetType().Name, Sender));
     }
 
-    void Cancel(CancelRun cancel, bool stopSlot)
+    void Cancel(CancelRun cancel, bool stopSlots)
     {
         var was = _state.Status;
         var replyTo = Sender;
         End(new ExperimentCancelled(DateTimeOffset.UtcNow, cancel.Reason), () =>
         {
             replyTo.Tell(new CancelAccepted(RunId, was));
-            if (stopSlot)
-                _slot?.Tell(new StopTraining(RunId, $"cancelled: {cancel.Reason}"));
+            // Every rank stops after the same step; rank 0 writes the checkpoint.
+            if (stopSlots)
+                foreach (var member in _members.Where(m => !m.Ended))
+                    member.Slot?.Tell(new StopTraining(RunId, $"cancelled: {cancel.Reason}"));
         });
     }
 
@@ -171,25 +338,52 @@ public sealed class ExperimentActor : ReceivePersistentActor
     {
         Apply(e);
         _log.Info("Run {0} {1}{2}", RunId, _state.Status.ToString().ToLowerInvariant(), _state.Reason is { } why ? ": " + why : "");
+        Timers.Cancel("regroup");
         then?.Invoke();
         Become(Ended);
-        // A cancelled run keeps its slot until the worker has stopped; anything else is over now.
-        _stopPending = e is ExperimentCancelled && _slot is not null;
+        // A cancelled run keeps its slots until the workers have stopped; anything else is over now.
+        _stopPending = e is ExperimentCancelled && _members.Any(m => !m.Ended && m.Slot is not null);
+        _stoppedOutcome = null;
         if (!_stopPending)
             StopConfirmed(_state.Outcome);
     });
+
+    /// <summary>In <see cref="Ended"/>: a rank said how its fit ended (or its slot is gone).</summary>
+    void MemberDone(IActorRef slot, TrainingOutcome? outcome)
+    {
+        if (MemberOf(slot) is not { } member)
+            return;
+        member.Ended = true;
+        if (member.Rank == 0 && outcome is not null)
+            _stoppedOutcome = outcome;
+        CheckStopped();
+    }
+
+    void CheckStopped()
+    {
+        if (_stopPending && _members.All(m => m.Ended || m.Slot is null))
+            StopConfirmed(_stoppedOutcome);
+    }
 
     /// <summary>Nothing more will happen: followers get <see cref="RunEnded"/> and are let go.</summary>
     void StopConfirmed(TrainingOutcome? outcome)
     {
         _stopPending = false;
-        if (_slot is not null)
-            Context.Unwatch(_slot);
-        _slot = null;
+        ReleaseMembers();
         Broadcast(Ended(outcome));
         foreach (var follower in _followers)
             Context.Unwatch(follower);
         _followers.Clear();
+    }
+
+    void ReleaseMembers()
+    {
+        foreach (var member in _members)
+            if (member.Slot is not null)
+                Context.Unwatch(member.Slot);
+        _members = [];
+        _regroupReason = null;
+        _lostReason = null;
     }
 
     RunEnded Ended(TrainingOutcome? outcome) =>
@@ -197,9 +391,7 @@ public sealed class ExperimentActor : ReceivePersistentActor
 
     void Requeue(string reason) => Persist(new ExperimentRequeued(DateTimeOffset.UtcNow, reason), e =>
     {
-        if (_slot is not null)
-            Context.Unwatch(_slot);
-        _slot = null;
+        ReleaseMembers();
         _queuedSince = e.At;
         _log.Warning("Run {0} goes back to the queue: {1}", RunId, reason);
         Apply(e);
@@ -221,7 +413,8 @@ public sealed class ExperimentActor : ReceivePersistentActor
     }
 
     void TellParent(bool recovered) =>
-        Context.Parent.Tell(new ExperimentChanged(_state.Summary(), _state.Submitted?.Device ?? "cpu", _queuedSince, recovered));
+        Context.Parent.Tell(new ExperimentChanged(_state.Summary(), _state.Submitted?.Device ?? "cpu", _queuedSince, recovered,
+            _state.Submitted?.WorkerGroup ?? WorkerGroupSpec.Single));
 
     void BecomeFor(RunStatus status)
     {

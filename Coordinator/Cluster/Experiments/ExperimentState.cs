@@ -14,6 +14,8 @@ public sealed record ExperimentState
     public ExperimentSubmitted? Submitted { get; init; }
     public RunStatus Status { get; init; } = RunStatus.Queued;
     public SlotAddress? Slot { get; init; }
+    /// <summary>The slots of the current placement, by rank (one for a run with one worker); empty while queued.</summary>
+    public ImmutableList<SlotAddress> Ranks { get; init; } = [];
     public int Attempt { get; init; }
     public string? RunDirectory { get; init; }
     public int EpochsDone { get; init; }
@@ -37,7 +39,8 @@ public sealed record ExperimentState
         return e switch
         {
             ExperimentSubmitted s => next with { Submitted = s, Status = RunStatus.Queued },
-            ExperimentScheduled s => next with { Status = RunStatus.Scheduled, Slot = s.Slot, Attempt = s.Attempt },
+            ExperimentScheduled s => next with { Status = RunStatus.Scheduled, Slot = s.Slot, Attempt = s.Attempt, Ranks = [.. s.Ranks] },
+            WorkerLost => next,
             ExperimentStarted s => next with
             {
                 Status = RunStatus.Running, Slot = s.Slot, RunDirectory = s.RunDirectory,
@@ -49,7 +52,7 @@ public sealed record ExperimentState
             ExperimentFinished f => next with { Status = RunStatus.Finished, Outcome = f.Outcome, EpochsDone = f.Outcome.Epochs },
             ExperimentFailed f => next with { Status = RunStatus.Failed, Reason = f.Reason, FailureKind = f.Kind, ErrorFile = f.ErrorFile },
             ExperimentCancelled c => next with { Status = RunStatus.Cancelled, Reason = c.Reason },
-            ExperimentRequeued r => next with { Status = RunStatus.Queued, Slot = null, Reason = r.Reason },
+            ExperimentRequeued r => next with { Status = RunStatus.Queued, Slot = null, Ranks = [], Reason = r.Reason },
             _ => throw new ArgumentException($"Unknown experiment event {e.GetType().Name}.", nameof(e)),
         };
     }
@@ -60,6 +63,15 @@ public sealed record ExperimentState
             .Concat(Submitted?.ResumeFrom is { } initial ? [initial] : [])
             .ToList();
 
+    string Wanted()
+    {
+        var kind = DeviceKinds.Of(Submitted?.Device ?? "cpu");
+        var group = Submitted?.WorkerGroup ?? WorkerGroupSpec.Single;
+        return group.Workers == 1 ? $"a {kind} slot"
+            : group.MinWorkers == group.Workers ? $"{group.Workers} {kind} slots"
+            : $"{group.Workers} {kind} slots (or {group.MinWorkers} after {group.ReplacementWait.TotalSeconds:0.#} s)";
+    }
+
     public RunSummary Summary() => new(
         RunId,
         Submitted?.Name ?? "?",
@@ -69,13 +81,14 @@ public sealed record ExperimentState
         Slot,
         EpochsDone,
         Submitted?.Epochs ?? 0,
-        Detail());
+        Detail(),
+        Ranks.Count > 0 ? Ranks.Count : Submitted?.WorkerGroup.Workers ?? 1);
 
     string? Detail() => Status switch
     {
         RunStatus.Failed or RunStatus.Cancelled => Reason,
-        RunStatus.Queued when Reason is not null => $"waiting for a {DeviceKinds.Of(Submitted?.Device ?? "cpu")} slot (last: {Reason})",
-        RunStatus.Queued => $"waiting for a {DeviceKinds.Of(Submitted?.Device ?? "cpu")} slot",
+        RunStatus.Queued when Reason is not null => $"waiting for {Wanted()} (last: {Reason})",
+        RunStatus.Queued => $"waiting for {Wanted()}",
         RunStatus.Finished when Outcome is { } o && !double.IsNaN(o.TestAccuracy) =>
             string.Create(CultureInfo.InvariantCulture, $"test accuracy {o.TestAccuracy * 100:0.00}%"),
         RunStatus.Running when LastMetrics is { } m && m.TryGetValue("test_accuracy", out var accuracy) && !double.IsNaN(accuracy) =>

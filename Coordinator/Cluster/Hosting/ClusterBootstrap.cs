@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Cluster.Tools.Singleton;
@@ -5,6 +6,7 @@ using Akka.Configuration;
 using Akka.Event;
 using TrainManager.Coordinator.Cluster.Scheduling;
 using TrainManager.Coordinator.Cluster.Workers;
+using TrainManager.Distributed;
 using TrainManager.Extensions;
 
 namespace TrainManager.Coordinator.Cluster.Hosting;
@@ -85,8 +87,15 @@ public static class ClusterBootstrap
         {
             if (settings.Devices.Count == 0)
                 throw new NodeStartException("this node has the worker role but no devices; give it some, e.g. --devices cpu or --devices cuda:0,cuda:1.");
+            var listeners = StartDataListeners(settings);
+            system.RegisterOnTermination(() =>
+            {
+                foreach (var listener in listeners)
+                    listener.Dispose();
+            });
             slots = system.ActorOf(WorkerSlotsActor.Props(settings.Devices, proxy,
-                new WorkerSettings(settings.RunsDirectory, settings.ProgressInterval, catalogForRun)), ExperimentRegistry.SlotsActorName);
+                new WorkerSettings(settings.RunsDirectory, settings.ProgressInterval, catalogForRun, settings.RingConnectTimeout),
+                listeners, settings.DataHost), ExperimentRegistry.SlotsActorName);
             var handBack = settings.HandBackTimeout;
             // Leaving (SIGTERM, Ctrl+C, a test's shutdown) hands the runs back before the node leaves the cluster:
             // each stops after its batch, writes a checkpoint, and is placed again elsewhere.
@@ -106,6 +115,54 @@ public static class ClusterBootstrap
             });
         }
         return new ClusterRoles(proxy, slots);
+    }
+
+    /// <summary>One data endpoint per slot, where the ranks of data-parallel runs connect for gradients.</summary>
+    /// <exception cref="NodeStartException">A port is taken, or the address cannot be listened on.</exception>
+    static List<RingListener> StartDataListeners(TrainManagerSettings settings)
+    {
+        var address = BindAddress(settings.DataBindHost);
+        var listeners = new List<RingListener>();
+        try
+        {
+            for (var i = 0; i < settings.Devices.Count; i++)
+            {
+                var port = settings.DataPort == 0 ? 0 : settings.DataPort + i;
+                try
+                {
+                    listeners.Add(RingListener.Start(new IPEndPoint(address, port)));
+                }
+                catch (SocketException e)
+                {
+                    throw new NodeStartException(e.SocketErrorCode == SocketError.AddressAlreadyInUse
+                        ? $"data port {port} on {address} (slot {i}'s gradient endpoint) is already in use; set trainmanager.node.data-port to a free range, or 0 for any free port."
+                        : $"slot {i} cannot listen for gradients on {address}:{port}: {e.Message}", e);
+                }
+            }
+            return listeners;
+        }
+        catch
+        {
+            foreach (var listener in listeners)
+                listener.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The data endpoints listen where remoting does: an IP as given (0.0.0.0 included), a name resolved.</summary>
+    static IPAddress BindAddress(string host)
+    {
+        if (IPAddress.TryParse(host, out var address))
+            return address;
+        try
+        {
+            var addresses = Dns.GetHostAddresses(host);
+            return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.First();
+        }
+        catch (Exception e) when (e is SocketException or InvalidOperationException)
+        {
+            throw new NodeStartException($"the node's host '{host}' does not resolve to an address to listen on for gradients ({e.Message}); give an IP address with --host.", e);
+        }
     }
 
     static T? Find<T>(Exception? e) where T : Exception

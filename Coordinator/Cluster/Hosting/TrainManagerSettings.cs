@@ -1,5 +1,7 @@
 using Akka.Configuration;
+using TrainManager.Coordinator.Cluster.Experiments;
 using TrainManager.Coordinator.Cluster.Scheduling;
+using TrainManager.Coordinator.Cluster.Workers;
 
 namespace TrainManager.Coordinator.Cluster.Hosting;
 
@@ -16,6 +18,13 @@ public enum JournalStore
 public sealed partial record TrainManagerSettings
 {
     public required IReadOnlyList<string> Devices { get; init; }
+    /// <summary>The address a node's data endpoints are advertised under: what the other nodes dial for gradients.</summary>
+    public required string DataHost { get; init; }
+    /// <summary>The host the data endpoints bind to: remoting's hostname (an IP, 0.0.0.0 included, or a name resolved
+    /// when the worker slots start).</summary>
+    public required string DataBindHost { get; init; }
+    /// <summary>Slot i listens on DataPort + i; 0 lets the system pick free ports.</summary>
+    public required int DataPort { get; init; }
     public required string RunsDirectory { get; init; }
     public required string StateDirectory { get; init; }
     public required JournalStore Store { get; init; }
@@ -23,6 +32,7 @@ public sealed partial record TrainManagerSettings
     public required SchedulerOptions Scheduler { get; init; }
     public required TimeSpan ProgressInterval { get; init; }
     public required TimeSpan HandBackTimeout { get; init; }
+    public required TimeSpan RingConnectTimeout { get; init; }
     public required TimeSpan JoinTimeout { get; init; }
     public required TimeSpan RequestTimeout { get; init; }
 
@@ -49,15 +59,27 @@ public sealed partial record TrainManagerSettings
             throw new ClusterConfigurationException(
                 "trainmanager.persistence.store is postgresql but trainmanager.persistence.postgresql.connection-string is empty; " +
                 "set it in cluster.hocon or in TRAINMANAGER_JOURNAL_CONNECTION, e.g. Host=127.0.0.1;Port=5432;Database=trainmanager;Username=trainmanager;Password=...");
+        var remoteHost = config.GetString("akka.remote.dot-netty.tcp.hostname", "127.0.0.1").Trim();
+        var publicHost = config.GetString("akka.remote.dot-netty.tcp.public-hostname", "").Trim();
+        var dataHost = section.GetString("node.data-host", "").Trim();
+        var advertised = dataHost.Length > 0 ? dataHost : publicHost.Length > 0 ? publicHost : remoteHost;
+        var dataPort = section.GetInt("node.data-port", 0);
+        if (dataPort is < 0 or > 65535)
+            throw new ClusterConfigurationException($"trainmanager.node.data-port is {dataPort}; use 0 (any free port) or a port, slot i taking port + i.");
         return new TrainManagerSettings
         {
             Devices = devices,
+            DataHost = advertised,
+            DataBindHost = remoteHost.Length > 0 ? remoteHost : advertised,
+            DataPort = dataPort,
             RunsDirectory = Path.GetFullPath(section.GetString("runs-directory", "runs")),
             StateDirectory = stateDirectory,
             Store = store,
             JournalConnectionString = connection,
             Scheduler = new SchedulerOptions(section.GetBoolean("scheduler.recover-on-start", true),
-                section.GetTimeSpan("scheduler.confirmation-grace", TimeSpan.FromSeconds(15)), ClusterConfiguration.QueryJournalId),
+                section.GetTimeSpan("scheduler.confirmation-grace", TimeSpan.FromSeconds(15)), ClusterConfiguration.QueryJournalId,
+                section.GetTimeSpan("scheduler.regroup-timeout", ExperimentActor.DefaultRegroupTimeout)),
+            RingConnectTimeout = section.GetTimeSpan("worker.ring-connect-timeout", WorkerSettings.DefaultRingConnectTimeout),
             ProgressInterval = section.GetTimeSpan("worker.progress-interval", TimeSpan.FromMilliseconds(500)),
             HandBackTimeout = section.GetTimeSpan("worker.hand-back-timeout", TimeSpan.FromMinutes(2)),
             JoinTimeout = section.GetTimeSpan("client.join-timeout", TimeSpan.FromSeconds(10)),

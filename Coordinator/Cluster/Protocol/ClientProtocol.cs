@@ -52,7 +52,8 @@ public sealed record RunSummary(
     SlotAddress? Slot,
     int EpochsDone,
     int Epochs,
-    string? Detail);
+    string? Detail,
+    int Workers = 1);
 
 public sealed record RunList(IReadOnlyList<RunSummary> Runs, int FreeSlots, int TotalSlots) : IClusterMessage;
 

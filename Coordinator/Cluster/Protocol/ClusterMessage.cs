@@ -12,9 +12,21 @@ public interface IClusterMessage;
 /// <param name="Node">The node's Akka address, e.g. <c>akka.tcp://trainmanager@127.0.0.1:4054</c>.</param>
 /// <param name="Index">The slot's number on its node, from 0.</param>
 /// <param name="Device">The device the slot trains on: <c>cpu</c>, <c>cuda:0</c>, ...</param>
-public sealed record SlotAddress(string Node, int Index, string Device)
+/// <param name="DataEndpoint">Where the slot accepts the gradient connections of a data-parallel run
+/// (<c>host:port</c>); null for a slot that cannot take part in one.</param>
+public sealed record SlotAddress(string Node, int Index, string Device, string? DataEndpoint = null)
 {
+    /// <summary>The same slot, whatever its data endpoint (a restarted node may listen on another port).</summary>
+    public bool SameSlot(SlotAddress other) => Node == other.Node && Index == other.Index;
+
     public override string ToString() => $"{Node} slot {Index} ({Device})";
+}
+
+/// <summary>How many workers an experiment trains on, and how it behaves when it loses some: read from the experiment
+/// (<c>workers</c>, <c>data-parallel.min-workers</c>, <c>data-parallel.replacement-wait</c>) when it is submitted.</summary>
+public sealed record WorkerGroupSpec(int Workers, int MinWorkers, TimeSpan ReplacementWait)
+{
+    public static WorkerGroupSpec Single { get; } = new(1, 1, TimeSpan.Zero);
 }
 
 /// <summary>A checkpoint as the journal remembers it: where it is (a path every node can read), its SHA-256 over the

@@ -19,6 +19,7 @@ public interface IExperimentEvent : IClusterMessage
 /// <param name="SubmittedFrom">Who submitted it: host and user, for the history.</param>
 /// <param name="ResumeFrom">A checkpoint from an earlier run to start from (<c>--resume</c>), verified by its checksum.</param>
 /// <param name="SourceFile">The experiment file on the submitter's machine (where the provenance extension looks for the code).</param>
+/// <param name="Group">How many workers it trains on (null in events written before data-parallel runs: one).</param>
 public sealed record ExperimentSubmitted(
     string RunId,
     DateTimeOffset At,
@@ -31,10 +32,23 @@ public sealed record ExperimentSubmitted(
     string? RunsRoot,
     string SubmittedFrom,
     CheckpointRecord? ResumeFrom,
-    string? SourceFile = null) : IExperimentEvent;
+    string? SourceFile = null,
+    WorkerGroupSpec? Group = null) : IExperimentEvent
+{
+    public WorkerGroupSpec WorkerGroup => Group ?? WorkerGroupSpec.Single;
+}
 
-/// <summary>The scheduler placed the experiment on a slot (attempt 1 is the first placement, later ones are resumes).</summary>
-public sealed record ExperimentScheduled(DateTimeOffset At, SlotAddress Slot, int Attempt) : IExperimentEvent;
+/// <summary>The scheduler placed the experiment on a slot (attempt 1 is the first placement, later ones are resumes).
+/// A data-parallel run gets one slot per rank: <paramref name="Workers"/>[r] is rank r, and <paramref name="Slot"/> is
+/// rank 0. Each placement of such a run is a new ring: the membership the journal keeps.</summary>
+public sealed record ExperimentScheduled(DateTimeOffset At, SlotAddress Slot, int Attempt, IReadOnlyList<SlotAddress>? Workers = null) : IExperimentEvent
+{
+    public IReadOnlyList<SlotAddress> Ranks => Workers is { Count: > 0 } workers ? workers : [Slot];
+}
+
+/// <summary>A rank of a data-parallel run left its ring: its node died, left, or stopped answering. The ranks that are
+/// still alive stop, and the run is placed again with the live workers from its last checkpoint.</summary>
+public sealed record WorkerLost(DateTimeOffset At, int Attempt, int Rank, SlotAddress Slot, string Reason) : IExperimentEvent;
 
 /// <summary>A worker began training: in <paramref name="RunDirectory"/>, from scratch or from <paramref name="ResumedFrom"/>.</summary>
 public sealed record ExperimentStarted(

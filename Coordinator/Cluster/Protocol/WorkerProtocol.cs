@@ -18,17 +18,28 @@ public sealed record ReportSlots : IClusterMessage
 /// <summary>Train a run on this slot. <paramref name="ResumeCandidates"/> are the run's checkpoints from the journal,
 /// newest first: the worker resumes from the newest one whose checksum still matches.</summary>
 /// <param name="RunsRoot">Where the run directory lives; null: the worker's configured shared runs directory.</param>
+/// <param name="Ring">This slot's place in a data-parallel run; null when the run has one worker.</param>
 public sealed record StartTraining(
     string RunId,
     string ExperimentHocon,
     string? RunsRoot,
     IReadOnlyList<CheckpointRecord> ResumeCandidates,
     int Attempt,
-    string? SourceFile = null) : IClusterMessage;
+    string? SourceFile = null,
+    RingAssignment? Ring = null) : IClusterMessage;
+
+/// <summary>One rank of a data-parallel run: its rank, every rank's data endpoint (index = rank, so the world size is
+/// their count), and the run token every gradient connection of this attempt must present.</summary>
+public sealed record RingAssignment(int Rank, IReadOnlyList<string> Peers, byte[] Token)
+{
+    public int WorldSize => Peers.Count;
+}
 
 /// <summary>Stop a run after its current batch; the worker writes a checkpoint and answers with a
-/// <see cref="TrainingStoppedReport"/>.</summary>
-public sealed record StopTraining(string RunId, string Reason) : IClusterMessage;
+/// <see cref="TrainingStoppedReport"/>. In a data-parallel run every rank stops after the same step.</summary>
+/// <param name="Abandon">A data-parallel rank closes its gradient connections at once instead (a peer is lost and
+/// the run is re-forming): its fit ends at the next exchange, with a <see cref="RingLostReport"/>.</param>
+public sealed record StopTraining(string RunId, string Reason, bool Abandon = false) : IClusterMessage;
 
 /// <summary>What a worker reports about a run; the scheduler hands each to the run's experiment actor.</summary>
 public interface IWorkerReport : IClusterMessage
@@ -56,6 +67,10 @@ public sealed record TrainingFailedReport(string RunId, string Reason, FailureKi
 /// <summary>The run stopped on request: cancelled (<paramref name="HandedBack"/> false) or handed back because the
 /// node is leaving (true; the run is placed again and resumes from its newest checkpoint).</summary>
 public sealed record TrainingStoppedReport(string RunId, string Reason, bool HandedBack, TrainingOutcome Outcome) : IWorkerReport;
+
+/// <summary>A data-parallel rank's fit ended because its ring broke (a peer died, left, or stopped answering) or
+/// could not be formed. Nothing is wrong with the run: it goes on from its last checkpoint with the live workers.</summary>
+public sealed record RingLostReport(string RunId, int Rank, string Reason) : IWorkerReport;
 
 /// <summary>A slot is free again (its run ended, or it never started one).</summary>
 public sealed record SlotIdle(IActorRef Slot, SlotAddress Address) : IClusterMessage;

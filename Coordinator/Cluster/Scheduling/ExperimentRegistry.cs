@@ -19,11 +19,15 @@ namespace TrainManager.Coordinator.Cluster.Scheduling;
 /// <param name="ConfirmationGrace">After a restart, how long a run that the journal says was training waits for its
 /// worker to report that it still runs it, before it is placed again and resumes from its newest checkpoint.</param>
 /// <param name="QueryJournalId">The persistence query plugin that lists the journal's experiments.</param>
-public sealed record SchedulerOptions(bool RecoverOnStart, TimeSpan ConfirmationGrace, string QueryJournalId = "akka.persistence.query.journal.sql");
+/// <param name="RegroupTimeout">When a data-parallel run loses a rank, how long the other ranks have to say they
+/// stopped before they too are counted as lost (null: <see cref="ExperimentActor.DefaultRegroupTimeout"/>).</param>
+public sealed record SchedulerOptions(bool RecoverOnStart, TimeSpan ConfirmationGrace, string QueryJournalId = "akka.persistence.query.journal.sql",
+    TimeSpan? RegroupTimeout = null);
 
 /// <summary>
 /// The coordinator: it owns every <see cref="ExperimentActor"/> (its children), knows every worker slot in the cluster,
-/// and places queued experiments on free slots, first come first served.
+/// and places queued experiments on free slots, first come first served. A data-parallel experiment takes one slot per
+/// worker, spread over the nodes; it waits for all of them, or after its replacement wait for at least its minimum.
 /// <para>
 /// It runs as a cluster singleton (on the oldest node with role <c>coordinator</c>) rather than as sharded entities
 /// because placement is one decision over the whole cluster: a slot must never be given to two runs, and a queue
@@ -43,10 +47,12 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     readonly Dictionary<string, IActorRef> _experiments = new(StringComparer.Ordinal);
     readonly Dictionary<string, ExperimentChanged> _views = new(StringComparer.Ordinal);
     readonly Dictionary<string, DateTimeOffset> _queue = new(StringComparer.Ordinal);
-    /// <summary>Runs the journal says were training when this coordinator started, not yet claimed by a worker.</summary>
+    /// <summary>Runs the journal says were training when this coordinator started, whose slots may still claim them.</summary>
     readonly HashSet<string> _unconfirmed = new(StringComparer.Ordinal);
     /// <summary>Slots that say they run a run whose experiment is still recovering: judged when it has.</summary>
-    readonly Dictionary<string, SlotTable.Slot> _claims = new(StringComparer.Ordinal);
+    readonly Dictionary<string, List<SlotTable.Slot>> _claims = new(StringComparer.Ordinal);
+    /// <summary>Queued runs waiting for a full group, and when their replacement wait ends.</summary>
+    readonly Dictionary<string, DateTimeOffset> _waitingForGroup = new(StringComparer.Ordinal);
     readonly SlotTable _slots = new();
     readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     readonly HashSet<string> _extensionTypes = new(ExtensionCatalog.WithBuiltIns().Names, StringComparer.Ordinal);
@@ -123,14 +129,17 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
         Receive<CancelRun>(cancel => ForwardToRun(cancel.RunId, id => cancel with { RunId = id }));
         Receive<IWorkerReport>(ForwardReport);
         Receive<ExperimentChanged>(Changed);
-        Receive<SlotDeclined>(declined =>
+        Receive<SlotsDeclined>(declined =>
         {
-            if (_slots.Find(declined.Slot) is { } slot)
-                slot.RunId = null;
+            foreach (var actor in declined.Slots)
+                if (_slots.Find(actor) is { } slot)
+                    slot.RunId = null;
             Place();
         });
+        Receive<PlaceAgain>(_ => Place());
         Receive<ConfirmationDeadline>(deadline =>
         {
+            // The experiment knows which of its ranks were claimed; the others are lost.
             if (_unconfirmed.Remove(deadline.RunId) && _experiments.TryGetValue(deadline.RunId, out var experiment))
                 experiment.Tell(new SlotLost(
                     $"no worker reported running it within {_options.ConfirmationGrace.TotalSeconds:0.#} s after the coordinator restarted"));
@@ -162,8 +171,8 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             if (_slots.Remove(t.ActorRef) is { } slot)
             {
                 _log.Info("{0} is gone{1}", slot.Address, slot.RunId is { } run ? $" (it ran {run})" : "");
-                foreach (var claim in _claims.Where(c => c.Value == slot).ToList())
-                    _claims.Remove(claim.Key);
+                foreach (var claims in _claims.Values)
+                    claims.Remove(slot);
             }
             else if (_experiments.FirstOrDefault(e => e.Value.Equals(t.ActorRef)).Key is { } runId)
             {
@@ -176,6 +185,8 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     }
 
     sealed record RestartExperiment(string RunId);
+
+    sealed record PlaceAgain;
 
     void Register(RegisterSlots registration)
     {
@@ -193,9 +204,9 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             if (!_experiments.ContainsKey(runId))
                 StopCopy(slot, runId);
             else if (!_views.ContainsKey(runId))
-                _claims[runId] = slot; // its experiment is still reading the journal
-            else if (_unconfirmed.Remove(runId))
-                Confirm(slot, runId);
+                Claims(runId).Add(slot); // its experiment is still reading the journal
+            else if (_unconfirmed.Contains(runId))
+                Confirm(slot, runId); // every rank of a data-parallel run claims it; the experiment matches them
             else
                 StopCopy(slot, runId);
         }
@@ -203,10 +214,13 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     }
 
     /// <summary>The slot is still running a run the journal says was training: it carries on there.</summary>
-    void Confirm(SlotTable.Slot slot, string runId)
+    void Confirm(SlotTable.Slot slot, string runId) => _experiments[runId].Tell(new SlotConfirmed(slot.Actor, slot.Address));
+
+    List<SlotTable.Slot> Claims(string runId)
     {
-        Timers.Cancel("confirm-" + runId);
-        _experiments[runId].Tell(new SlotConfirmed(slot.Actor, slot.Address));
+        if (!_claims.TryGetValue(runId, out var claims))
+            _claims[runId] = claims = [];
+        return claims;
     }
 
     /// <summary>The slot runs a copy of a run that was placed elsewhere, ended, or is unknown: it must not write over the real one.</summary>
@@ -228,8 +242,12 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
         var runId = RunDirectory.NewId(experiment.Name);
         while (_experiments.ContainsKey(runId))
             runId = RunDirectory.NewId(experiment.Name);
+        var group = experiment.Workers == 1
+            ? null
+            : new WorkerGroupSpec(experiment.Workers, experiment.DataParallel.MinWorkers, experiment.DataParallel.ReplacementWait);
         var submitted = new ExperimentSubmitted(runId, DateTimeOffset.UtcNow, experiment.Name, experiment.Epochs, submit.ExperimentHocon,
-            submit.InstantiationJson, submit.Provenance, submit.Device, submit.RunsRoot, submit.SubmittedFrom, submit.ResumeFrom, submit.SourceFile);
+            submit.InstantiationJson, submit.Provenance, submit.Device, submit.RunsRoot, submit.SubmittedFrom, submit.ResumeFrom, submit.SourceFile,
+            group);
         var waitingBefore = _queue.Keys.Count(id => _views.TryGetValue(id, out var v) && DeviceKinds.CanRun(v.Device, submit.Device));
         Experiment(runId).Tell(new Create(submitted, Sender, waitingBefore, _slots.Matching(submit.Device)));
     }
@@ -238,7 +256,7 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     {
         if (_experiments.TryGetValue(runId, out var existing))
             return existing;
-        var child = Context.ActorOf(ExperimentActor.Props(runId), "run-" + Uri.EscapeDataString(runId));
+        var child = Context.ActorOf(ExperimentActor.Props(runId, _options.RegroupTimeout), "run-" + Uri.EscapeDataString(runId));
         Context.Watch(child);
         _experiments[runId] = child;
         return child;
@@ -253,32 +271,66 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
         else
             _queue.Remove(runId);
         var trainingWhenRecovered = changed.Recovered && changed.Summary.Status is RunStatus.Scheduled or RunStatus.Running;
-        if (_claims.Remove(runId, out var claimant))
+        if (trainingWhenRecovered)
         {
-            if (trainingWhenRecovered)
-                Confirm(claimant, runId);
-            else
-                StopCopy(claimant, runId);
-        }
-        else if (trainingWhenRecovered && _slots.Running(runId) is null)
-        {
+            // Its slots have until the grace ends to say they still run it (some may have already, below).
             _unconfirmed.Add(runId);
             var remaining = _options.ConfirmationGrace - (DateTimeOffset.UtcNow - _startedAt);
             Timers.StartSingleTimer("confirm-" + runId, new ConfirmationDeadline(runId), remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
         }
+        if (_claims.Remove(runId, out var claimants))
+            foreach (var claimant in claimants)
+            {
+                if (trainingWhenRecovered)
+                    Confirm(claimant, runId);
+                else
+                    StopCopy(claimant, runId);
+            }
         Place();
     }
 
-    /// <summary>First come, first served, per device kind: the oldest queued run gets the next free slot that can run it.</summary>
+    /// <summary>
+    /// First come, first served, per device kind: the oldest queued run gets the next free slots that can run it. A
+    /// run that needs more slots than are free holds back the younger runs of its device kind (so they cannot starve
+    /// it), unless the cluster has too few such slots for it to ever start; after its replacement wait it starts with
+    /// what is free if that is at least its minimum.
+    /// </summary>
     void Place()
     {
-        foreach (var (runId, _) in _queue.OrderBy(q => q.Value).ThenBy(q => q.Key, StringComparer.Ordinal).ToList())
+        var now = DateTimeOffset.UtcNow;
+        var heldKinds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (runId, queuedSince) in _queue.OrderBy(q => q.Value).ThenBy(q => q.Key, StringComparer.Ordinal).ToList())
         {
-            if (!_views.TryGetValue(runId, out var view) || _slots.PickFor(view.Device) is not { } slot)
+            if (!_views.TryGetValue(runId, out var view))
                 continue;
-            slot.RunId = runId;
+            var kind = DeviceKinds.Of(view.Device);
+            if (heldKinds.Contains(kind))
+                continue;
+            var group = view.Group;
+            var free = _slots.FreeFor(view.Device, group.Workers > 1);
+            var waitEnds = queuedSince + group.ReplacementWait;
+            int count;
+            if (free >= group.Workers)
+                count = group.Workers;
+            else if (free >= group.MinWorkers && free > 0 && now >= waitEnds)
+                count = free;
+            else
+            {
+                if (_slots.Matching(view.Device) >= group.MinWorkers)
+                    heldKinds.Add(kind);
+                if (free >= group.MinWorkers && free > 0 && _waitingForGroup.TryAdd(runId, waitEnds))
+                    Timers.StartSingleTimer("wait-" + runId, new PlaceAgain(), waitEnds - now);
+                continue;
+            }
+            var slots = _slots.PickFor(view.Device, count, group.Workers > 1);
+            foreach (var slot in slots)
+                slot.RunId = runId;
             _queue.Remove(runId);
-            _experiments[runId].Tell(new AssignSlot(slot.Actor, slot.Address));
+            _waitingForGroup.Remove(runId);
+            Timers.Cancel("wait-" + runId);
+            if (group.Workers > 1)
+                _log.Info("Run {0}: {1} of {2} workers placed", runId, slots.Count, group.Workers);
+            _experiments[runId].Tell(new AssignSlots(slots.Select(s => new SlotOffer(s.Actor, s.Address)).ToList()));
         }
     }
 

@@ -26,8 +26,6 @@ public sealed class SlotTable
 
     public Slot? Find(IActorRef actor) => _slots.GetValueOrDefault(actor);
 
-    public Slot? Running(string runId) => _slots.Values.FirstOrDefault(s => s.RunId == runId);
-
     /// <summary>Adds a slot; false when it was known already.</summary>
     public bool Add(IActorRef actor, SlotAddress address)
     {
@@ -42,20 +40,33 @@ public sealed class SlotTable
     /// <summary>How many slots could run <paramref name="device"/>, busy or free.</summary>
     public int Matching(string device) => _slots.Values.Count(s => DeviceKinds.CanRun(s.Address.Device, device));
 
+    /// <summary>How many free slots could run <paramref name="device"/> (only those with a data endpoint when
+    /// <paramref name="dataParallel"/>: the ranks of a data-parallel run must reach each other).</summary>
+    public int FreeFor(string device, bool dataParallel = false) => Free(device, dataParallel).Count();
+
     /// <summary>
-    /// A free slot for <paramref name="device"/>, on the node with the most free slots (ties: the lowest address), so
-    /// work spreads over nodes before it doubles up on one: runs on one node share its cores and memory bandwidth.
+    /// Up to <paramref name="count"/> free slots for <paramref name="device"/>, each on the node with the most free slots
+    /// left (ties: the lowest address), so work spreads over nodes before it doubles up on one: runs on one node share
+    /// its cores and memory bandwidth, and so do the ranks of one data-parallel run.
     /// </summary>
-    public Slot? PickFor(string device)
+    public IReadOnlyList<Slot> PickFor(string device, int count, bool dataParallel = false)
     {
-        var free = _slots.Values.Where(s => s.IsFree && DeviceKinds.CanRun(s.Address.Device, device)).ToList();
-        if (free.Count == 0)
-            return null;
-        var freeByNode = free.GroupBy(s => s.Address.Node).ToDictionary(g => g.Key, g => g.Count());
-        return free
-            .OrderByDescending(s => freeByNode[s.Address.Node])
-            .ThenBy(s => s.Address.Node, StringComparer.Ordinal)
-            .ThenBy(s => s.Address.Index)
-            .First();
+        var free = Free(device, dataParallel).ToList();
+        var picked = new List<Slot>();
+        while (picked.Count < count && free.Count > 0)
+        {
+            var freeByNode = free.GroupBy(s => s.Address.Node).ToDictionary(g => g.Key, g => g.Count());
+            var next = free
+                .OrderByDescending(s => freeByNode[s.Address.Node])
+                .ThenBy(s => s.Address.Node, StringComparer.Ordinal)
+                .ThenBy(s => s.Address.Index)
+                .First();
+            picked.Add(next);
+            free.Remove(next);
+        }
+        return picked;
     }
+
+    IEnumerable<Slot> Free(string device, bool dataParallel) =>
+        _slots.Values.Where(s => s.IsFree && DeviceKinds.CanRun(s.Address.Device, device) && (!dataParallel || s.Address.DataEndpoint is not null));
 }

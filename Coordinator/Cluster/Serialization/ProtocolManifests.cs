@@ -22,6 +22,7 @@ public static class ProtocolManifests
         ("tm.evt.failed.v1", typeof(ExperimentFailed)),
         ("tm.evt.cancelled.v1", typeof(ExperimentCancelled)),
         ("tm.evt.requeued.v1", typeof(ExperimentRequeued)),
+        ("tm.evt.worker-lost.v1", typeof(WorkerLost)),
 
         // Clients (the CLI) and the coordinator.
         ("tm.exp.submit.v1", typeof(SubmitExperiment)),
@@ -55,6 +56,7 @@ public static class ProtocolManifests
         ("tm.work.finished.v1", typeof(TrainingFinishedReport)),
         ("tm.work.failed.v1", typeof(TrainingFailedReport)),
         ("tm.work.stopped.v1", typeof(TrainingStoppedReport)),
+        ("tm.work.ring-lost.v1", typeof(RingLostReport)),
     ];
 
     static readonly FrozenDictionary<string, Type> TypesByManifest = Table.ToFrozenDictionary(e => e.Manifest, e => e.Type, StringComparer.Ordinal);

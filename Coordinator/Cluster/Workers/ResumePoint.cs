@@ -14,8 +14,10 @@ public static class ResumePoint
 {
     public sealed record Choice(CheckpointRecord? Checkpoint, IReadOnlyList<RejectedCheckpoint> Rejected);
 
+    /// <param name="keepAside">Rename a file that fails to <c>*.rejected</c>: one rank of a data-parallel run does it,
+    /// the others only skip it (they all check the same files and so choose the same one).</param>
     /// <exception cref="NoUsableCheckpointException">There were checkpoints, and none verified.</exception>
-    public static Choice Choose(IReadOnlyList<CheckpointRecord> newestFirst)
+    public static Choice Choose(IReadOnlyList<CheckpointRecord> newestFirst, bool keepAside = true)
     {
         var rejected = new List<RejectedCheckpoint>();
         foreach (var candidate in newestFirst)
@@ -29,7 +31,7 @@ public static class ResumePoint
             var actual = CheckpointChecksum.Of(candidate.Path);
             if (string.Equals(actual, candidate.Sha256, StringComparison.OrdinalIgnoreCase))
                 return new Choice(candidate, rejected);
-            var keptAs = KeepAside(candidate.Path);
+            var keptAs = keepAside ? KeepAside(candidate.Path) : null;
             rejected.Add(new RejectedCheckpoint(candidate.Path,
                 $"its SHA-256 is {actual[..12]}..., but the journal recorded {candidate.Sha256[..Math.Min(12, candidate.Sha256.Length)]}... when it was written: the file changed after it was saved",
                 keptAs));

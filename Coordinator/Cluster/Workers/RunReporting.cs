@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using Akka.Actor;
 using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Distributed;
 using TrainManager.Stages;
 using static TorchSharp.torch;
 
@@ -30,15 +31,16 @@ public sealed class RunReporter(string runId, IActorRef worker, Func<long> step)
 public sealed class ProgressReporter(string runId, IActorRef worker, TimeSpan interval) : Extension
 {
     readonly long _intervalTicks = (long)(interval.TotalSeconds * Stopwatch.Frequency);
-    int _epochs, _batchesPerEpoch, _epoch;
+    int _epochs, _batchesPerEpoch, _epoch, _worldSize = 1;
     long _samples, _next;
 
     public override string Name => "cluster-progress-reporter";
 
-    public void PreFit(int epochs, int batchesPerEpoch)
+    public void PreFit(int epochs, int batchesPerEpoch, int worldSize)
     {
         _epochs = epochs;
         _batchesPerEpoch = batchesPerEpoch;
+        _worldSize = worldSize;
     }
 
     public void PreEpoch(int epoch)
@@ -50,7 +52,7 @@ public sealed class ProgressReporter(string runId, IActorRef worker, TimeSpan in
 
     public void PostBatch(int batchIndex, long[] sampleIndices, Tensor? loss = null)
     {
-        _samples += sampleIndices.Length;
+        _samples += sampleIndices.Length * _worldSize; // every rank trains a batch of the same size in step
         var now = Stopwatch.GetTimestamp();
         if (loss is null || now < _next)
             return;
@@ -60,8 +62,10 @@ public sealed class ProgressReporter(string runId, IActorRef worker, TimeSpan in
 }
 
 /// <summary>Stops the fit after the current batch when the worker is asked to (cancel, or the node is leaving); the
-/// trainer then writes its last checkpoint. A flag read on the training thread, like the CLI's Ctrl+C handling.</summary>
-public sealed class StopWhenAsked : Extension
+/// trainer then writes its last checkpoint. A flag read on the training thread, like the CLI's Ctrl+C handling.
+/// In a data-parallel run the ranks agree on the batch through <paramref name="dataParallel"/>'s vote, so a stop
+/// asked of one rank stops every rank after the same step.</summary>
+public sealed class StopWhenAsked(DataParallelExtension? dataParallel = null) : Extension
 {
     volatile string? _reason;
 
@@ -69,11 +73,26 @@ public sealed class StopWhenAsked : Extension
 
     public string? Reason => _reason;
 
-    public void RequestStop(string reason) => _reason ??= reason;
+    public void RequestStop(string reason)
+    {
+        _reason ??= reason;
+        dataParallel?.RequestStop();
+    }
 
-    public void PreFit(StageControl control) => StopIfAsked(control);
+    // Alone, a rank of a data-parallel run must not stop before the first exchange: the others would wait for it.
+    public void PreFit(StageControl control)
+    {
+        if (dataParallel is null)
+            StopIfAsked(control);
+    }
 
-    public void PostBatch(StageControl control) => StopIfAsked(control);
+    public void PostBatch(StageControl control)
+    {
+        if (dataParallel is { StopAgreed: true })
+            _reason ??= "another rank of the run was asked to stop";
+        if (dataParallel is null || dataParallel.StopAgreed)
+            StopIfAsked(control);
+    }
 
     void StopIfAsked(StageControl control)
     {

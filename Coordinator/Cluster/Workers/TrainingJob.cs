@@ -1,7 +1,9 @@
+using System.Net.Sockets;
 using Akka.Actor;
 using TrainManager.Checkpoints;
 using TrainManager.Coordinator.Cluster.Protocol;
 using TrainManager.Data;
+using TrainManager.Distributed;
 using TrainManager.Experiments;
 using TrainManager.Extensions;
 using TrainManager.Models;
@@ -15,7 +17,16 @@ namespace TrainManager.Coordinator.Cluster.Workers;
 /// does not name its own.</param>
 /// <param name="CatalogForRun">The extension catalog for a run: on a node, console extensions write to the node's log
 /// with the run id; in the embedded <c>train</c>, to the user's terminal.</param>
-public sealed record WorkerSettings(string RunsDirectory, TimeSpan ProgressInterval, Func<string, ExtensionCatalog> CatalogForRun);
+/// <param name="RingConnectTimeout">How long the ranks of a data-parallel run may take to form their ring: it covers the
+/// slowest rank's loading of data and model, since each connects once it is ready.</param>
+public sealed record WorkerSettings(string RunsDirectory, TimeSpan ProgressInterval, Func<string, ExtensionCatalog> CatalogForRun,
+    TimeSpan? RingConnectTimeout = null)
+{
+    public static readonly TimeSpan DefaultRingConnectTimeout = TimeSpan.FromMinutes(2);
+}
+
+/// <summary>The ranks of a data-parallel run could not form their ring (a peer is gone, or never came).</summary>
+public sealed class RingFormationException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>A run could not be prepared (bad experiment, data not found, no trustworthy checkpoint, ...).</summary>
 public sealed class TrainingPreparationException(string reason, FailureKind kind, string? errorFile, Exception inner)
@@ -28,32 +39,62 @@ public sealed class TrainingPreparationException(string reason, FailureKind kind
 /// <summary>
 /// One run on one slot: the run directory, the checkpoint it resumes from, the trainer with the experiment's
 /// extensions plus the worker's own (reporting, stopping). Built off the actor's thread, since loading data takes time.
+/// <para>
+/// As rank r &gt; 0 of a data-parallel run it shares rank 0's run directory without writing to it: rank 0 writes the
+/// checkpoints, metrics and files of the run, and the other ranks keep what is theirs (their errors, and whatever
+/// their extensions write) under <c>rank-r/</c> in it. The ring is formed once the trainer is built.
+/// </para>
 /// </summary>
 public sealed class TrainingJob : IDisposable
 {
     readonly IReadOnlyList<Extension> _extensions;
+    readonly string _ownDirectory;
+    volatile bool _abandoned;
 
-    TrainingJob(string runId, RunDirectory run, Trainer trainer, ResumePoint.Choice resume, StopWhenAsked stop, IReadOnlyList<Extension> extensions)
+    TrainingJob(string runId, int rank, string runPath, string ownDirectory, Trainer trainer, ResumePoint.Choice resume, StopWhenAsked stop,
+        DataParallelExtension? dataParallel, IReadOnlyList<Extension> extensions)
     {
         RunId = runId;
-        Run = run;
+        Rank = rank;
+        RunPath = runPath;
+        _ownDirectory = ownDirectory;
         Trainer = trainer;
         Resume = resume;
         Stop = stop;
+        DataParallel = dataParallel;
         _extensions = extensions;
     }
 
     public string RunId { get; }
-    public RunDirectory Run { get; }
+    public int Rank { get; }
+    /// <summary>The run directory (rank 0 writes it).</summary>
+    public string RunPath { get; }
     public Trainer Trainer { get; }
     public ResumePoint.Choice Resume { get; }
     public StopWhenAsked Stop { get; }
+    public DataParallelExtension? DataParallel { get; }
+
+    /// <summary>Whether <see cref="AbandonRing"/> was called: however the fit ends now, it ended because the run is re-forming.</summary>
+    public bool Abandoned => _abandoned;
+
+    /// <summary>Closes the ring at once (from any thread): the fit fails at its next exchange, and so do the
+    /// neighbours'. Used when the run re-forms after losing a rank.</summary>
+    public void AbandonRing()
+    {
+        _abandoned = true;
+        DataParallel?.Ring.Dispose();
+    }
 
     /// <exception cref="TrainingPreparationException">The message says what is wrong; the full error is in the run directory
     /// when one could be created.</exception>
-    public static TrainingJob Prepare(StartTraining start, SlotAddress slot, WorkerSettings settings, IActorRef worker)
+    /// <exception cref="RingFormationException">The ring could not be formed: the run should re-form, nothing is wrong with it.</exception>
+    public static TrainingJob Prepare(StartTraining start, SlotAddress slot, WorkerSettings settings, IActorRef worker,
+        RingListener? listener = null, CancellationToken cancel = default)
     {
         RunDirectory? run = null;
+        string? ownDirectory = null;
+        Trainer? trainer = null;
+        var rank = start.Ring?.Rank ?? 0;
         try
         {
             var catalog = settings.CatalogForRun(start.RunId);
@@ -74,34 +115,84 @@ public sealed class TrainingJob : IDisposable
 
             var root = Path.GetFullPath(start.RunsRoot ?? settings.RunsDirectory);
             var existing = Path.Combine(root, start.RunId);
-            run = File.Exists(Path.Combine(existing, "experiment.hocon"))
-                ? RunDirectory.Open(existing)
-                : RunDirectory.Create(experiment, root, start.RunId);
+            if (rank == 0)
+            {
+                run = File.Exists(Path.Combine(existing, "experiment.hocon"))
+                    ? RunDirectory.Open(existing)
+                    : RunDirectory.Create(experiment, root, start.RunId);
+                ownDirectory = run.Path;
+            }
+            else
+            {
+                ownDirectory = Path.Combine(existing, $"rank-{rank}");
+                Directory.CreateDirectory(ownDirectory);
+            }
 
-            var resume = ResumePoint.Choose(start.ResumeCandidates);
-            var extensions = catalog.CreateAll(new ExtensionContext(run.Path, experiment));
-            var trainer = Trainer.FromExperiment(experiment, run, extensions);
-            var stop = new StopWhenAsked();
+            // Every rank checks the checkpoints the same way and so picks the same one; only rank 0 moves a bad one aside.
+            var resume = ResumePoint.Choose(start.ResumeCandidates, keepAside: rank == 0);
+            var extensions = catalog.CreateAll(new ExtensionContext(ownDirectory, experiment));
+            trainer = Trainer.FromExperiment(experiment, run, extensions, rank: rank, worldSize: start.Ring?.WorldSize ?? 1);
+            var dataParallel = start.Ring is { } ring ? new DataParallelExtension(FormRing(ring, experiment, listener, settings, cancel)) : null;
+            if (dataParallel is not null)
+                trainer.Register(dataParallel);
+            var stop = new StopWhenAsked(dataParallel);
             trainer.Register(stop);
-            trainer.Register(new RunReporter(start.RunId, worker, () => trainer.Step));
-            trainer.Register(new ProgressReporter(start.RunId, worker, settings.ProgressInterval));
-            return new TrainingJob(start.RunId, run, trainer, resume, stop, extensions);
+            if (rank == 0)
+            {
+                // The journal's facts (epochs, checkpoints) and the live progress come from rank 0 alone.
+                var step = trainer;
+                trainer.Register(new RunReporter(start.RunId, worker, () => step.Step));
+                trainer.Register(new ProgressReporter(start.RunId, worker, settings.ProgressInterval));
+            }
+            return new TrainingJob(start.RunId, rank, existing, ownDirectory, trainer, resume, stop, dataParallel, extensions);
+        }
+        catch (Exception e) when (e is RingFormationException)
+        {
+            trainer?.Dispose();
+            throw;
         }
         catch (Exception e)
         {
-            var errorFile = run is null ? null : WriteError(run, e);
+            trainer?.Dispose();
+            var errorFile = ownDirectory is null ? null : WriteError(ownDirectory, e);
             throw new TrainingPreparationException(FailureText.Describe(e), FailureText.KindOf(e), errorFile, e);
+        }
+    }
+
+    static RingAllReduce FormRing(RingAssignment assignment, Experiment experiment, RingListener? listener, WorkerSettings settings,
+        CancellationToken cancel)
+    {
+        if (listener is null)
+            throw new InvalidOperationException("This slot has no data endpoint, so it cannot be a rank of a data-parallel run.");
+        var options = new RingOptions
+        {
+            BucketBytes = experiment.DataParallel.BucketBytes,
+            OperationTimeout = experiment.DataParallel.Timeout,
+            ConnectTimeout = settings.RingConnectTimeout ?? WorkerSettings.DefaultRingConnectTimeout,
+        };
+        try
+        {
+            var peers = assignment.Peers.Select((endpoint, rank) => DataEndpoints.Resolve(endpoint, rank)).ToList();
+            var membership = new RingMembership(assignment.Rank, assignment.WorldSize, peers, assignment.Token);
+            return RingAllReduce.ConnectAsync(membership, listener, options, cancel).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is TimeoutException or RingHandshakeException or SocketException or OperationCanceledException
+                                      or DataEndpointException)
+        {
+            throw new RingFormationException(
+                $"rank {assignment.Rank} of {assignment.WorldSize} could not form its ring: {FailureText.Describe(e)}", e);
         }
     }
 
     public FitResult Fit() => Trainer.Fit(Resume.Checkpoint?.Path);
 
-    public string WriteError(Exception e) => WriteError(Run, e);
+    /// <summary>Writes the full error where this rank keeps its files: the run directory (rank 0) or its <c>rank-r/</c>.</summary>
+    public string WriteError(Exception e) => WriteError(_ownDirectory, e);
 
-    static string WriteError(RunDirectory run, Exception e)
+    static string WriteError(string directory, Exception e)
     {
         // The run directory is the record of the run, failures included; the report carries the short message.
-        var file = Path.Combine(run.Path, "error.txt");
+        var file = Path.Combine(directory, "error.txt");
         File.WriteAllText(file, e.ToString());
         return file;
     }
@@ -110,6 +201,7 @@ public sealed class TrainingJob : IDisposable
     {
         foreach (var disposable in _extensions.OfType<IDisposable>())
             disposable.Dispose();
+        DataParallel?.Dispose();
         Trainer.Dispose();
     }
 }
@@ -128,6 +220,16 @@ public static class FailureText
 
     /// <summary>The same rule as the CLI's: only the failure itself counts, not what it wraps (a hook that failed
     /// because of a missing file is still a failed run).</summary>
+    /// <summary>Whether a fit ended because its data-parallel ring broke or could not be formed: a lost peer, not a
+    /// fault of the run.</summary>
+    public static bool IsPeerLoss(Exception e)
+    {
+        for (var current = e; current is not null; current = current.InnerException)
+            if (current is RingBrokenException or RingHandshakeException or RingFormationException)
+                return true;
+        return false;
+    }
+
     public static FailureKind KindOf(Exception e) =>
         e is ExperimentException or ModelConfigurationException or DatasetNotFoundException or CheckpointCorruptException
             or NoUsableCheckpointException

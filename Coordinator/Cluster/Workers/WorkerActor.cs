@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using TrainManager.Actors;
 using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Distributed;
 using TrainManager.Training;
 
 namespace TrainManager.Coordinator.Cluster.Workers;
@@ -33,31 +34,41 @@ public sealed class WorkerActor : ReceiveActor
     public sealed record ReportTo(IActorRef Coordinator);
 
     sealed record JobReady(TrainingJob Job);
-    sealed record JobFailed(TrainingPreparationException Error);
+    sealed record JobFailed(Exception Error);
 
     const string LeavingReason = "the node is leaving the cluster";
 
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly SlotAddress _address;
     readonly WorkerSettings _settings;
+    readonly RingListener? _listener;
     IActorRef _coordinator;
     string? _runId;
+    int _rank;
     TrainingJob? _job;
+    /// <summary>Cancels the preparation (forming the ring waits for the other ranks) when the run re-forms.</summary>
+    CancellationTokenSource? _preparing;
+    /// <summary>The run is re-forming: however this fit ends, it ended because its ring was abandoned.</summary>
+    bool _abandoned;
     string? _stopReason;
     string? _lastReportedCheckpoint;
     IActorRef? _handBackRequester;
     int _fits;
 
-    public WorkerActor(SlotAddress address, IActorRef coordinator, WorkerSettings settings)
+    /// <param name="listener">Where this slot accepts the gradient connections of data-parallel runs (its address is
+    /// <see cref="SlotAddress.DataEndpoint"/>); it outlives the actor (whoever started it closes it, when the actor
+    /// system ends). Null: the slot runs only single-worker runs.</param>
+    public WorkerActor(SlotAddress address, IActorRef coordinator, WorkerSettings settings, RingListener? listener = null)
     {
         _address = address;
         _coordinator = coordinator;
         _settings = settings;
+        _listener = listener;
         Idle();
     }
 
-    public static Props Props(SlotAddress address, IActorRef coordinator, WorkerSettings settings) =>
-        Akka.Actor.Props.Create(() => new WorkerActor(address, coordinator, settings));
+    public static Props Props(SlotAddress address, IActorRef coordinator, WorkerSettings settings, RingListener? listener = null) =>
+        Akka.Actor.Props.Create(() => new WorkerActor(address, coordinator, settings, listener));
 
     void Idle()
     {
@@ -73,11 +84,24 @@ public sealed class WorkerActor : ReceiveActor
 
     void Preparing()
     {
+        Receive<JobReady>(ready => _abandoned, ready =>
+        {
+            // Ready just as the run began to re-form: it never trained, and must not join a broken ring.
+            ready.Job.Dispose();
+            ReportRingLost("the run re-formed while this rank was preparing");
+        });
         Receive<JobReady>(ready => StartFit(ready.Job));
         Receive<JobFailed>(failed =>
         {
-            _log.Warning("Run {0} could not start on {1}: {2}", _runId, _address, failed.Error.Message);
-            Report(new TrainingFailedReport(_runId!, failed.Error.Message, failed.Error.Kind, failed.Error.ErrorFile));
+            if (_abandoned || FailureText.IsPeerLoss(failed.Error))
+            {
+                ReportRingLost(FailureText.Describe(failed.Error));
+                return;
+            }
+            var error = failed.Error as TrainingPreparationException
+                ?? new TrainingPreparationException(FailureText.Describe(failed.Error), FailureText.KindOf(failed.Error), null, failed.Error);
+            _log.Warning("Run {0} could not start on {1}: {2}", _runId, _address, error.Message);
+            Report(new TrainingFailedReport(_runId!, error.Message, error.Kind, error.ErrorFile));
             Finish();
         });
         ReceiveWhileBusy();
@@ -108,7 +132,13 @@ public sealed class WorkerActor : ReceiveActor
         Receive<Status.Failure>(failure =>
         {
             var error = failure.Cause;
-            var errorFile = _job!.WriteError(error);
+            if (_abandoned || _job!.Abandoned || FailureText.IsPeerLoss(error))
+            {
+                // Not the run's fault: a peer went away. The run re-forms and resumes from its last checkpoint.
+                ReportRingLost(FailureText.Describe(error));
+                return;
+            }
+            var errorFile = _job.WriteError(error);
             if (_job.Stop.Reason is { } stopReason && _job.Trainer.Checkpoints?.Latest() is { } latest)
             {
                 // It failed on its way out after we asked it to stop (an extension's end-of-epoch hook, say), with its
@@ -140,6 +170,7 @@ public sealed class WorkerActor : ReceiveActor
     {
         Receive<StartTraining>(start =>
             _coordinator.Tell(new TrainingRefusedReport(start.RunId, _address, $"it is running {_runId}"), Self));
+        Receive<StopTraining>(stop => stop.RunId == _runId && stop.Abandon, stop => Abandon(stop.Reason));
         Receive<StopTraining>(stop => stop.RunId == _runId, stop => RequestStop(stop.Reason));
         Receive<StopTraining>(_ => { });
         Receive<HandBack>(_ =>
@@ -159,19 +190,40 @@ public sealed class WorkerActor : ReceiveActor
     void Prepare(StartTraining start)
     {
         _runId = start.RunId;
+        _rank = start.Ring?.Rank ?? 0;
         _stopReason = null;
+        _abandoned = false;
         _lastReportedCheckpoint = null;
-        _log.Info("Run {0} (attempt {1}) starts on {2}", start.RunId, start.Attempt, _address);
+        _log.Info("Run {0} (attempt {1}) starts on {2}{3}", start.RunId, start.Attempt, _address,
+            start.Ring is { } ring ? $" as rank {ring.Rank} of {ring.WorldSize}" : "");
         var self = Self;
         var slot = _address;
         var settings = _settings;
+        var listener = _listener;
+        var preparing = _preparing = new CancellationTokenSource();
         // Loading the data and building the model take a while; off the dispatcher, on a thread of its own.
-        Task.Factory.StartNew(() => TrainingJob.Prepare(start, slot, settings, self), CancellationToken.None,
+        Task.Factory.StartNew(() => TrainingJob.Prepare(start, slot, settings, self, listener, preparing.Token), CancellationToken.None,
                 TaskCreationOptions.LongRunning, TaskScheduler.Default)
-            .PipeTo(self, success: job => new JobReady(job),
-                failure: e => new JobFailed(e as TrainingPreparationException
-                    ?? new TrainingPreparationException(FailureText.Describe(e), FailureText.KindOf(e), null, e)));
+            .PipeTo(self, success: job => new JobReady(job), failure: e => new JobFailed(e));
         Become(Preparing);
+    }
+
+    /// <summary>The run is re-forming without some rank: close this rank's ring now (or stop forming it).</summary>
+    void Abandon(string reason)
+    {
+        if (_abandoned)
+            return;
+        _abandoned = true;
+        _log.Info("Run {0} on {1}: abandoning its ring ({2})", _runId, _address, reason);
+        _preparing?.Cancel();
+        _job?.AbandonRing();
+    }
+
+    void ReportRingLost(string reason)
+    {
+        _log.Info("Run {0} on {1} (rank {2}) left its ring: {3}", _runId, _address, _rank, reason);
+        Report(new RingLostReport(_runId!, _rank, reason));
+        Finish();
     }
 
     void StartFit(TrainingJob job)
@@ -179,7 +231,7 @@ public sealed class WorkerActor : ReceiveActor
         _job = job;
         if (_stopReason is { } reason)
             job.Stop.RequestStop(reason); // asked to stop while preparing: the fit ends before its first epoch
-        Report(new TrainingStartedReport(job.RunId, _address, job.Run.Path, job.Resume.Checkpoint, job.Resume.Rejected));
+        Report(new TrainingStartedReport(job.RunId, _address, job.RunPath, job.Resume.Checkpoint, job.Resume.Rejected));
         var runner = Context.ActorOf(StageRunnerActor.Props(job.Trainer), $"fit-{++_fits}");
         runner.Tell(new StageRunnerProtocol.Run("fit", () => job.Fit()));
         Become(Training);
@@ -197,6 +249,8 @@ public sealed class WorkerActor : ReceiveActor
 
     void ReportCheckpoint(string checkpoint, IReadOnlyDictionary<string, double> metrics)
     {
+        if (_job!.Rank != 0)
+            return; // rank 0 writes the checkpoints, and reports them
         var path = Path.GetFullPath(checkpoint);
         if (path == _lastReportedCheckpoint || path == _job!.Resume.Checkpoint?.Path || !File.Exists(path))
             return;
@@ -220,6 +274,8 @@ public sealed class WorkerActor : ReceiveActor
             Context.Stop(child);
         _job?.Dispose();
         _job = null;
+        _preparing?.Dispose();
+        _preparing = null;
         var runId = _runId;
         _runId = null;
         if (_handBackRequester is { } requester)
@@ -238,6 +294,7 @@ public sealed class WorkerActor : ReceiveActor
     {
         // The actor system is going down without a hand-back (a test's abrupt stop): do not leave a fit running behind it.
         _job?.Stop.RequestStop(LeavingReason);
+        _preparing?.Cancel();
         base.PostStop();
     }
 }

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
 using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Distributed;
 
 namespace TrainManager.Coordinator.Cluster.Workers;
 
@@ -27,19 +28,27 @@ public sealed class WorkerSlotsActor : ReceiveActor
     /// <summary>Where reports go: the registry itself once it has asked us, else the singleton proxy.</summary>
     IActorRef _coordinator;
 
-    public WorkerSlotsActor(IReadOnlyList<string> devices, IActorRef coordinator, WorkerSettings settings)
+    /// <param name="listeners">One per device: where that slot accepts the gradient connections of data-parallel runs
+    /// (advertised as <c>dataHost:port</c>); null or empty, the slots take single-worker runs only.</param>
+    public WorkerSlotsActor(IReadOnlyList<string> devices, IActorRef coordinator, WorkerSettings settings,
+        IReadOnlyList<RingListener>? listeners = null, string? dataHost = null)
     {
         _proxy = coordinator;
         _coordinator = coordinator;
         var node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
         for (var i = 0; i < devices.Count; i++)
-            _slots.Add(Context.ActorOf(WorkerActor.Props(new SlotAddress(node, i, devices[i]), coordinator, settings), $"slot-{i}"));
+        {
+            var listener = listeners is { Count: > 0 } ? listeners[i] : null;
+            var endpoint = listener is null ? null : DataEndpoints.Format(dataHost ?? listener.EndPoint.Address.ToString(), listener.EndPoint.Port);
+            _slots.Add(Context.ActorOf(WorkerActor.Props(new SlotAddress(node, i, devices[i], endpoint), coordinator, settings, listener), $"slot-{i}"));
+        }
         _log.Info("Offering {0} worker slot(s): {1}", devices.Count, string.Join(", ", devices));
         Offering();
     }
 
-    public static Props Props(IReadOnlyList<string> devices, IActorRef coordinator, WorkerSettings settings) =>
-        Akka.Actor.Props.Create(() => new WorkerSlotsActor(devices, coordinator, settings));
+    public static Props Props(IReadOnlyList<string> devices, IActorRef coordinator, WorkerSettings settings,
+        IReadOnlyList<RingListener>? listeners = null, string? dataHost = null) =>
+        Akka.Actor.Props.Create(() => new WorkerSlotsActor(devices, coordinator, settings, listeners, dataHost));
 
     protected override void PreStart() => Self.Tell(ReportSlots.Instance);
 

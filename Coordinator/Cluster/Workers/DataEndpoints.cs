@@ -1,0 +1,44 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace TrainManager.Coordinator.Cluster.Workers;
+
+/// <summary>A data endpoint that cannot be used: the message names it and what to set.</summary>
+public sealed class DataEndpointException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The <c>host:port</c> text of a slot's data endpoint (where the ranks of a data-parallel run connect), as the slot
+/// advertises it and its peers dial it. A host name is resolved when the ring is formed, so a node may advertise
+/// a name its peers resolve to another address than it does itself.
+/// </summary>
+public static class DataEndpoints
+{
+    public static string Format(string host, int port) =>
+        host.Contains(':') && !host.StartsWith('[') ? $"[{host}]:{port}" : $"{host}:{port}";
+
+    /// <summary>Parses and resolves the endpoint of rank <paramref name="rank"/> (IPv4 preferred for a name).</summary>
+    /// <exception cref="DataEndpointException">Not <c>host:port</c>, or the host does not resolve.</exception>
+    public static IPEndPoint Resolve(string endpoint, int rank)
+    {
+        var colon = endpoint.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(endpoint.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            throw new DataEndpointException(
+                $"rank {rank}'s data endpoint '{endpoint}' is not host:port; its node must advertise one (trainmanager.node.data-host and data-port in cluster.hocon).");
+        var host = endpoint[..colon].Trim('[', ']');
+        if (IPAddress.TryParse(host, out var address))
+            return new IPEndPoint(address, port);
+        try
+        {
+            var addresses = Dns.GetHostAddresses(host);
+            var chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault()
+                ?? throw new DataEndpointException($"rank {rank}'s data host '{host}' resolves to no address.");
+            return new IPEndPoint(chosen, port);
+        }
+        catch (SocketException e)
+        {
+            throw new DataEndpointException(
+                $"rank {rank}'s data host '{host}' does not resolve from this node ({e.Message}); set trainmanager.node.data-host on that node to an address the others reach.", e);
+        }
+    }
+}
