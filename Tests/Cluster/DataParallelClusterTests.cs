@@ -7,22 +7,16 @@ namespace TrainManager.Tests.Cluster;
 
 /// <summary>Data-parallel runs on in-process cluster members: ranks placed over the nodes, rank 0 writing the run,
 /// waiting for workers, a node that leaves mid-run and one that joins, cancelling every rank at once.</summary>
-public sealed class DataParallelClusterTests : Akka.TestKit.Xunit2.TestKit, IDisposable
+public sealed class DataParallelClusterTests : ClusterTestKit
 {
-    static readonly TimeSpan Long = TimeSpan.FromSeconds(60);
-    readonly ClusterNodes _nodes = new();
-
-    static readonly string[] CoordinatorOnly = [NodeRoles.Coordinator];
-    static readonly string[] WorkerOnly = [NodeRoles.Worker];
-
     static string DataParallel(string experiment, int workers, int minWorkers, string replacementWait = "60 s") =>
         experiment + $"\nworkers = {workers}\ndata-parallel {{ min-workers = {minWorkers}, replacement-wait = {replacementWait} }}\n";
 
     [Fact]
     public void A_run_with_three_workers_trains_one_rank_on_each_node_and_rank_zero_writes_the_run()
     {
-        var (coordinator, roles) = _nodes.Start(CoordinatorOnly);
-        var workers = Enumerable.Range(0, 3).Select(_ => _nodes.Start(WorkerOnly, join: coordinator).System).ToList();
+        var (coordinator, roles) = Nodes.Start(CoordinatorOnly);
+        var workers = Enumerable.Range(0, 3).Select(_ => Nodes.Start(WorkerOnly, join: coordinator).System).ToList();
         AwaitAssert(() => Assert.Equal(4, ClusterNodes.UpMembers(coordinator)), Long);
         var client = CreateTestProbe(coordinator);
 
@@ -55,9 +49,9 @@ public sealed class DataParallelClusterTests : Akka.TestKit.Xunit2.TestKit, IDis
     [Fact]
     public void A_run_starts_with_its_minimum_after_the_replacement_wait_and_a_node_that_joins_is_used_when_it_re_forms()
     {
-        var (coordinator, roles) = _nodes.Start(CoordinatorOnly);
-        var (first, _) = _nodes.Start(WorkerOnly, join: coordinator);
-        var (second, _) = _nodes.Start(WorkerOnly, join: coordinator);
+        var (coordinator, roles) = Nodes.Start(CoordinatorOnly);
+        var (first, _) = Nodes.Start(WorkerOnly, join: coordinator);
+        var (second, _) = Nodes.Start(WorkerOnly, join: coordinator);
         AwaitAssert(() => Assert.Equal(3, ClusterNodes.UpMembers(coordinator)), Long);
         var client = CreateTestProbe(coordinator);
 
@@ -73,7 +67,7 @@ public sealed class DataParallelClusterTests : Akka.TestKit.Xunit2.TestKit, IDis
         Assert.Equal(2, firstPlacement.Ranks.Count);
         client.FishForMessage(m => m is RunEventNotice { Event: CheckpointSaved }, Long);
 
-        var (third, _) = _nodes.Start(WorkerOnly, join: coordinator);
+        var (third, _) = Nodes.Start(WorkerOnly, join: coordinator);
         AwaitAssert(() => Assert.Equal(4, ClusterNodes.UpMembers(coordinator)), Long);
         var leaving = Akka.Cluster.Cluster.Get(first).SelfAddress.ToString();
         var leavingRank = firstPlacement.Ranks.ToList().FindIndex(r => r.Node == leaving);
@@ -104,7 +98,7 @@ public sealed class DataParallelClusterTests : Akka.TestKit.Xunit2.TestKit, IDis
     public void Cancelling_a_run_stops_every_rank_after_the_same_step_and_keeps_the_checkpoint_rank_zero_wrote()
     {
         // One node with two slots: the ranks of a run on one machine (as one worker per GPU would be).
-        var (node, roles) = _nodes.Start([NodeRoles.Coordinator, NodeRoles.Worker], devices: ["cpu", "cpu"]);
+        var (node, roles) = Nodes.Start([NodeRoles.Coordinator, NodeRoles.Worker], devices: ["cpu", "cpu"]);
         var client = CreateTestProbe(node);
         client.Send(roles.Coordinator, ClusterRequests.Submit(DataParallel(ClusterNodes.LongExperiment(), 2, 2)));
         var runId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
@@ -130,15 +124,32 @@ public sealed class DataParallelClusterTests : Akka.TestKit.Xunit2.TestKit, IDis
         }, Long);
     }
 
-    RunEnded FollowToEnd(TestProbe client, IActorRef coordinator, string runId)
+    [Fact]
+    public void A_restarted_coordinator_lets_every_rank_that_kept_training_carry_on()
     {
-        client.Send(coordinator, new FollowRun(runId));
-        return (RunEnded)client.FishForMessage(m => m is RunEnded, Long);
-    }
+        var (first, _) = Nodes.Start(CoordinatorOnly);
+        var (worker, workerRoles) = Nodes.Start(WorkerOnly, join: first);
+        Nodes.Start(WorkerOnly, join: first);
+        AwaitAssert(() => Assert.Equal(3, ClusterNodes.UpMembers(first)), Long);
+        var client = CreateTestProbe(worker);
+        client.Send(workerRoles.Coordinator, ClusterRequests.Submit(DataParallel(ClusterNodes.LongExperiment(), 2, 2)));
+        var runId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
+        client.Send(workerRoles.Coordinator, new FollowRun(runId));
+        client.FishForMessage(m => m is RunEventNotice { Event: EpochCompleted }, Long);
 
-    protected override void Dispose(bool disposing)
-    {
-        _nodes.Dispose();
-        base.Dispose(disposing);
+        ClusterNodes.Leave(first);
+        var (second, secondRoles) = Nodes.Start(CoordinatorOnly, join: worker);
+
+        // Both ranks say they still run it; the new coordinator matches them to the ranks the journal has, and the
+        // ring, which never needed the coordinator, trains on.
+        var observer = CreateTestProbe(second);
+        var ended = FollowToEnd(observer, secondRoles.Coordinator, runId);
+        Assert.True(ended.Status == RunStatus.Finished, $"{ended.Status}: {ended.Reason}");
+        Assert.Equal(120, ended.Outcome!.Epochs);
+        observer.Send(secondRoles.Coordinator, new GetRun(runId));
+        var history = observer.ExpectMsg<RunDetails>(Long).History;
+        Assert.Single(history.OfType<ExperimentScheduled>());
+        Assert.Empty(history.OfType<ExperimentRequeued>());
+        Assert.Empty(history.OfType<WorkerLost>());
     }
 }

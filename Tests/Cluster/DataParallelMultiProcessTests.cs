@@ -1,6 +1,7 @@
 using TrainManager.Coordinator.Cluster.Client;
 using TrainManager.Coordinator.Cluster.Protocol;
 using TrainManager.Tests.Experiments;
+using Xunit.Abstractions;
 
 namespace TrainManager.Tests.Cluster;
 
@@ -10,21 +11,10 @@ namespace TrainManager.Tests.Cluster;
 /// run loses a node to SIGKILL in the middle of an epoch, re-forms on the two live nodes from its last checkpoint,
 /// finishes, and ends within a point of the first.
 /// </summary>
-public sealed class DataParallelMultiProcessTests : IClassFixture<PostgresJournalTests.Server>, IDisposable
+public sealed class DataParallelMultiProcessTests(PostgresJournalTests.Server server, ITestOutputHelper output) : NodeProcessTests(server)
 {
     static readonly TimeSpan Long = TimeSpan.FromSeconds(90);
     const int Epochs = 4;
-    readonly PostgresJournalTests.Server _server;
-    readonly string _root = Training.TrainingFixtures.TempDir();
-    readonly List<NodeProcess> _nodes = [];
-
-    readonly Xunit.Abstractions.ITestOutputHelper _output;
-
-    public DataParallelMultiProcessTests(PostgresJournalTests.Server server, Xunit.Abstractions.ITestOutputHelper output)
-    {
-        _server = server;
-        _output = output;
-    }
 
     /// <summary>The MLP example as a user would submit it with --set: three workers, one thread each, a slice of the
     /// training set and the whole test set (so one point of accuracy is a hundred images, not noise).</summary>
@@ -44,8 +34,8 @@ public sealed class DataParallelMultiProcessTests : IClassFixture<PostgresJourna
     [PostgresFact]
     public async Task A_run_on_three_workers_survives_a_node_killed_mid_epoch_and_ends_within_a_point_of_an_uninterrupted_run()
     {
-        var journal = _server.Postgres.CreateDatabase();
-        var config = Path.Combine(_root, "cluster.hocon");
+        var journal = Server.Postgres.CreateDatabase();
+        var config = Path.Combine(Root, "cluster.hocon");
         File.WriteAllText(config, """
             trainmanager.scheduler.regroup-timeout = 5 s
             trainmanager.worker.progress-interval = 200 ms
@@ -53,7 +43,7 @@ public sealed class DataParallelMultiProcessTests : IClassFixture<PostgresJourna
         var coordinatorPort = NodeProcess.FreePort();
         var seeds = $"127.0.0.1:{coordinatorPort}";
         NodeProcess Start(string name, int port, string roles) =>
-            Track(NodeProcess.Start(name, port, seeds, roles, journal, Path.Combine(_root, "runs"), Path.Combine(_root, name), config));
+            StartNode(name, port, seeds, roles, journal, config);
 
         var coordinator = Start("coordinator", coordinatorPort, "coordinator");
         await coordinator.JoinedAsync(Long);
@@ -103,12 +93,12 @@ public sealed class DataParallelMultiProcessTests : IClassFixture<PostgresJourna
         Assert.Equal(newest.Path, resumed.ResumedFrom!.Path);
         Assert.True(newest.Epoch >= 1);
 
-        _output.WriteLine($"uninterrupted: {wholeEnded.Outcome!.TestAccuracy:P2} in {wholeEnded.Outcome.Elapsed.TotalSeconds:0.0} s; " +
+        output.WriteLine($"uninterrupted: {wholeEnded.Outcome!.TestAccuracy:P2} in {wholeEnded.Outcome.Elapsed.TotalSeconds:0.0} s; " +
                           $"killed rank 1 at {killedAt:HH:mm:ss.fff}, journaled lost {(lost.At - killedAt).TotalSeconds:0.00} s later, " +
                           $"re-formed with 2 at {(regrouped.At - killedAt).TotalSeconds:0.00} s, resumed from epoch {newest.Epoch}'s checkpoint; " +
                           $"finished with {end.Outcome.TestAccuracy:P2}");
         foreach (var e in history.Where(e => e is not (EpochCompleted or CheckpointSaved)))
-            _output.WriteLine($"  {e.At:HH:mm:ss.fff} {e.GetType().Name} {(e is WorkerLost w ? w.Reason : e is ExperimentRequeued r ? r.Reason : "")}");
+            output.WriteLine($"  {e.At:HH:mm:ss.fff} {e.GetType().Name} {(e is WorkerLost w ? w.Reason : e is ExperimentRequeued r ? r.Reason : "")}");
         var difference = Math.Abs(end.Outcome.TestAccuracy - wholeEnded.Outcome!.TestAccuracy);
         Assert.True(difference <= 0.01,
             $"test accuracy {end.Outcome.TestAccuracy:P2} after losing a worker, {wholeEnded.Outcome.TestAccuracy:P2} uninterrupted");
@@ -127,18 +117,6 @@ public sealed class DataParallelMultiProcessTests : IClassFixture<PostgresJourna
     }
 
     async Task Within(Task task, string what) => await Within(task.ContinueWith(t => t.IsCompletedSuccessfully), what);
-
-    string Logs() => string.Join("\n\n", _nodes.Select(n => $"--- {n.Name} ---\n{n.Output}"));
-
-    static string Submitted(object answer) => answer is SubmitAccepted accepted
-        ? accepted.RunId
-        : throw new Xunit.Sdk.XunitException($"the coordinator answered {answer}");
-
-    NodeProcess Track(NodeProcess node)
-    {
-        _nodes.Add(node);
-        return node;
-    }
 
     sealed class Watch : IRunObserver
     {
@@ -163,12 +141,5 @@ public sealed class DataParallelMultiProcessTests : IClassFixture<PostgresJourna
             if (progress.Epoch == 2 && progress.BatchIndex >= progress.BatchesPerEpoch / 3)
                 MidEpochTwo.TrySetResult();
         }
-    }
-
-    public void Dispose()
-    {
-        foreach (var node in _nodes)
-            node.Kill();
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 }

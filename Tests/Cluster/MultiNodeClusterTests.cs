@@ -7,22 +7,15 @@ namespace TrainManager.Tests.Cluster;
 
 /// <summary>Several members in one process, each its own actor system on its own loopback port: joining, leaving,
 /// scheduling onto a remote slot, and a coordinator that restarts.</summary>
-public sealed class MultiNodeClusterTests : Akka.TestKit.Xunit2.TestKit, IDisposable
+public sealed class MultiNodeClusterTests : ClusterTestKit
 {
-    static readonly TimeSpan Long = TimeSpan.FromSeconds(45);
-    readonly ClusterNodes _nodes = new();
-
-    static readonly string[] CoordinatorOnly = [NodeRoles.Coordinator];
-    static readonly string[] WorkerOnly = [NodeRoles.Worker];
-    static readonly string[] Both = [NodeRoles.Coordinator, NodeRoles.Worker];
-
     /// <summary>Stops a member the way kill -9 would look to the journal: no hand-back, nothing written on the way out.</summary>
     const string NoShutdownTasks = "akka.coordinated-shutdown.run-by-actor-system-terminate = off";
 
     [Fact]
     public void A_queued_experiment_waits_for_a_worker_and_runs_on_the_remote_slot_of_the_node_that_joins()
     {
-        var (coordinator, roles) = _nodes.Start(CoordinatorOnly);
+        var (coordinator, roles) = Nodes.Start(CoordinatorOnly);
         var client = CreateTestProbe(coordinator);
         client.Send(roles.Coordinator, ClusterRequests.Submit(ClusterNodes.Experiment(epochs: 2)));
         var accepted = client.ExpectMsg<SubmitAccepted>(Long);
@@ -30,7 +23,7 @@ public sealed class MultiNodeClusterTests : Akka.TestKit.Xunit2.TestKit, IDispos
         client.Send(roles.Coordinator, new GetRun(accepted.RunId));
         Assert.Equal(RunStatus.Queued, client.ExpectMsg<RunDetails>(Long).Summary.Status);
 
-        var (worker, _) = _nodes.Start(WorkerOnly, join: coordinator);
+        var (worker, _) = Nodes.Start(WorkerOnly, join: coordinator);
 
         var ended = FollowToEnd(client, roles.Coordinator, accepted.RunId);
         Assert.Equal(RunStatus.Finished, ended.Status);
@@ -42,14 +35,14 @@ public sealed class MultiNodeClusterTests : Akka.TestKit.Xunit2.TestKit, IDispos
     [Fact]
     public void A_leaving_worker_hands_its_run_back_and_another_node_resumes_it_from_its_last_checkpoint()
     {
-        var (coordinator, roles) = _nodes.Start(CoordinatorOnly);
-        var (first, _) = _nodes.Start(WorkerOnly, join: coordinator);
+        var (coordinator, roles) = Nodes.Start(CoordinatorOnly);
+        var (first, _) = Nodes.Start(WorkerOnly, join: coordinator);
         var client = CreateTestProbe(coordinator);
         client.Send(roles.Coordinator, ClusterRequests.Submit(ClusterNodes.LongExperiment()));
         var runId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
         client.Send(roles.Coordinator, new FollowRun(runId));
         client.FishForMessage(m => m is RunEventNotice { Event: CheckpointSaved }, Long);
-        var (second, _) = _nodes.Start(WorkerOnly, join: coordinator);
+        var (second, _) = Nodes.Start(WorkerOnly, join: coordinator);
         AwaitAssert(() => Assert.Equal(3, ClusterNodes.UpMembers(coordinator)), Long);
 
         ClusterNodes.Leave(first); // what SIGTERM does
@@ -70,7 +63,7 @@ public sealed class MultiNodeClusterTests : Akka.TestKit.Xunit2.TestKit, IDispos
     [Fact]
     public async Task A_restarted_coordinator_recovers_every_experiment_from_the_journal_and_resumes_the_one_that_was_training()
     {
-        var (crashing, roles) = _nodes.Start(Both, extraHocon: NoShutdownTasks);
+        var (crashing, roles) = Nodes.Start(Both, extraHocon: NoShutdownTasks);
         var client = CreateTestProbe(crashing);
         client.Send(roles.Coordinator, ClusterRequests.Submit(ClusterNodes.Experiment(epochs: 1, name: "short")));
         var finishedId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
@@ -82,7 +75,7 @@ public sealed class MultiNodeClusterTests : Akka.TestKit.Xunit2.TestKit, IDispos
 
         await crashing.Terminate().WaitAsync(Long);
 
-        var (restarted, restartedRoles) = _nodes.Start(Both);
+        var (restarted, restartedRoles) = Nodes.Start(Both);
         var observer = CreateTestProbe(restarted);
         AwaitAssert(() =>
         {
@@ -107,8 +100,8 @@ public sealed class MultiNodeClusterTests : Akka.TestKit.Xunit2.TestKit, IDispos
     [Fact]
     public void A_restarted_coordinator_lets_a_worker_that_kept_training_carry_on()
     {
-        var (first, roles) = _nodes.Start(CoordinatorOnly);
-        var (worker, workerRoles) = _nodes.Start(WorkerOnly, join: first);
+        var (first, roles) = Nodes.Start(CoordinatorOnly);
+        var (worker, workerRoles) = Nodes.Start(WorkerOnly, join: first);
         var client = CreateTestProbe(worker);
         client.Send(workerRoles.Coordinator, ClusterRequests.Submit(ClusterNodes.LongExperiment()));
         var runId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
@@ -116,7 +109,7 @@ public sealed class MultiNodeClusterTests : Akka.TestKit.Xunit2.TestKit, IDispos
         client.FishForMessage(m => m is RunEventNotice { Event: EpochCompleted }, Long);
 
         ClusterNodes.Leave(first);
-        var (second, secondRoles) = _nodes.Start(CoordinatorOnly, join: worker);
+        var (second, secondRoles) = Nodes.Start(CoordinatorOnly, join: worker);
 
         var observer = CreateTestProbe(second);
         var ended = FollowToEnd(observer, secondRoles.Coordinator, runId);
@@ -130,7 +123,7 @@ public sealed class MultiNodeClusterTests : Akka.TestKit.Xunit2.TestKit, IDispos
     [Fact]
     public void A_cancelled_run_stops_after_its_batch_and_its_last_checkpoint_is_journaled()
     {
-        var (node, roles) = _nodes.Start(Both);
+        var (node, roles) = Nodes.Start(Both);
         var client = CreateTestProbe(node);
         client.Send(roles.Coordinator, ClusterRequests.Submit(ClusterNodes.LongExperiment()));
         var runId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
@@ -149,17 +142,5 @@ public sealed class MultiNodeClusterTests : Akka.TestKit.Xunit2.TestKit, IDispos
         Assert.Equal(ended.Outcome.LastCheckpoint, details.Checkpoints.LastOrDefault()?.Path);
         canceller.Send(roles.Coordinator, new CancelRun(runId, "again"));
         Assert.Contains("already ended", canceller.ExpectMsg<CancelRefused>(Long).Reason);
-    }
-
-    RunEnded FollowToEnd(TestProbe client, IActorRef coordinator, string runId)
-    {
-        client.Send(coordinator, new FollowRun(runId));
-        return (RunEnded)client.FishForMessage(m => m is RunEnded, Long);
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        _nodes.Dispose();
-        base.Dispose(disposing);
     }
 }

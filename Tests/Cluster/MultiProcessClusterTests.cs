@@ -10,24 +10,20 @@ namespace TrainManager.Tests.Cluster;
 /// journal, and the CLI's way in. A run goes to a remote slot and finishes; then the coordinator is killed (SIGKILL)
 /// during a second run and started again, and the run still finishes, with the journal telling the whole story.
 /// </summary>
-public sealed class MultiProcessClusterTests : IClassFixture<PostgresJournalTests.Server>, IDisposable
+public sealed class MultiProcessClusterTests(PostgresJournalTests.Server server) : NodeProcessTests(server)
 {
     static readonly TimeSpan Long = TimeSpan.FromSeconds(60);
-    readonly PostgresJournalTests.Server _server;
-    readonly string _root = Training.TrainingFixtures.TempDir();
-    readonly List<NodeProcess> _nodes = [];
 
-    public MultiProcessClusterTests(PostgresJournalTests.Server server) => _server = server;
 
     [PostgresFact]
     public async Task A_run_finishes_on_a_remote_node_and_a_run_survives_a_killed_coordinator()
     {
-        var journal = _server.Postgres.CreateDatabase();
+        var journal = Server.Postgres.CreateDatabase();
         int coordinatorPort = NodeProcess.FreePort(), firstWorkerPort = NodeProcess.FreePort(), secondWorkerPort = NodeProcess.FreePort();
         // The first worker is a seed too, so a restarted coordinator finds the running cluster instead of forming its own.
         var seeds = $"127.0.0.1:{coordinatorPort},127.0.0.1:{firstWorkerPort}";
         NodeProcess Start(string name, int port, string roles) =>
-            Track(NodeProcess.Start(name, port, seeds, roles, journal, Path.Combine(_root, "runs"), Path.Combine(_root, name)));
+            StartNode(name, port, seeds, roles, journal);
 
         var coordinator = Start("coordinator", coordinatorPort, "coordinator");
         await coordinator.JoinedAsync(Long);
@@ -76,16 +72,6 @@ public sealed class MultiProcessClusterTests : IClassFixture<PostgresJournalTest
         }
     }
 
-    static string Submitted(object answer) => answer is SubmitAccepted accepted
-        ? accepted.RunId
-        : throw new Xunit.Sdk.XunitException($"the coordinator answered {answer}");
-
-    NodeProcess Track(NodeProcess node)
-    {
-        _nodes.Add(node);
-        return node;
-    }
-
     sealed class Silent : IRunObserver;
 
     sealed class OnCheckpoint(TaskCompletionSource checkpointed) : IRunObserver
@@ -95,12 +81,5 @@ public sealed class MultiProcessClusterTests : IClassFixture<PostgresJournalTest
             if (e is CheckpointSaved)
                 checkpointed.TrySetResult();
         }
-    }
-
-    public void Dispose()
-    {
-        foreach (var node in _nodes)
-            node.Kill();
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 }

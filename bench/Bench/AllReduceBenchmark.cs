@@ -171,21 +171,8 @@ public static class AllReduceBenchmark
         /// <summary>From the first pair leaving the barrier to the last one finishing, timed as the ring is.</summary>
         public double Seconds()
         {
-            var started = new long[Count];
-            var finished = new long[Count];
             using var barrier = new Barrier(Count);
-            var threads = Enumerable.Range(0, Count).Select(link => new Thread(() =>
-            {
-                barrier.SignalAndWait();
-                started[link] = Stopwatch.GetTimestamp();
-                _pairs[link].Stream();
-                finished[link] = Stopwatch.GetTimestamp();
-            })).ToArray();
-            foreach (var thread in threads)
-                thread.Start();
-            foreach (var thread in threads)
-                thread.Join();
-            return (finished.Max() - started.Min()) / (double)Stopwatch.Frequency;
+            return Concurrently(Count, _ => barrier.SignalAndWait(), link => _pairs[link].Stream());
         }
 
         public void Dispose()
@@ -193,6 +180,26 @@ public static class AllReduceBenchmark
             foreach (var pair in _pairs)
                 pair.Dispose();
         }
+    }
+
+    /// <summary>Runs <paramref name="work"/> for 0..count-1 on a thread each, after <paramref name="ready"/> (a barrier):
+    /// the seconds from the first thread starting its work to the last one finishing.</summary>
+    private static double Concurrently(int count, Action<int> ready, Action<int> work)
+    {
+        var started = new long[count];
+        var finished = new long[count];
+        var threads = Enumerable.Range(0, count).Select(i => new Thread(() =>
+        {
+            ready(i);
+            started[i] = Stopwatch.GetTimestamp();
+            work(i);
+            finished[i] = Stopwatch.GetTimestamp();
+        })).ToArray();
+        foreach (var thread in threads)
+            thread.Start();
+        foreach (var thread in threads)
+            thread.Join();
+        return (finished.Max() - started.Min()) / (double)Stopwatch.Frequency;
     }
 
     /// <summary>N ranks of one ring in this process, each with its own buffer and gradient-like tensors.</summary>
@@ -221,23 +228,13 @@ public static class AllReduceBenchmark
         /// lasts from the first rank leaving the barrier before it to the last rank finishing.</summary>
         public double Seconds(bool tensors)
         {
-            var started = new long[WorldSize];
-            var finished = new long[WorldSize];
-            var threads = Enumerable.Range(0, WorldSize).Select(rank => new Thread(() =>
+            return Concurrently(WorldSize, rank => _ranks[rank].Barrier(), rank =>
             {
-                _ranks[rank].Barrier();
-                started[rank] = Stopwatch.GetTimestamp();
                 if (tensors)
                     _ranks[rank].AllReduceMean(_tensors[rank]);
                 else
                     _ranks[rank].AllReduceSum(_buffers[rank]);
-                finished[rank] = Stopwatch.GetTimestamp();
-            })).ToArray();
-            foreach (var thread in threads)
-                thread.Start();
-            foreach (var thread in threads)
-                thread.Join();
-            return (finished.Max() - started.Min()) / (double)Stopwatch.Frequency;
+            });
         }
 
         public void Dispose()

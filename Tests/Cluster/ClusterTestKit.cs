@@ -1,0 +1,32 @@
+using Akka.Actor;
+using Akka.TestKit;
+using TrainManager.Coordinator.Cluster;
+using TrainManager.Coordinator.Cluster.Protocol;
+
+namespace TrainManager.Tests.Cluster;
+
+/// <summary>A test kit for tests whose cluster members run in this process (<see cref="ClusterNodes"/>), each its own
+/// actor system on its own loopback port; all of them are stopped when the test ends.</summary>
+public abstract class ClusterTestKit : Akka.TestKit.Xunit2.TestKit
+{
+    protected static readonly TimeSpan Long = TimeSpan.FromSeconds(60);
+
+    protected static readonly string[] CoordinatorOnly = [NodeRoles.Coordinator];
+    protected static readonly string[] WorkerOnly = [NodeRoles.Worker];
+    protected static readonly string[] Both = [NodeRoles.Coordinator, NodeRoles.Worker];
+
+    private protected ClusterNodes Nodes { get; } = new();
+
+    /// <summary>Follows the run from <paramref name="client"/> until it ends.</summary>
+    protected static RunEnded FollowToEnd(TestProbe client, IActorRef coordinator, string runId)
+    {
+        client.Send(coordinator, new FollowRun(runId));
+        return (RunEnded)client.FishForMessage(m => m is RunEnded, Long * 2);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        Nodes.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,39 @@
+using TrainManager.Coordinator.Cluster.Protocol;
+
+namespace TrainManager.Tests.Cluster;
+
+/// <summary>
+/// For tests that run the cluster as it is deployed: node processes on loopback sharing a PostgreSQL journal and a runs
+/// directory under a temporary folder. Every node started is killed when the test ends, and the folder deleted.
+/// </summary>
+public abstract class NodeProcessTests(PostgresJournalTests.Server server) : IClassFixture<PostgresJournalTests.Server>, IDisposable
+{
+    readonly List<NodeProcess> _nodes = [];
+
+    protected PostgresJournalTests.Server Server { get; } = server;
+
+    protected string Root { get; } = Training.TrainingFixtures.TempDir();
+
+    /// <summary>Starts a node in this test's folder: runs under <c>runs/</c>, its own state under <c>NAME/</c>.</summary>
+    private protected NodeProcess StartNode(string name, int port, string seeds, string roles, string journal, string? config = null)
+    {
+        var node = NodeProcess.Start(name, port, seeds, roles, journal, Path.Combine(Root, "runs"), Path.Combine(Root, name), config);
+        _nodes.Add(node);
+        return node;
+    }
+
+    /// <summary>The tail of every node's output, for a failure message.</summary>
+    protected string Logs() => string.Join("\n\n", _nodes.Select(n => $"--- {n.Name} ---\n{n.Output}"));
+
+    protected static string Submitted(object answer) => answer is SubmitAccepted accepted
+        ? accepted.RunId
+        : throw new Xunit.Sdk.XunitException($"the coordinator answered {answer}");
+
+    public void Dispose()
+    {
+        foreach (var node in _nodes)
+            node.Kill();
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
+        GC.SuppressFinalize(this);
+    }
+}
