@@ -243,7 +243,8 @@ public sealed class Trainer : Extensible, IDisposable
             metricsLog?.Batch(epoch, batchIndex - 1, _step, lossValue, lr);
         }
         var trainLoss = samples > 0 ? lossSum / samples : double.NaN;
-        var samplesPerSecond = samples / Math.Max(watch.Elapsed.TotalSeconds, 1e-9);
+        // The run's throughput: in a data-parallel run every rank trains a batch of the same size in each step.
+        var samplesPerSecond = samples * _setup.WorldSize / Math.Max(watch.Elapsed.TotalSeconds, 1e-9);
         Fixtures["train_loss"] = trainLoss;
         Fixtures["samples_per_second"] = samplesPerSecond;
         return (trainLoss, samplesPerSecond, batchIndex);
