@@ -7,7 +7,8 @@ public sealed class NodeUsageException(string message) : Exception(message);
 
 /// <summary>
 /// <c>dotnet run --project Trainer.Node -- [--config cluster.hocon] [--host H] [--port P] [--seed-nodes H:P,...]
-/// [--devices cpu,cpu | cuda:0,cuda:1] [--roles coordinator,worker] [--runs-dir DIR] [--state-dir DIR] [--store sqlite|postgresql]</c>.
+/// [--devices cpu,cpu | cuda:0,cuda:1] [--data-host H] [--data-port P] [--roles coordinator,worker] [--runs-dir DIR]
+/// [--state-dir DIR] [--store sqlite|postgresql]</c>.
 /// Flags win over <c>TRAINMANAGER_*</c> environment variables, which win over the config file.
 /// </summary>
 public sealed record NodeCommandLine(string? ConfigFile, ClusterOverrides Flags, bool Help)
@@ -20,9 +21,11 @@ public sealed record NodeCommandLine(string? ConfigFile, ClusterOverrides Flags,
         Options (each overrides its TRAINMANAGER_* environment variable, which overrides the config file):
           --config FILE          cluster settings, a copy of cluster.hocon (default: the built-in cluster.hocon)
           --host H               address to bind and to be reached at (default 127.0.0.1)   TRAINMANAGER_HOST
-          --port P               remoting port (default 4053; 0 = any free port)           TRAINMANAGER_PORT
+          --port P               remoting port (default 4053; 0 = any free port)            TRAINMANAGER_PORT
           --seed-nodes H:P,...   where to find the cluster (default 127.0.0.1:4053)         TRAINMANAGER_SEED_NODES
           --devices D,...        one worker slot per device: cpu, cuda, cuda:N              TRAINMANAGER_DEVICES
+          --data-host H          address the others dial for gradients (default: --host)    TRAINMANAGER_DATA_HOST
+          --data-port P          gradients: slot i on port P + i (default 0: any free)      TRAINMANAGER_DATA_PORT
           --roles R,...          coordinator, worker, or both (default both)                TRAINMANAGER_ROLES
           --runs-dir DIR         the shared runs directory (checkpoints live there)         TRAINMANAGER_RUNS_DIRECTORY
           --state-dir DIR        local state: the SQLite journal (default .trainmanager)    TRAINMANAGER_STATE_DIRECTORY
@@ -35,6 +38,9 @@ public sealed record NodeCommandLine(string? ConfigFile, ClusterOverrides Flags,
           dotnet run --project Trainer.Node                                   # a one-node cluster on 127.0.0.1:4053
           dotnet run --project Trainer.Node -- --port 4054 --roles worker --devices cpu,cpu
           dotnet run --project Trainer.Node -- --host 10.0.0.7 --seed-nodes 10.0.0.5:4053 --devices cuda:0,cuda:1
+          dotnet run --project Trainer.Node -- --host 10.0.0.8 --seed-nodes 10.0.0.5:4053 --devices cpu,cpu --data-port 5001
+        The ranks of a data-parallel run exchange gradients directly, on each slot's data port (5001 and 5002 above):
+        open those ports between worker nodes. Without --data-port each slot takes any free port.
         Stop a node with Ctrl+C or SIGTERM: its runs stop after their current batch, write a checkpoint, and are
         handed back to the coordinator, which resumes them on another slot.
         """;
@@ -68,13 +74,19 @@ public sealed record NodeCommandLine(string? ConfigFile, ClusterOverrides Flags,
                     flags = flags with { Host = Value() };
                     break;
                 case "--port":
-                    flags = flags with { Port = ParsePort(Value()) };
+                    flags = flags with { Port = ParsePort(arg, Value()) };
                     break;
                 case "--seed-nodes":
                     flags = flags with { SeedNodes = ListValue() };
                     break;
                 case "--devices":
                     flags = flags with { Devices = ListValue() };
+                    break;
+                case "--data-host":
+                    flags = flags with { DataHost = Value() };
+                    break;
+                case "--data-port":
+                    flags = flags with { DataPort = ParsePort(arg, Value()) };
                     break;
                 case "--roles":
                     flags = flags with { Roles = ListValue() };
@@ -95,11 +107,11 @@ public sealed record NodeCommandLine(string? ConfigFile, ClusterOverrides Flags,
         return new NodeCommandLine(config, flags, help);
     }
 
-    static int ParsePort(string text)
+    static int ParsePort(string flag, string text)
     {
         try
         {
-            return ClusterOverrides.ParsePort(text, "--port");
+            return ClusterOverrides.ParsePort(text, flag);
         }
         catch (ClusterConfigurationException e)
         {
@@ -114,6 +126,8 @@ public sealed record NodeCommandLine(string? ConfigFile, ClusterOverrides Flags,
         "--port" => "--port 4054",
         "--seed-nodes" => "--seed-nodes 10.0.0.5:4053,10.0.0.6:4053",
         "--devices" => "--devices cpu,cpu or --devices cuda:0,cuda:1",
+        "--data-host" => "--data-host 10.0.0.7",
+        "--data-port" => "--data-port 5001",
         "--roles" => "--roles worker",
         "--store" => "--store postgresql",
         _ => $"{flag} DIR",

@@ -48,6 +48,54 @@ public sealed class ClusterConfigurationTests
     }
 
     [Fact]
+    public void The_data_endpoints_default_to_any_free_port_at_the_remoting_hostname()
+    {
+        var settings = TrainManagerSettings.From(ClusterConfiguration.Build(null, new ClusterOverrides { Host = "10.0.0.7" }));
+
+        Assert.Equal("10.0.0.7", settings.DataHost);
+        Assert.Equal("10.0.0.7", settings.DataBindHost);
+        Assert.Equal(0, settings.DataPort);
+    }
+
+    [Fact]
+    public void A_data_host_given_is_advertised_while_the_endpoints_bind_to_the_remoting_hostname()
+    {
+        var settings = TrainManagerSettings.From(ClusterConfiguration.Build(null, new ClusterOverrides { Host = "0.0.0.0", DataHost = "node7.example.org" }));
+
+        Assert.Equal("node7.example.org", settings.DataHost);
+        Assert.Equal("0.0.0.0", settings.DataBindHost);
+    }
+
+    [Fact]
+    public void Data_settings_from_the_environment_win_over_the_config_file()
+    {
+        var file = Path.Combine(Training.TrainingFixtures.TempDir(), "cluster.hocon");
+        File.WriteAllText(file, """
+            trainmanager.node { data-host = "file-host", data-port = 7001 }
+            """);
+        var environment = ClusterOverrides.FromEnvironment(name => name switch
+        {
+            "TRAINMANAGER_DATA_HOST" => " 10.0.0.9 ",
+            "TRAINMANAGER_DATA_PORT" => "5001",
+            _ => null,
+        });
+
+        var settings = TrainManagerSettings.From(ClusterConfiguration.Build(file, environment));
+
+        Assert.Equal("10.0.0.9", settings.DataHost);
+        Assert.Equal(5001, settings.DataPort);
+    }
+
+    [Fact]
+    public void A_data_port_out_of_range_in_the_environment_is_refused_naming_the_variable()
+    {
+        var error = Assert.Throws<ClusterConfigurationException>(() =>
+            ClusterOverrides.FromEnvironment(name => name == "TRAINMANAGER_DATA_PORT" ? "70000" : null));
+
+        Assert.Equal("TRAINMANAGER_DATA_PORT is '70000'; a port is a number from 1 to 65535 (0: any free port).", error.Message);
+    }
+
+    [Fact]
     public void An_unknown_device_is_refused_with_the_forms_that_work()
     {
         var error = Assert.Throws<ClusterConfigurationException>(() =>

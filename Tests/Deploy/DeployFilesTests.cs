@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reflection;
 using System.Text.RegularExpressions;
 using Akka.Configuration;
 using TrainManager.Coordinator.Cluster;
@@ -128,6 +127,30 @@ public sealed class DeployFilesTests
             Assert.Contains(built, b => b.Config.GetStringList("akka.cluster.roles").Contains(NodeRoles.Coordinator));
             Assert.Contains(built, b => b.Config.GetStringList("akka.cluster.roles").Contains(NodeRoles.Worker));
         }
+    }
+
+    [Fact]
+    public void Worker_pods_declare_each_slot_s_data_port_as_a_container_port()
+    {
+        // The ports are what a NetworkPolicy or a reader goes by: they must be the ones the node's slots listen on.
+        var parse = NodeParser.Load();
+        var workers = 0;
+        foreach (var setup in KubernetesSetups())
+        {
+            var config = Build(parse, setup);
+            if (!config.GetStringList("akka.cluster.roles").Contains(NodeRoles.Worker))
+                continue;
+            workers++;
+            var settings = TrainManagerSettings.From(config);
+            var manifest = File.ReadAllText(Path.Combine(Root, setup.Source.Split(' ')[0]));
+            var declared = Regex.Matches(manifest, @"^\s+- name: (data[\w-]*)\s*\n\s+containerPort: (\d+)\s*$", RegexOptions.Multiline)
+                .Select(m => int.Parse(m.Groups[2].Value)).ToList();
+            Assert.True(settings.DataPort > 0, $"{setup.Source}: the data port is left to any free port; fix it (TRAINMANAGER_DATA_PORT) and declare it.");
+            for (var slot = 0; slot < settings.Devices.Count; slot++)
+                Assert.True(declared.Contains(settings.DataPort + slot),
+                    $"{setup.Source}: slot {slot} listens on {settings.DataPort + slot}, which no containerPort named data declares ({string.Join(", ", declared)}).");
+        }
+        Assert.True(workers >= 2, "kubernetes/: expected the CPU and GPU worker workloads");
     }
 
     [Fact]
@@ -471,6 +494,7 @@ public sealed class DeployFilesTests
     static string SampleValue(string flag) => flag switch
     {
         "--port" => "4054",
+        "--data-port" => "5001",
         "--seed-nodes" => "127.0.0.1:4053",
         "--devices" => "cpu",
         "--roles" => "worker",
@@ -528,45 +552,5 @@ public sealed class DeployFilesTests
             if (File.Exists(Path.Combine(directory.FullName, "TrainManager.sln")))
                 return directory.FullName;
         throw new DirectoryNotFoundException($"No TrainManager.sln above {AppContext.BaseDirectory}.");
-    }
-
-    /// <summary>
-    /// Trainer.Node's own <c>NodeCommandLine.Parse</c>. The test project builds the node (a project reference that is
-    /// not referenced as an assembly), so its output sits next to ours, in the same configuration.
-    /// </summary>
-    sealed class NodeParser(MethodInfo parse)
-    {
-        public static NodeParser Load()
-        {
-            var tests = new DirectoryInfo(AppContext.BaseDirectory); // Tests/bin/<Configuration>/<framework>/
-            var path = Path.Combine(Root, "Trainer.Node", "bin", tests.Parent!.Name, tests.Name, "trainmanager-node.dll");
-            Assert.True(File.Exists(path), $"{path} is missing: build the test project, which builds Trainer.Node.");
-            var type = Assembly.LoadFrom(path).GetType("TrainManager.Node.NodeCommandLine", throwOnError: true)!;
-            return new NodeParser(type.GetMethod("Parse", [typeof(IReadOnlyList<string>)])
-                ?? throw new MissingMethodException("TrainManager.Node.NodeCommandLine.Parse(IReadOnlyList<string>)"));
-        }
-
-        /// <summary>Why the node refuses these arguments, or null when it takes them.</summary>
-        public string? Error(IReadOnlyList<string> args)
-        {
-            try
-            {
-                parse.Invoke(null, [args]);
-                return null;
-            }
-            catch (TargetInvocationException e) when (e.InnerException is not null)
-            {
-                return e.InnerException.Message;
-            }
-        }
-
-        public (string? ConfigFile, ClusterOverrides Flags) Parse(IReadOnlyList<string> args)
-        {
-            if (Error(args) is { } error)
-                throw new Xunit.Sdk.XunitException($"the node refuses [{string.Join(' ', args)}]: {error}");
-            var result = parse.Invoke(null, [args])!;
-            var type = result.GetType();
-            return ((string?)type.GetProperty("ConfigFile")!.GetValue(result), (ClusterOverrides)type.GetProperty("Flags")!.GetValue(result)!);
-        }
     }
 }

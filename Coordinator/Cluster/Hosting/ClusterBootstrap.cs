@@ -135,7 +135,7 @@ public static class ClusterBootstrap
                 catch (SocketException e)
                 {
                     throw new NodeStartException(e.SocketErrorCode == SocketError.AddressAlreadyInUse
-                        ? $"data port {port} on {address} (slot {i}'s gradient endpoint) is already in use; set trainmanager.node.data-port to a free range, or 0 for any free port."
+                        ? $"data port {port} on {address} (slot {i}'s gradient endpoint) is already in use; give the node a free range with --data-port (TRAINMANAGER_DATA_PORT, trainmanager.node.data-port), or 0 for any free port."
                         : $"slot {i} cannot listen for gradients on {address}:{port}: {e.Message}", e);
                 }
             }

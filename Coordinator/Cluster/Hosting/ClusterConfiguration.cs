@@ -96,6 +96,10 @@ public static class ClusterConfiguration
         }
         if (o.Devices is { } devices)
             lines.Add($"trainmanager.node.devices = [{string.Join(", ", devices.Select(Quote))}]");
+        if (o.DataHost is { } dataHost)
+            lines.Add($"trainmanager.node.data-host = {Quote(dataHost)}");
+        if (o.DataPort is { } dataPort)
+            lines.Add($"trainmanager.node.data-port = {dataPort.ToString(CultureInfo.InvariantCulture)}");
         if (o.RunsDirectory is { } runs)
             lines.Add($"trainmanager.runs-directory = {Quote(runs)}");
         if (o.StateDirectory is { } state)

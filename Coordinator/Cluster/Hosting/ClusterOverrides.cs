@@ -12,6 +12,10 @@ public sealed record ClusterOverrides
     public IReadOnlyList<string>? SeedNodes { get; init; }
     public IReadOnlyList<string>? Roles { get; init; }
     public IReadOnlyList<string>? Devices { get; init; }
+    /// <summary>The address other nodes dial for gradients (<c>trainmanager.node.data-host</c>).</summary>
+    public string? DataHost { get; init; }
+    /// <summary>Slot i's gradient port is this + i; 0: any free port (<c>trainmanager.node.data-port</c>).</summary>
+    public int? DataPort { get; init; }
     public string? RunsDirectory { get; init; }
     public string? StateDirectory { get; init; }
     public string? Store { get; init; }
@@ -28,6 +32,8 @@ public sealed record ClusterOverrides
         SeedNodes = SeedNodes ?? lower.SeedNodes,
         Roles = Roles ?? lower.Roles,
         Devices = Devices ?? lower.Devices,
+        DataHost = DataHost ?? lower.DataHost,
+        DataPort = DataPort ?? lower.DataPort,
         RunsDirectory = RunsDirectory ?? lower.RunsDirectory,
         StateDirectory = StateDirectory ?? lower.StateDirectory,
         Store = Store ?? lower.Store,
@@ -48,6 +54,8 @@ public sealed record ClusterOverrides
             SeedNodes = List(Get("TRAINMANAGER_SEED_NODES")),
             Roles = List(Get("TRAINMANAGER_ROLES")),
             Devices = List(Get("TRAINMANAGER_DEVICES")),
+            DataHost = Get("TRAINMANAGER_DATA_HOST"),
+            DataPort = Get("TRAINMANAGER_DATA_PORT") is { } dataPort ? ParsePort(dataPort, "TRAINMANAGER_DATA_PORT") : null,
             RunsDirectory = Get("TRAINMANAGER_RUNS_DIRECTORY"),
             StateDirectory = Get("TRAINMANAGER_STATE_DIRECTORY"),
             Store = Get("TRAINMANAGER_STORE"),

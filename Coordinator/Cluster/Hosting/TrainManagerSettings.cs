@@ -64,8 +64,9 @@ public sealed partial record TrainManagerSettings
         var dataHost = section.GetString("node.data-host", "").Trim();
         var advertised = dataHost.Length > 0 ? dataHost : publicHost.Length > 0 ? publicHost : remoteHost;
         var dataPort = section.GetInt("node.data-port", 0);
-        if (dataPort is < 0 or > 65535)
-            throw new ClusterConfigurationException($"trainmanager.node.data-port is {dataPort}; use 0 (any free port) or a port, slot i taking port + i.");
+        if (dataPort < 0 || (dataPort > 0 && dataPort + Math.Max(devices.Count, 1) - 1 > 65535))
+            throw new ClusterConfigurationException(
+                $"trainmanager.node.data-port (--data-port) is {dataPort}; use 0 (any free port) or a port such that slot i's port + i stays at most 65535 ({devices.Count} slot(s) here).");
         return new TrainManagerSettings
         {
             Devices = devices,
