@@ -71,6 +71,53 @@ public sealed class DataParallelTrainingTests
         Assert.Equal(digests[0].Digests, digests[1].Digests);
     }
 
+    /// <summary>Replaces one gradient with a copy of itself after every backward pass, as careless user code might.</summary>
+    private sealed class ReplacesAGradient : Extension
+    {
+        public void PostBackward(nn.Module model)
+        {
+            var first = model.parameters().First();
+            using var grad = first.grad!;
+            first.grad = grad.clone();
+        }
+    }
+
+    [Fact]
+    public async Task Gradients_are_reduced_where_autograd_left_them_and_a_replaced_one_is_bound_again_before_the_exchange()
+    {
+        var single = new BatchLosses();
+        using (var trainer = Trainer.FromExperiment(Deterministic(64), null, [single]))
+            trainer.Fit();
+
+        foreach (var replace in new[] { false, true })
+        {
+            using var ring = await LoopbackRing.FormAsync(2);
+            var losses = new[] { new BatchLosses(), new BatchLosses() };
+            var digests = new[] { new ParameterDigests(), new ParameterDigests() };
+            var dataParallel = new[] { new DataParallelExtension(ring.Ranks[0]), new DataParallelExtension(ring.Ranks[1]) };
+            var trainers = Enumerable.Range(0, 2).Select(rank => Trainer.FromExperiment(Deterministic(32), null,
+                replace
+                    ? [dataParallel[rank], losses[rank], digests[rank], new ReplacesAGradient()]
+                    : [dataParallel[rank], losses[rank], digests[rank]],
+                rank: rank, worldSize: 2)).ToArray();
+            try
+            {
+                await Task.WhenAll(LoopbackRing.OnEveryRank(2, rank => trainers[rank].Fit())).WaitAsync(TimeSpan.FromMinutes(2));
+            }
+            finally
+            {
+                foreach (var trainer in trainers) trainer.Dispose();
+            }
+
+            // Kept in place by autograd and the optimizer: never bound again. Replaced every step: bound again every step.
+            Assert.All(dataParallel, d => Assert.Equal(replace ? 16 : 0, d.Rebinds));
+            var combined = losses[0].Losses.Zip(losses[1].Losses, (a, b) => (a + b) / 2).ToList();
+            for (var i = 0; i < combined.Count; i++)
+                Assert.True(Math.Abs(single.Losses[i] - combined[i]) < 1e-4, $"replace={replace}, batch {i}: one worker {single.Losses[i]}, two workers {combined[i]}");
+            Assert.Equal(digests[0].Digests, digests[1].Digests);
+        }
+    }
+
     private sealed class WritesFiles : Extension
     {
         public int Calls;

@@ -11,8 +11,9 @@ namespace TrainManager.Bench;
 /// <summary>
 /// Ring all-reduce on loopback against plain TCP, interleaved round by round so that the load of a shared machine
 /// hits both alike. Reports the bus bandwidth, bytes × 2(N−1)/N / time (what each rank's link carries per second,
-/// comparable across N, as NCCL reports it), for a flat float buffer and for the same bytes as a list of tensors
-/// (AllReduceMean through the host bucket), and its ratio to one socket pair streaming the same bytes. On a machine
+/// comparable across N, as NCCL reports it), for a flat float buffer, for the same bytes as one tensor (how the
+/// data-parallel extension reduces gradients: they are views of one buffer, reduced where they lie) and as a list of
+/// separate tensors (AllReduceMean packing the small ones into the host bucket), and its ratio to one socket pair streaming the same bytes. On a machine
 /// with fewer cores than ranks that ratio is bounded by the cores, not the ring, so it is also compared with N socket
 /// pairs streaming the same bytes each at once: as many links as the ring uses, sharing the cores as its ranks do.
 /// <code>dotnet run -c Release --project bench/Bench -- allreduce [--ranks 2,4] [--megabytes 25] [--iterations 10] [--warmup 2] [--socket-buffer BYTES] [--bucket BYTES]</code>
@@ -42,6 +43,7 @@ public static class AllReduceBenchmark
             var concurrent = rings.Select(_ => new List<double>()).ToArray();
             var flat = rings.Select(_ => new List<double>()).ToArray();
             var tensors = rings.Select(_ => new List<double>()).ToArray();
+            var gradients = rings.Select(_ => new List<double>()).ToArray();
             for (var round = 0; round < options.Warmup + options.Iterations; round++)
             {
                 var measured = round >= options.Warmup;
@@ -49,8 +51,9 @@ public static class AllReduceBenchmark
                 for (var i = 0; i < rings.Length; i++)
                 {
                     Record(measured, concurrent[i], links[i].Seconds());
-                    Record(measured, flat[i], rings[i].Seconds(tensors: false));
-                    Record(measured, tensors[i], rings[i].Seconds(tensors: true));
+                    Record(measured, flat[i], rings[i].Seconds(Collective.FloatBuffer));
+                    Record(measured, gradients[i], rings[i].Seconds(Collective.OneTensor));
+                    Record(measured, tensors[i], rings[i].Seconds(Collective.TensorList));
                 }
             }
 
@@ -65,7 +68,7 @@ public static class AllReduceBenchmark
             for (var i = 0; i < rings.Length; i++)
             {
                 var n = rings[i].WorldSize;
-                foreach (var (what, times) in new[] { ("flat buffer", flat[i]), ("tensor list", tensors[i]) })
+                foreach (var (what, times) in new[] { ("flat buffer", flat[i]), ("gradients  ", gradients[i]), ("tensor list", tensors[i]) })
                 {
                     var seconds = Statistics.Median(times);
                     var bus = bytes * 2.0 * (n - 1) / n / seconds;
@@ -202,12 +205,23 @@ public static class AllReduceBenchmark
         return (finished.Max() - started.Min()) / (double)Stopwatch.Frequency;
     }
 
-    /// <summary>N ranks of one ring in this process, each with its own buffer and gradient-like tensors.</summary>
+    private enum Collective
+    {
+        /// <summary>AllReduceSum of a float array.</summary>
+        FloatBuffer,
+        /// <summary>AllReduceMean of one float32 tensor: the data-parallel extension's gradient buffer.</summary>
+        OneTensor,
+        /// <summary>AllReduceMean of separate gradient-like tensors.</summary>
+        TensorList,
+    }
+
+    /// <summary>N ranks of one ring in this process, each with its own buffer, gradient buffer and gradient-like tensors.</summary>
     private sealed class InProcessRing : IDisposable
     {
         private readonly RingListener[] _listeners;
         private readonly RingAllReduce[] _ranks;
         private readonly float[][] _buffers;
+        private readonly Tensor[] _gradients;
         private readonly Tensor[][] _tensors;
 
         public InProcessRing(int worldSize, int elements, RingOptions options)
@@ -219,6 +233,7 @@ public static class AllReduceBenchmark
                 RingAllReduce.ConnectAsync(new RingMembership(rank, worldSize, peers, token), _listeners[rank], options))).GetAwaiter().GetResult();
             // Small values: summed N-fold every round, they must stay far from overflow (and from denormals).
             _buffers = Enumerable.Range(0, worldSize).Select(_ => Enumerable.Repeat(1e-3f, elements).ToArray()).ToArray();
+            _gradients = Enumerable.Range(0, worldSize).Select(_ => full(elements, 1e-3f)).ToArray();
             _tensors = Enumerable.Range(0, worldSize).Select(_ => GradientLike(elements)).ToArray();
         }
 
@@ -226,16 +241,22 @@ public static class AllReduceBenchmark
 
         /// <summary>One collective on every rank, each on its own thread as a worker's training loop would call it; it
         /// lasts from the first rank leaving the barrier before it to the last rank finishing.</summary>
-        public double Seconds(bool tensors)
-        {
-            return Concurrently(WorldSize, rank => _ranks[rank].Barrier(), rank =>
+        public double Seconds(Collective collective) =>
+            Concurrently(WorldSize, rank => _ranks[rank].Barrier(), rank =>
             {
-                if (tensors)
-                    _ranks[rank].AllReduceMean(_tensors[rank]);
-                else
-                    _ranks[rank].AllReduceSum(_buffers[rank]);
+                switch (collective)
+                {
+                    case Collective.FloatBuffer:
+                        _ranks[rank].AllReduceSum(_buffers[rank]);
+                        break;
+                    case Collective.OneTensor:
+                        _ranks[rank].AllReduceMean([_gradients[rank]]);
+                        break;
+                    default:
+                        _ranks[rank].AllReduceMean(_tensors[rank]);
+                        break;
+                }
             });
-        }
 
         public void Dispose()
         {
@@ -243,7 +264,7 @@ public static class AllReduceBenchmark
                 rank.Dispose();
             foreach (var listener in _listeners)
                 listener.Dispose();
-            foreach (var tensor in _tensors.SelectMany(t => t))
+            foreach (var tensor in _tensors.SelectMany(t => t).Concat(_gradients))
                 tensor.Dispose();
         }
 
