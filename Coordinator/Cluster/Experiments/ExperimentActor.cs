@@ -191,7 +191,9 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
         Command<TrainingFailedReport>(failed => MemberOf(Sender) is not null, failed =>
         {
             // A rank that fails for a reason of its own (a bug, bad input) fails the run: re-forming would fail the same way.
-            var rank = MemberOf(Sender)!.Rank;
+            var member = MemberOf(Sender)!;
+            member.Ended = true;
+            var rank = member.Rank;
             var reason = _members.Count > 1 ? $"rank {rank}: {failed.Reason}" : failed.Reason;
             End(new ExperimentFailed(DateTimeOffset.UtcNow, reason, failed.Kind, failed.ErrorFile),
                 () => AbandonLiveMembers($"rank {rank} failed"));

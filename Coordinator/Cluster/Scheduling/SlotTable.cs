@@ -45,9 +45,9 @@ public sealed class SlotTable
     public int FreeFor(string device, bool dataParallel = false) => Free(device, dataParallel).Count();
 
     /// <summary>
-    /// Up to <paramref name="count"/> free slots for <paramref name="device"/>, each on the node with the most free slots
-    /// left (ties: the lowest address), so work spreads over nodes before it doubles up on one: runs on one node share
-    /// its cores and memory bandwidth, and so do the ranks of one data-parallel run.
+    /// Up to <paramref name="count"/> free slots for <paramref name="device"/>: each on a node this pick has used least,
+    /// then on the node with the most free slots left (ties: the lowest address), so work spreads over nodes before it
+    /// doubles up on one: runs on one node share its cores and memory bandwidth, and so do the ranks of one run.
     /// </summary>
     public IReadOnlyList<Slot> PickFor(string device, int count, bool dataParallel = false)
     {
@@ -57,7 +57,8 @@ public sealed class SlotTable
         {
             var freeByNode = free.GroupBy(s => s.Address.Node).ToDictionary(g => g.Key, g => g.Count());
             var next = free
-                .OrderByDescending(s => freeByNode[s.Address.Node])
+                .OrderBy(s => picked.Count(p => p.Address.Node == s.Address.Node))
+                .ThenByDescending(s => freeByNode[s.Address.Node])
                 .ThenBy(s => s.Address.Node, StringComparer.Ordinal)
                 .ThenBy(s => s.Address.Index)
                 .First();
