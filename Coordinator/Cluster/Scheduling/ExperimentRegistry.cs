@@ -269,7 +269,11 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
         if (changed.Summary.Status == RunStatus.Queued)
             _queue[runId] = changed.QueuedSince;
         else
+        {
             _queue.Remove(runId);
+            if (_waitingForGroup.Remove(runId))
+                Timers.Cancel("wait-" + runId);
+        }
         var trainingWhenRecovered = changed.Recovered && changed.Summary.Status is RunStatus.Scheduled or RunStatus.Running;
         if (trainingWhenRecovered)
         {
