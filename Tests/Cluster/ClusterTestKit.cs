@@ -21,8 +21,23 @@ public abstract class ClusterTestKit : Akka.TestKit.Xunit2.TestKit
     protected static RunEnded FollowToEnd(TestProbe client, IActorRef coordinator, string runId)
     {
         client.Send(coordinator, new FollowRun(runId));
-        return (RunEnded)client.FishForMessage(m => m is RunEnded, Long * 2);
+        try
+        {
+            return (RunEnded)client.FishForMessage(m => m is RunEnded, Long * 2);
+        }
+        catch (Exception e) when (e is not RunDidNotEndException)
+        {
+            // Say where it stood: a hang is otherwise just a timeout.
+            client.Send(coordinator, new GetRun(runId));
+            var details = client.FishForMessage(m => m is RunDetails, TimeSpan.FromSeconds(10)) as RunDetails;
+            throw new RunDidNotEndException(
+                $"run {runId} did not end within {(Long * 2).TotalSeconds:0} s; it is {details?.Summary.Status} ({details?.Summary.Detail}), history:\n" +
+                string.Join("\n", details?.History.Where(h => h is not (EpochCompleted or CheckpointSaved)) ?? []) +
+                $"\n(and {details?.History.Count(h => h is EpochCompleted)} epochs)", e);
+        }
     }
+
+    sealed class RunDidNotEndException(string message, Exception inner) : Exception(message, inner);
 
     protected override void Dispose(bool disposing)
     {

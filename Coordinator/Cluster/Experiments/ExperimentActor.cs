@@ -339,7 +339,8 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
     void End(IExperimentEvent final, Action? then = null) => Persist(final, e =>
     {
         Apply(e);
-        _log.Info("Run {0} {1}{2}", RunId, _state.Status.ToString().ToLowerInvariant(), _state.Reason is { } why ? ": " + why : "");
+        _log.Info("Run {0} {1}{2}", RunId, _state.Status.ToString().ToLowerInvariant(),
+            _state.Status is RunStatus.Failed or RunStatus.Cancelled && _state.Reason is { } why ? ": " + why : "");
         Timers.Cancel("regroup");
         then?.Invoke();
         Become(Ended);
