@@ -340,6 +340,10 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
 
     void ForwardReport(IWorkerReport report)
     {
+        if (_slots.Find(Sender) is null && !Sender.IsNobody())
+            // A slot this coordinator has not heard register (it started after the node did, and the node's answer was
+            // lost): ask its node, so the slot is known before it falls idle.
+            Context.ActorSelection(Sender.Path.Root / "user" / SlotsActorName).Tell(ReportSlots.Instance);
         if (_slots.Find(Sender) is { } slot && slot.RunId != report.RunId)
         {
             // A slot reporting on a run it was not given: a copy left over from before a restart or a requeue.

@@ -11,7 +11,7 @@ namespace TrainManager.Coordinator.Cluster.Workers;
 /// coordinator which slots exist and what they run (on start and whenever asked), and hands all work back when the
 /// node leaves. States: <see cref="Offering"/> and <see cref="HandingBack"/>.
 /// </summary>
-public sealed class WorkerSlotsActor : ReceiveActor
+public sealed class WorkerSlotsActor : ReceiveActor, IWithTimers
 {
     /// <summary>Hand back every run and take no more (the node is leaving); answered with <see cref="AllHandedBack"/>.</summary>
     public sealed record HandBackAll(TimeSpan Timeout);
@@ -46,6 +46,8 @@ public sealed class WorkerSlotsActor : ReceiveActor
         Offering();
     }
 
+    public ITimerScheduler Timers { get; set; } = null!;
+
     public static Props Props(IReadOnlyList<string> devices, IActorRef coordinator, WorkerSettings settings,
         IReadOnlyList<RingListener>? listeners = null, string? dataHost = null) =>
         Akka.Actor.Props.Create(() => new WorkerSlotsActor(devices, coordinator, settings, listeners, dataHost));
@@ -77,7 +79,12 @@ public sealed class WorkerSlotsActor : ReceiveActor
                 slot.Tell(new WorkerActor.ReportTo(_proxy));
         });
         Receive<Registration>(registration => _coordinator.Tell(registration.Message, Self));
-        Receive<Status.Failure>(failure => _log.Warning("Could not read the slots' state to register them: {0}", failure.Cause.Message));
+        Receive<Status.Failure>(failure =>
+        {
+            // A slot too busy to answer in time (a loaded machine): try again, or the coordinator never learns of this node.
+            _log.Warning("Could not read the slots' state to register them ({0}); trying again in 2 s", failure.Cause.Message);
+            Timers.StartSingleTimer("register-again", ReportSlots.Instance, TimeSpan.FromSeconds(2));
+        });
         Receive<HandBackAll>(handBack =>
         {
             var requester = Sender;
