@@ -49,7 +49,6 @@ public sealed class TrainingJob : IDisposable
 {
     readonly IReadOnlyList<Extension> _extensions;
     readonly string _ownDirectory;
-    volatile bool _abandoned;
 
     TrainingJob(string runId, int rank, string runPath, string ownDirectory, Trainer trainer, ResumePoint.Choice resume, StopWhenAsked stop,
         DataParallelExtension? dataParallel, IReadOnlyList<Extension> extensions)
@@ -74,16 +73,9 @@ public sealed class TrainingJob : IDisposable
     public StopWhenAsked Stop { get; }
     public DataParallelExtension? DataParallel { get; }
 
-    /// <summary>Whether <see cref="AbandonRing"/> was called: however the fit ends now, it ended because the run is re-forming.</summary>
-    public bool Abandoned => _abandoned;
-
     /// <summary>Closes the ring at once (from any thread): the fit fails at its next exchange, and so do the
     /// neighbours'. Used when the run re-forms after losing a rank.</summary>
-    public void AbandonRing()
-    {
-        _abandoned = true;
-        DataParallel?.Ring.Dispose();
-    }
+    public void AbandonRing() => DataParallel?.Ring.Dispose();
 
     /// <exception cref="TrainingPreparationException">The message says what is wrong; the full error is in the run directory
     /// when one could be created.</exception>
@@ -146,7 +138,7 @@ public sealed class TrainingJob : IDisposable
             }
             return new TrainingJob(start.RunId, rank, existing, ownDirectory, trainer, resume, stop, dataParallel, extensions);
         }
-        catch (Exception e) when (e is RingFormationException)
+        catch (RingFormationException)
         {
             trainer?.Dispose();
             throw;
@@ -218,8 +210,6 @@ public static class FailureText
         return string.Join(" ← ", messages);
     }
 
-    /// <summary>The same rule as the CLI's: only the failure itself counts, not what it wraps (a hook that failed
-    /// because of a missing file is still a failed run).</summary>
     /// <summary>Whether a fit ended because its data-parallel ring broke or could not be formed: a lost peer, not a
     /// fault of the run.</summary>
     public static bool IsPeerLoss(Exception e)
@@ -230,6 +220,8 @@ public static class FailureText
         return false;
     }
 
+    /// <summary>The same rule as the CLI's: only the failure itself counts, not what it wraps (a hook that failed
+    /// because of a missing file is still a failed run).</summary>
     public static FailureKind KindOf(Exception e) =>
         e is ExperimentException or ModelConfigurationException or DatasetNotFoundException or CheckpointCorruptException
             or NoUsableCheckpointException

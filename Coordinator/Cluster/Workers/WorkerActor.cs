@@ -132,13 +132,13 @@ public sealed class WorkerActor : ReceiveActor
         Receive<Status.Failure>(failure =>
         {
             var error = failure.Cause;
-            if (_abandoned || _job!.Abandoned || FailureText.IsPeerLoss(error))
+            if (_abandoned || FailureText.IsPeerLoss(error))
             {
                 // Not the run's fault: a peer went away. The run re-forms and resumes from its last checkpoint.
                 ReportRingLost(FailureText.Describe(error));
                 return;
             }
-            var errorFile = _job.WriteError(error);
+            var errorFile = _job!.WriteError(error);
             if (_job.Stop.Reason is { } stopReason && _job.Trainer.Checkpoints?.Latest() is { } latest)
             {
                 // It failed on its way out after we asked it to stop (an extension's end-of-epoch hook, say), with its
