@@ -173,12 +173,7 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
         Command<Terminated>(t => MemberOf(t.ActorRef) is not null, t => MemberDone(t.ActorRef, null));
         Command<IWorkerReport>(_ => { }); // progress of a run that is stopping says nothing new
         Command<CancelRun>(cancel => Sender.Tell(new CancelRefused(RunId, $"run {RunId} already ended: {_state.Status.ToString().ToLowerInvariant()}.")));
-        Command<SlotLost>(_ =>
-        {
-            foreach (var member in _members.Where(m => m.Slot is null))
-                member.Ended = true;
-            CheckStopped();
-        });
+        Command<SlotLost>(_ => CheckStopped()); // ranks never confirmed do not hold the stop up (see CheckStopped)
         Command<SlotConfirmed>(confirmed => confirmed.Slot.Tell(new StopTraining(RunId, $"run {RunId} already ended")));
         Command<RegroupDeadline>(_ => { });
         CommonQueries();

@@ -51,8 +51,6 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     readonly HashSet<string> _unconfirmed = new(StringComparer.Ordinal);
     /// <summary>Slots that say they run a run whose experiment is still recovering: judged when it has.</summary>
     readonly Dictionary<string, List<SlotTable.Slot>> _claims = new(StringComparer.Ordinal);
-    /// <summary>Queued runs waiting for a full group, and when their replacement wait ends.</summary>
-    readonly Dictionary<string, DateTimeOffset> _waitingForGroup = new(StringComparer.Ordinal);
     readonly SlotTable _slots = new();
     readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     readonly HashSet<string> _extensionTypes = new(ExtensionCatalog.WithBuiltIns().Names, StringComparer.Ordinal);
@@ -271,8 +269,7 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
         else
         {
             _queue.Remove(runId);
-            if (_waitingForGroup.Remove(runId))
-                Timers.Cancel("wait-" + runId);
+            Timers.Cancel(WaitTimer(runId));
         }
         var trainingWhenRecovered = changed.Recovered && changed.Summary.Status is RunStatus.Scheduled or RunStatus.Running;
         if (trainingWhenRecovered)
@@ -322,21 +319,23 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             {
                 if (_slots.Matching(view.Device) >= group.MinWorkers)
                     heldKinds.Add(kind);
-                if (free >= group.MinWorkers && free > 0 && _waitingForGroup.TryAdd(runId, waitEnds))
-                    Timers.StartSingleTimer("wait-" + runId, new PlaceAgain(), waitEnds - now);
+                // Enough slots for its minimum, but its wait is not over: look again when it is.
+                if (free >= group.MinWorkers && free > 0 && !Timers.IsTimerActive(WaitTimer(runId)))
+                    Timers.StartSingleTimer(WaitTimer(runId), new PlaceAgain(), waitEnds - now);
                 continue;
             }
             var slots = _slots.PickFor(view.Device, count, group.Workers > 1);
             foreach (var slot in slots)
                 slot.RunId = runId;
             _queue.Remove(runId);
-            _waitingForGroup.Remove(runId);
-            Timers.Cancel("wait-" + runId);
+            Timers.Cancel(WaitTimer(runId));
             if (group.Workers > 1)
                 _log.Info("Run {0}: {1} of {2} workers placed", runId, slots.Count, group.Workers);
             _experiments[runId].Tell(new AssignSlots(slots.Select(s => new SlotOffer(s.Actor, s.Address)).ToList()));
         }
     }
+
+    static string WaitTimer(string runId) => "wait-" + runId;
 
     void ForwardReport(IWorkerReport report)
     {
