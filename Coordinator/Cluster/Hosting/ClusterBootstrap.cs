@@ -152,14 +152,11 @@ public static class ClusterBootstrap
     /// <summary>The data endpoints listen where remoting does: an IP as given (0.0.0.0 included), a name resolved.</summary>
     static IPAddress BindAddress(string host)
     {
-        if (IPAddress.TryParse(host, out var address))
-            return address;
         try
         {
-            var addresses = Dns.GetHostAddresses(host);
-            return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.First();
+            return DataEndpoints.Address(host);
         }
-        catch (Exception e) when (e is SocketException or InvalidOperationException)
+        catch (SocketException e)
         {
             throw new NodeStartException($"the node's host '{host}' does not resolve to an address to listen on for gradients ({e.Message}); give an IP address with --host.", e);
         }

@@ -26,19 +26,26 @@ public static class DataEndpoints
             throw new DataEndpointException(
                 $"rank {rank}'s data endpoint '{endpoint}' is not host:port; its node must advertise one (trainmanager.node.data-host and data-port in cluster.hocon).");
         var host = endpoint[..colon].Trim('[', ']');
-        if (IPAddress.TryParse(host, out var address))
-            return new IPEndPoint(address, port);
         try
         {
-            var addresses = Dns.GetHostAddresses(host);
-            var chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault()
-                ?? throw new DataEndpointException($"rank {rank}'s data host '{host}' resolves to no address.");
-            return new IPEndPoint(chosen, port);
+            return new IPEndPoint(Address(host), port);
         }
         catch (SocketException e)
         {
             throw new DataEndpointException(
                 $"rank {rank}'s data host '{host}' does not resolve from this node ({e.Message}); set trainmanager.node.data-host on that node to an address the others reach.", e);
         }
+    }
+
+    /// <summary>An IP address as given, or a name resolved (IPv4 preferred): how a slot binds its endpoint and how its
+    /// peers dial it.</summary>
+    /// <exception cref="SocketException">The name does not resolve, or resolves to no address.</exception>
+    public static IPAddress Address(string host)
+    {
+        if (IPAddress.TryParse(host, out var address))
+            return address;
+        var addresses = Dns.GetHostAddresses(host);
+        return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault()
+            ?? throw new SocketException((int)SocketError.HostNotFound);
     }
 }
