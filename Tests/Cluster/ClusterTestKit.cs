@@ -17,6 +17,17 @@ public abstract class ClusterTestKit : Akka.TestKit.Xunit2.TestKit
 
     private protected ClusterNodes Nodes { get; } = new();
 
+    /// <summary>Submits <paramref name="hocon"/> from <paramref name="client"/>, follows the run, and returns its id
+    /// once the first <typeparamref name="TEvent"/> of it has been journaled.</summary>
+    protected static string SubmitAndWaitFor<TEvent>(TestProbe client, IActorRef coordinator, string hocon) where TEvent : IExperimentEvent
+    {
+        client.Send(coordinator, ClusterRequests.Submit(hocon));
+        var runId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
+        client.Send(coordinator, new FollowRun(runId));
+        client.FishForMessage(m => m is RunEventNotice { Event: TEvent }, Long);
+        return runId;
+    }
+
     /// <summary>Follows the run from <paramref name="client"/> until it ends.</summary>
     protected static RunEnded FollowToEnd(TestProbe client, IActorRef coordinator, string runId)
     {

@@ -100,10 +100,7 @@ public sealed class DataParallelClusterTests : ClusterTestKit
         // One node with two slots: the ranks of a run on one machine (as one worker per GPU would be).
         var (node, roles) = Nodes.Start([NodeRoles.Coordinator, NodeRoles.Worker], devices: ["cpu", "cpu"]);
         var client = CreateTestProbe(node);
-        client.Send(roles.Coordinator, ClusterRequests.Submit(DataParallel(ClusterNodes.LongExperiment(), 2, 2)));
-        var runId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
-        client.Send(roles.Coordinator, new FollowRun(runId));
-        client.FishForMessage(m => m is RunEventNotice { Event: EpochCompleted }, Long);
+        var runId = SubmitAndWaitFor<EpochCompleted>(client, roles.Coordinator, DataParallel(ClusterNodes.LongExperiment(), 2, 2));
 
         var canceller = CreateTestProbe(node);
         canceller.Send(roles.Coordinator, new CancelRun(runId, "enough"));
@@ -132,10 +129,7 @@ public sealed class DataParallelClusterTests : ClusterTestKit
         Nodes.Start(WorkerOnly, join: first);
         AwaitAssert(() => Assert.Equal(3, ClusterNodes.UpMembers(first)), Long);
         var client = CreateTestProbe(worker);
-        client.Send(workerRoles.Coordinator, ClusterRequests.Submit(DataParallel(ClusterNodes.LongExperiment(), 2, 2)));
-        var runId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
-        client.Send(workerRoles.Coordinator, new FollowRun(runId));
-        client.FishForMessage(m => m is RunEventNotice { Event: EpochCompleted }, Long);
+        var runId = SubmitAndWaitFor<EpochCompleted>(client, workerRoles.Coordinator, DataParallel(ClusterNodes.LongExperiment(), 2, 2));
 
         ClusterNodes.Leave(first);
         var (second, secondRoles) = Nodes.Start(CoordinatorOnly, join: worker);

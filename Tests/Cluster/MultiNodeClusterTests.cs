@@ -38,10 +38,7 @@ public sealed class MultiNodeClusterTests : ClusterTestKit
         var (coordinator, roles) = Nodes.Start(CoordinatorOnly);
         var (first, _) = Nodes.Start(WorkerOnly, join: coordinator);
         var client = CreateTestProbe(coordinator);
-        client.Send(roles.Coordinator, ClusterRequests.Submit(ClusterNodes.LongExperiment()));
-        var runId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
-        client.Send(roles.Coordinator, new FollowRun(runId));
-        client.FishForMessage(m => m is RunEventNotice { Event: CheckpointSaved }, Long);
+        var runId = SubmitAndWaitFor<CheckpointSaved>(client, roles.Coordinator, ClusterNodes.LongExperiment());
         var (second, _) = Nodes.Start(WorkerOnly, join: coordinator);
         AwaitAssert(() => Assert.Equal(3, ClusterNodes.UpMembers(coordinator)), Long);
 
@@ -68,10 +65,7 @@ public sealed class MultiNodeClusterTests : ClusterTestKit
         client.Send(roles.Coordinator, ClusterRequests.Submit(ClusterNodes.Experiment(epochs: 1, name: "short")));
         var finishedId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
         Assert.Equal(RunStatus.Finished, FollowToEnd(client, roles.Coordinator, finishedId).Status);
-        client.Send(roles.Coordinator, ClusterRequests.Submit(ClusterNodes.LongExperiment()));
-        var runId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
-        client.Send(roles.Coordinator, new FollowRun(runId));
-        client.FishForMessage(m => m is RunEventNotice { Event: CheckpointSaved }, Long);
+        var runId = SubmitAndWaitFor<CheckpointSaved>(client, roles.Coordinator, ClusterNodes.LongExperiment());
 
         await crashing.Terminate().WaitAsync(Long);
 
@@ -103,10 +97,7 @@ public sealed class MultiNodeClusterTests : ClusterTestKit
         var (first, roles) = Nodes.Start(CoordinatorOnly);
         var (worker, workerRoles) = Nodes.Start(WorkerOnly, join: first);
         var client = CreateTestProbe(worker);
-        client.Send(workerRoles.Coordinator, ClusterRequests.Submit(ClusterNodes.LongExperiment()));
-        var runId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
-        client.Send(workerRoles.Coordinator, new FollowRun(runId));
-        client.FishForMessage(m => m is RunEventNotice { Event: EpochCompleted }, Long);
+        var runId = SubmitAndWaitFor<EpochCompleted>(client, workerRoles.Coordinator, ClusterNodes.LongExperiment());
 
         ClusterNodes.Leave(first);
         var (second, secondRoles) = Nodes.Start(CoordinatorOnly, join: worker);
@@ -125,10 +116,7 @@ public sealed class MultiNodeClusterTests : ClusterTestKit
     {
         var (node, roles) = Nodes.Start(Both);
         var client = CreateTestProbe(node);
-        client.Send(roles.Coordinator, ClusterRequests.Submit(ClusterNodes.LongExperiment()));
-        var runId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
-        client.Send(roles.Coordinator, new FollowRun(runId));
-        client.FishForMessage(m => m is RunEventNotice { Event: EpochCompleted }, Long);
+        var runId = SubmitAndWaitFor<EpochCompleted>(client, roles.Coordinator, ClusterNodes.LongExperiment());
 
         var canceller = CreateTestProbe(node);
         canceller.Send(roles.Coordinator, new CancelRun(runId[..12], "enough"));
