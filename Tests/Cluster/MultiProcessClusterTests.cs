@@ -10,6 +10,7 @@ namespace TrainManager.Tests.Cluster;
 /// journal, and the CLI's way in. A run goes to a remote slot and finishes; then the coordinator is killed (SIGKILL)
 /// during a second run and started again, and the run still finishes, with the journal telling the whole story.
 /// </summary>
+[Collection(NodeProcessCollection.Name)]
 public sealed class MultiProcessClusterTests(PostgresJournalTests.Server server) : NodeProcessTests(server)
 {
     static readonly TimeSpan Long = TimeSpan.FromSeconds(60);

@@ -37,3 +37,14 @@ public abstract class NodeProcessTests(PostgresJournalTests.Server server) : ICl
         GC.SuppressFinalize(this);
     }
 }
+
+/// <summary>
+/// The tests that start node processes: several processes on two cores, with kills timed against the progress the
+/// runs report. They run alone, after the rest, so that neither they nor the in-process cluster tests are slowed
+/// past their timings by the other.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class NodeProcessCollection
+{
+    public const string Name = "cluster node processes";
+}
