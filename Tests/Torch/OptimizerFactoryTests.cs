@@ -11,9 +11,9 @@ public sealed class OptimizerFactoryTests
     static Linear NewLayer() => Linear(4, 3);
 
     [Theory]
-    [InlineData("sgd", typeof(SGD))]
-    [InlineData("adam", typeof(Adam))]
-    [InlineData("AdamW", typeof(AdamW))]
+    [InlineData("sgd", typeof(TrainManager.Training.Optimizers.SGD))]
+    [InlineData("adam", typeof(TrainManager.Training.Optimizers.Adam))]
+    [InlineData("AdamW", typeof(TrainManager.Training.Optimizers.AdamW))]
     public void Each_named_optimizer_is_built_with_the_given_learning_rate(string name, Type expected)
     {
         using var layer = NewLayer();

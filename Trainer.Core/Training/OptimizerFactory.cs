@@ -16,7 +16,8 @@ public static class OptimizerFactory
 
     /// <summary>
     /// The optimizer over <paramref name="parameters"/>. Returns <see cref="OptimizerHelper"/>, the TorchSharp base
-    /// that can save and load its state (see <c>CheckpointStore</c>).
+    /// that can save and load its state (see <c>CheckpointStore</c>). The optimizers are this project's own
+    /// (<see cref="Optimizers"/>): TorchSharp's compute the same but make Scalars that a collection can free mid-step.
     /// </summary>
     public static OptimizerHelper Create(IEnumerable<Parameter> parameters, OptimizerSection settings)
     {
@@ -34,13 +35,13 @@ public static class OptimizerFactory
                 Require(settings.Momentum >= 0, $"optimizer.momentum must be zero or positive, got {settings.Momentum}.");
                 // PyTorch rejects Nesterov without momentum: the look-ahead would be a no-op and hide a config mistake.
                 Require(!settings.Nesterov || settings.Momentum > 0, "optimizer.nesterov needs optimizer.momentum > 0 (e.g. 0.9).");
-                return optim.SGD(list, settings.LearningRate, momentum: settings.Momentum, weight_decay: settings.WeightDecay, nesterov: settings.Nesterov);
+                return new Optimizers.SGD(list, settings.LearningRate, momentum: settings.Momentum, weightDecay: settings.WeightDecay, nesterov: settings.Nesterov);
             case "adam":
                 RequireBetas(settings);
-                return optim.Adam(list, settings.LearningRate, settings.Beta1, settings.Beta2, AdamEpsilon, settings.WeightDecay);
+                return new Optimizers.Adam(list, settings.LearningRate, settings.Beta1, settings.Beta2, AdamEpsilon, settings.WeightDecay);
             case "adamw":
                 RequireBetas(settings);
-                return optim.AdamW(list, settings.LearningRate, settings.Beta1, settings.Beta2, AdamEpsilon, settings.WeightDecay);
+                return new Optimizers.AdamW(list, settings.LearningRate, settings.Beta1, settings.Beta2, AdamEpsilon, settings.WeightDecay);
             default:
                 throw new ArgumentException($"Unknown optimizer '{settings.Type}'. Valid optimizers: {string.Join(", ", OptimizerNames)}.");
         }
