@@ -45,7 +45,7 @@ public sealed class ConvNetClassifier : Module<Tensor, Tensor>
             // No conv bias when batch norm follows: its shift makes the bias redundant.
             blocks.Add(($"conv{i + 1}", Conv2d(previous, channels[i], 3, padding: 1, bias: !batchNorm)));
             if (batchNorm)
-                blocks.Add(($"bn{i + 1}", BatchNorm2d(channels[i])));
+                blocks.Add(($"bn{i + 1}", new Layers.BatchNorm(2, channels[i])));
             blocks.Add(($"relu{i + 1}", ReLU()));
             blocks.Add(($"pool{i + 1}", MaxPool2d(2)));
             previous = channels[i];
