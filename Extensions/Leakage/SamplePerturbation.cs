@@ -1,3 +1,4 @@
+using TrainManager.Runtime;
 using static TorchSharp.torch;
 
 namespace TrainManager.Extensions.Leakage;
@@ -25,12 +26,13 @@ internal sealed class SamplePerturbation : IDisposable
         var target = perturbed[sample];
         var shape = target.shape;
         using var noGrad = no_grad();
+        using var scalars = new OwnedScalars();
         if (batch.is_floating_point() || batch.is_complex())
         {
             var spread = batch.to(float64).std().item<double>();
             var scale = _noiseScale * (spread > 0 && double.IsFinite(spread) ? spread : 1.0);
-            var noise = randn(shape, float64, CPU, generator: _generator).mul(scale);
-            target.add_(noise.to(batch.dtype, batch.device));
+            var noise = randn(shape, float64, CPU, generator: _generator).mul(scalars[scale]);
+            target.add_(noise.to(batch.dtype, batch.device), scalars[1]);
         }
         else if (batch.dtype == ScalarType.Bool)
         {
@@ -43,7 +45,7 @@ internal sealed class SamplePerturbation : IDisposable
             // A batch holding one value only: shift it, since there is no other value inside its range.
             var values = high > low
                 ? randint(low, high + 1, shape, ScalarType.Int64, CPU, generator: _generator)
-                : full(shape, low + 1, ScalarType.Int64, CPU);
+                : full(shape, scalars.Integer(low + 1), ScalarType.Int64, CPU);
             target.copy_(values.to(batch.dtype, batch.device));
         }
 

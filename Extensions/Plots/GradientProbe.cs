@@ -1,4 +1,5 @@
 using TorchSharp;
+using TrainManager.Runtime;
 using static TorchSharp.torch;
 
 namespace TrainManager.Extensions.Plots;
@@ -21,7 +22,8 @@ public static class GradientProbe
             // max |g| = max(-min, max): one fused pass, and no |g| copy. (The infinity norm computes the same but
             // is about twenty times slower on CPU in libtorch 2.x.)
             var (min, max) = g.aminmax();
-            reductions.Add(stack([linalg.vector_norm(g), min, max]).to_type(ScalarType.Float64));
+            // The L2 norm as the root of the sum of squares: linalg.vector_norm and square() make Scalars they do not keep.
+            reductions.Add(stack([g.mul(g).sum().sqrt(), min, max]).to_type(ScalarType.Float64));
             names.Add(name);
         }
         if (names.Count == 0) return new GradientMeasurement(step, [], [], []);
@@ -43,6 +45,7 @@ public static class GradientProbe
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(bins, 1);
         using var scope = NewDisposeScope();
+        using var scalars = new OwnedScalars();
         var names = new List<string>();
         var values = new List<Tensor>();
         var finite = new List<Tensor>();
@@ -54,8 +57,8 @@ public static class GradientProbe
             var isFinite = g.isfinite();
             var notFinite = isFinite.logical_not();
             ranges.Add(stack([
-                g.masked_fill(notFinite, float.PositiveInfinity).min(),
-                g.masked_fill(notFinite, float.NegativeInfinity).max(),
+                g.masked_fill(notFinite, scalars[double.PositiveInfinity]).min(),
+                g.masked_fill(notFinite, scalars[double.NegativeInfinity]).max(),
                 notFinite.sum().to_type(ScalarType.Float32),
             ]).to_type(ScalarType.Float64));
             names.Add(name);
@@ -76,8 +79,8 @@ public static class GradientProbe
             }
             // A constant gradient (all zeros, say) has no width: everything falls in the first bin.
             var scale = hi > lo && double.IsFinite(bins / (hi - lo)) ? bins / (hi - lo) : 0.0;
-            var index = values[i].sub(lo).mul(scale).floor_().clamp_(0, bins - 1)
-                .masked_fill(finite[i].logical_not(), bins)   // non-finite values go to an overflow bin, dropped below
+            var index = values[i].sub(scalars[lo]).mul(scalars[scale]).floor_().clamp_(scalars[0], scalars[bins - 1])
+                .masked_fill(finite[i].logical_not(), scalars[bins])   // non-finite values go to an overflow bin, dropped below
                 .to_type(ScalarType.Int64);
             counts.Add(index.bincount(null, bins + 1).narrow(0, 0, bins));
         }

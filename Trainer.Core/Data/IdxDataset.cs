@@ -1,3 +1,4 @@
+using TorchSharp;
 using TrainManager.Runtime;
 using static TorchSharp.torch;
 
@@ -40,7 +41,9 @@ public sealed class IdxDataset : TensorDataset
         using var scope = NewDisposeScope();
         var pixels = tensor(images.Data, ScalarType.Byte).reshape(n, 1, height, width);
         // One fused pass: (x / 255 - mean) / std  ==  x * (1 / (255 std)) - mean / std.
-        var normalised = pixels.to_type(ScalarType.Float32).mul_(1.0 / (255.0 * std)).sub_(mean / std);
+        using var scale = (1.0 / (255.0 * std)).ToScalar();
+        using var shift = (mean / std).ToScalar();
+        var normalised = pixels.to_type(ScalarType.Float32).mul_(scale).sub_(shift);
         var targets = tensor(labels.Data, ScalarType.Byte).to_type(ScalarType.Int64);
         normalised.MoveToOuterDisposeScope();
         targets.MoveToOuterDisposeScope();

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TrainManager.Stages;
 using static TorchSharp.torch;
 
@@ -63,10 +64,11 @@ public sealed class DataParallelExtension(RingAllReduce ring) : Extension, IDisp
         {
             foreach (var (parameter, view, offset) in _bound)
                 KeepBound(parameter, view, offset);
-            _vote!.fill_(_stopWanted ? 1f : 0f);
+            using (var vote = (_stopWanted ? 1f : 0f).ToScalar())
+                _vote!.fill_(vote);
             Ring.AllReduceMean([buffer]);
         }
-        if (_vote.item<float>() > 0f)
+        if (_vote!.item<float>() > 0f)
             StopAgreed = true;
     }
 

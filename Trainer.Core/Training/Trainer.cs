@@ -94,6 +94,9 @@ public sealed class Trainer : Extensible, IDisposable
         {
             for (var epoch = _nextEpoch; epoch < experiment.Epochs && !StopRequested; epoch++)
             {
+                // Everything native made during the epoch (its hooks, validation, the checkpoint) is owned by a scope on
+                // this thread, released when the epoch ends; each batch has its own scope inside it.
+                using var epochTensors = NewDisposeScope();
                 using var epochScope = Staged("epoch", ("epoch", epoch));
                 if (epochScope.Skipped) break;
                 var epochWatch = Stopwatch.StartNew();
@@ -224,7 +227,12 @@ public sealed class Trainer : Extensible, IDisposable
             using (var backward = Staged("backward"))
             {
                 if (backward.Skipped) continue;
-                (accumulate > 1 ? loss / accumulate : loss).backward();
+                if (accumulate > 1)
+                {
+                    using var parts = ((double)accumulate).ToScalar();
+                    loss.div(parts).backward();
+                }
+                else loss.backward();
             }
             if (batchIndex % accumulate == 0 || batchIndex == _sampler.BatchesPerEpoch)
             {
@@ -264,6 +272,7 @@ public sealed class Trainer : Extensible, IDisposable
     public EvalResult Evaluate(IDataset? data = null)
     {
         data ??= _setup.TestData;
+        using var tensors = NewDisposeScope();
         using var evaluate = Staged("evaluate", ("model", Model.Module), ("device", Device), ("data", data));
         var result = EvaluateBatches(data);
         Fixtures["test_loss"] = result.Loss;
@@ -348,6 +357,8 @@ public sealed class Trainer : Extensible, IDisposable
     {
         var store = new CheckpointStore(Path.GetDirectoryName(Path.GetFullPath(checkpoint))!);
         var info = store.ReadInfo(checkpoint);
+        // No dispose scope here: loading optimizer state may create the state's tensors (SGD's momentum buffers), which
+        // live as long as the optimizer.
         try
         {
             store.Load(checkpoint, Model.Module, _optimizer, restoreRng: true);
