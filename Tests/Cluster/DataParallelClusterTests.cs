@@ -24,7 +24,7 @@ public sealed class DataParallelClusterTests : ClusterTestKit
         var runId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
         var ended = FollowToEnd(client, roles.Coordinator, runId);
 
-        Assert.True(ended.Status == RunStatus.Finished, $"{ended.Status}: {ended.Reason}");
+        RunAssert.EndedAs(RunStatus.Finished, ended);
         Assert.Equal(2, ended.Outcome!.Epochs);
         client.Send(roles.Coordinator, new GetRun(runId));
         var details = client.ExpectMsg<RunDetails>(Long);
@@ -74,7 +74,7 @@ public sealed class DataParallelClusterTests : ClusterTestKit
         ClusterNodes.Leave(first); // SIGTERM: its rank votes to stop, every rank stops after the same step
 
         var ended = (RunEnded)client.FishForMessage(m => m is RunEnded, Long * 2);
-        Assert.True(ended.Status == RunStatus.Finished, $"{ended.Status}: {ended.Reason}");
+        RunAssert.EndedAs(RunStatus.Finished, ended);
         Assert.Equal(120, ended.Outcome!.Epochs);
         client.Send(roles.Coordinator, new GetRun(runId));
         var history = client.ExpectMsg<RunDetails>(Long).History;
@@ -109,7 +109,7 @@ public sealed class DataParallelClusterTests : ClusterTestKit
         Assert.Equal(RunStatus.Running, canceller.ExpectMsg<CancelAccepted>(Long).WasStatus);
 
         var ended = (RunEnded)client.FishForMessage(m => m is RunEnded, Long);
-        Assert.Equal(RunStatus.Cancelled, ended.Status);
+        RunAssert.EndedAs(RunStatus.Cancelled, ended);
         Assert.True(ended.Outcome!.Epochs < 120, $"it ran all {ended.Outcome.Epochs} epochs");
         client.Send(roles.Coordinator, new GetRun(runId));
         var details = client.ExpectMsg<RunDetails>(Long);
@@ -140,7 +140,7 @@ public sealed class DataParallelClusterTests : ClusterTestKit
         // ring, which never needed the coordinator, trains on.
         var observer = CreateTestProbe(second);
         var ended = FollowToEnd(observer, secondRoles.Coordinator, runId);
-        Assert.True(ended.Status == RunStatus.Finished, $"{ended.Status}: {ended.Reason}");
+        RunAssert.EndedAs(RunStatus.Finished, ended);
         Assert.Equal(120, ended.Outcome!.Epochs);
         observer.Send(secondRoles.Coordinator, new GetRun(runId));
         var history = observer.ExpectMsg<RunDetails>(Long).History;

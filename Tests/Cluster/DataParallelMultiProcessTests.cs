@@ -57,7 +57,7 @@ public sealed class DataParallelMultiProcessTests(PostgresJournalTests.Server se
         // Uninterrupted: the accuracy to match, and one rank on each node.
         var whole = Submitted(await session.AskAsync(ClusterRequests.Submit(Experiment("dp-whole"))));
         var wholeEnded = await Within(session.FollowAsync(whole, new Watch()), "the uninterrupted run to end");
-        Assert.True(wholeEnded.Status == RunStatus.Finished, $"{wholeEnded.Status}: {wholeEnded.Reason}\n{Logs()}");
+        RunAssert.EndedAs(RunStatus.Finished, wholeEnded, Logs());
         var wholeHistory = ((RunDetails)await session.AskAsync(new GetRun(whole))).History;
         var ranks = wholeHistory.OfType<ExperimentScheduled>().Single().Ranks;
         Assert.Equal(3, ranks.Count);
@@ -76,7 +76,7 @@ public sealed class DataParallelMultiProcessTests(PostgresJournalTests.Server se
         victim.Kill();
 
         var end = await Within(ended, "the interrupted run to end");
-        Assert.True(end.Status == RunStatus.Finished, $"{end.Status}: {end.Reason}\n{Logs()}");
+        RunAssert.EndedAs(RunStatus.Finished, end, Logs());
         Assert.Equal(Epochs, end.Outcome!.Epochs);
 
         var history = ((RunDetails)await session.AskAsync(new GetRun(interrupted))).History;

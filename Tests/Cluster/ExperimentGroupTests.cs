@@ -78,7 +78,7 @@ public sealed class ExperimentGroupTests() : Akka.TestKit.Xunit2.TestKit(Configu
         Assert.True(slots[2].ExpectMsg<StopTraining>().Abandon);
         slots[1].ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         var details = Details(experiment);
-        Assert.Equal(RunStatus.Failed, details.Summary.Status);
+        RunAssert.HasStatus(RunStatus.Failed, details);
         Assert.Equal("rank 1: NaN loss", details.History.OfType<ExperimentFailed>().Single().Reason);
         Assert.Empty(details.History.OfType<ExperimentRequeued>());
     }
@@ -151,7 +151,7 @@ public sealed class ExperimentGroupTests() : Akka.TestKit.Xunit2.TestKit(Configu
         follower.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // rank 1 has not stopped yet
         slots[1].Send(experiment, new TrainingStoppedReport(runId, "another rank of the run was asked to stop", false, outcome with { LastCheckpoint = null }));
         var ended = follower.ExpectMsg<RunEnded>();
-        Assert.Equal(RunStatus.Cancelled, ended.Status);
+        RunAssert.EndedAs(RunStatus.Cancelled, ended);
         Assert.Equal(outcome.LastCheckpoint, ended.Outcome!.LastCheckpoint); // rank 0's numbers
     }
 }

@@ -26,7 +26,7 @@ public sealed class MultiNodeClusterTests : ClusterTestKit
         var (worker, _) = Nodes.Start(WorkerOnly, join: coordinator);
 
         var ended = FollowToEnd(client, roles.Coordinator, accepted.RunId);
-        Assert.Equal(RunStatus.Finished, ended.Status);
+        RunAssert.EndedAs(RunStatus.Finished, ended);
         client.Send(roles.Coordinator, new GetRun(accepted.RunId));
         var started = client.ExpectMsg<RunDetails>(Long).History.OfType<ExperimentStarted>().Single();
         Assert.Equal(Akka.Cluster.Cluster.Get(worker).SelfAddress.ToString(), started.Slot.Node);
@@ -45,7 +45,7 @@ public sealed class MultiNodeClusterTests : ClusterTestKit
         ClusterNodes.Leave(first); // what SIGTERM does
 
         var ended = (RunEnded)client.FishForMessage(m => m is RunEnded, Long);
-        Assert.Equal(RunStatus.Finished, ended.Status);
+        RunAssert.EndedAs(RunStatus.Finished, ended);
         Assert.Equal(120, ended.Outcome!.Epochs);
         client.Send(roles.Coordinator, new GetRun(runId));
         var history = client.ExpectMsg<RunDetails>(Long).History;
@@ -64,7 +64,7 @@ public sealed class MultiNodeClusterTests : ClusterTestKit
         var client = CreateTestProbe(crashing);
         client.Send(roles.Coordinator, ClusterRequests.Submit(ClusterNodes.Experiment(epochs: 1, name: "short")));
         var finishedId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
-        Assert.Equal(RunStatus.Finished, FollowToEnd(client, roles.Coordinator, finishedId).Status);
+        RunAssert.EndedAs(RunStatus.Finished, FollowToEnd(client, roles.Coordinator, finishedId));
         var runId = SubmitAndWaitFor<CheckpointSaved>(client, roles.Coordinator, ClusterNodes.LongExperiment());
 
         await crashing.Terminate().WaitAsync(Long);
@@ -74,10 +74,10 @@ public sealed class MultiNodeClusterTests : ClusterTestKit
         AwaitAssert(() =>
         {
             observer.Send(restartedRoles.Coordinator, new GetRun(finishedId));
-            Assert.Equal(RunStatus.Finished, observer.ExpectMsg<RunDetails>(TimeSpan.FromSeconds(5)).Summary.Status);
+            RunAssert.HasStatus(RunStatus.Finished, observer.ExpectMsg<RunDetails>(TimeSpan.FromSeconds(5)));
         }, Long);
         var ended = FollowToEnd(observer, restartedRoles.Coordinator, runId);
-        Assert.Equal(RunStatus.Finished, ended.Status);
+        RunAssert.EndedAs(RunStatus.Finished, ended);
         Assert.Equal(120, ended.Outcome!.Epochs);
         observer.Send(restartedRoles.Coordinator, new GetRun(runId));
         var history = observer.ExpectMsg<RunDetails>(Long).History;
@@ -104,7 +104,7 @@ public sealed class MultiNodeClusterTests : ClusterTestKit
 
         var observer = CreateTestProbe(second);
         var ended = FollowToEnd(observer, secondRoles.Coordinator, runId);
-        Assert.Equal(RunStatus.Finished, ended.Status);
+        RunAssert.EndedAs(RunStatus.Finished, ended);
         observer.Send(secondRoles.Coordinator, new GetRun(runId));
         var history = observer.ExpectMsg<RunDetails>(Long).History;
         Assert.Single(history.OfType<ExperimentStarted>());
@@ -123,7 +123,7 @@ public sealed class MultiNodeClusterTests : ClusterTestKit
         Assert.Equal(RunStatus.Running, canceller.ExpectMsg<CancelAccepted>(Long).WasStatus);
 
         var ended = (RunEnded)client.FishForMessage(m => m is RunEnded, Long);
-        Assert.Equal(RunStatus.Cancelled, ended.Status);
+        RunAssert.EndedAs(RunStatus.Cancelled, ended);
         Assert.True(ended.Outcome!.Epochs < 120, $"it ran all {ended.Outcome.Epochs} epochs");
         client.Send(roles.Coordinator, new GetRun(runId));
         var details = client.ExpectMsg<RunDetails>(Long);

@@ -37,7 +37,7 @@ public sealed class MultiProcessClusterTests(PostgresJournalTests.Server server)
         {
             shortRun = Submitted(await session.AskAsync(ClusterRequests.Submit(ClusterNodes.Experiment(epochs: 2, name: "short"))));
             var ended = await session.FollowAsync(shortRun, new Silent()).WaitAsync(Long);
-            Assert.Equal(RunStatus.Finished, ended.Status);
+            RunAssert.EndedAs(RunStatus.Finished, ended);
             var details = (RunDetails)await session.AskAsync(new GetRun(shortRun));
             var slot = details.History.OfType<ExperimentStarted>().Single().Slot;
             Assert.Contains(slot.Node, new[] { $"akka.tcp://trainmanager@127.0.0.1:{firstWorkerPort}", $"akka.tcp://trainmanager@127.0.0.1:{secondWorkerPort}" });
@@ -55,7 +55,7 @@ public sealed class MultiProcessClusterTests(PostgresJournalTests.Server server)
         using (var session = await ClusterSession.JoinAsync(null, [$"127.0.0.1:{coordinatorPort}", $"127.0.0.1:{firstWorkerPort}"], Long))
         {
             var ended = await session.FollowAsync(longRun, new Silent()).WaitAsync(Long * 2);
-            Assert.Equal(RunStatus.Finished, ended.Status);
+            RunAssert.EndedAs(RunStatus.Finished, ended);
             Assert.Equal(120, ended.Outcome!.Epochs);
 
             var history = ((RunDetails)await session.AskAsync(new GetRun(longRun))).History;
@@ -69,7 +69,7 @@ public sealed class MultiProcessClusterTests(PostgresJournalTests.Server server)
                 Assert.Equal(saved.Checkpoint.Sha256, CheckpointChecksum.Of(saved.Checkpoint.Path));
 
             var finished = (RunDetails)await session.AskAsync(new GetRun(shortRun));
-            Assert.Equal(RunStatus.Finished, finished.Summary.Status); // recovered from the journal by the new coordinator
+            RunAssert.HasStatus(RunStatus.Finished, finished); // recovered from the journal by the new coordinator
         }
     }
 

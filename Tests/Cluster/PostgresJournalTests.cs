@@ -37,7 +37,7 @@ public sealed class PostgresJournalTests : Akka.TestKit.Xunit2.TestKit, IClassFi
         client.Send(roles.Coordinator, ClusterRequests.Submit(ClusterNodes.Experiment(epochs: 2)));
         var runId = client.ExpectMsg<SubmitAccepted>(Long).RunId;
         client.Send(roles.Coordinator, new FollowRun(runId));
-        Assert.Equal(RunStatus.Finished, ((RunEnded)client.FishForMessage(m => m is RunEnded, Long)).Status);
+        RunAssert.EndedAs(RunStatus.Finished, (RunEnded)client.FishForMessage(m => m is RunEnded, Long));
         await first.Terminate().WaitAsync(Long);
 
         var (second, secondRoles) = _nodes.Start([NodeRoles.Coordinator], extraHocon: postgres);
@@ -46,7 +46,7 @@ public sealed class PostgresJournalTests : Akka.TestKit.Xunit2.TestKit, IClassFi
         {
             observer.Send(secondRoles.Coordinator, new GetRun(runId));
             var details = observer.ExpectMsg<RunDetails>(TimeSpan.FromSeconds(5));
-            Assert.Equal(RunStatus.Finished, details.Summary.Status);
+            RunAssert.HasStatus(RunStatus.Finished, details);
             Assert.Equal(2, details.Checkpoints.Count);
         }, Long);
     }

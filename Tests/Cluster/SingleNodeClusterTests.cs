@@ -22,7 +22,7 @@ public sealed class SingleNodeClusterTests : Akka.TestKit.Xunit2.TestKit, IDispo
         client.ExpectMsg<RunDetails>(Long);
         var ended = (RunEnded)client.FishForMessage(m => m is RunEnded, Long);
 
-        Assert.Equal(RunStatus.Finished, ended.Status);
+        RunAssert.EndedAs(RunStatus.Finished, ended);
         Assert.Equal(2, ended.Outcome!.Epochs);
         client.Send(roles.Coordinator, new GetRun(accepted.RunId));
         var details = client.ExpectMsg<RunDetails>(Long);
