@@ -68,13 +68,13 @@ internal sealed class ClusterNodes : IDisposable
         return (system, started);
     }
 
-    /// <summary>The built-in extensions, writing nowhere (a node has no terminal).</summary>
+    /// <summary>The built-in extensions, writing nowhere (a node has no terminal), and the tests' <see cref="PaceExtension"/>.</summary>
     public static ExtensionCatalog Catalog() => ExtensionCatalog.WithBuiltIns(AnsiConsole.Create(new AnsiConsoleSettings
     {
         Ansi = AnsiSupport.No,
         Interactive = InteractionSupport.No,
         Out = new AnsiConsoleOutput(TextWriter.Null),
-    }));
+    })).Register(PaceExtension.Type, (section, _) => new PaceExtension(TimeSpan.FromMilliseconds(section.GetDouble("min-batch-ms", 5))), ["min-batch-ms"]);
 
     /// <summary>Leaves the cluster the way a node does on SIGTERM: runs are handed back first.</summary>
     public static void Leave(ActorSystem system)
@@ -107,10 +107,14 @@ internal sealed class ClusterNodes : IDisposable
         extensions = [ {{extensions}} ]
         """;
 
-    /// <summary>A run that trains for several seconds, long enough to stop, move or cancel it while it runs.</summary>
+    /// <summary>A run that trains for several seconds, long enough to stop, move or cancel it while it runs: in this
+    /// process's members each of its batches takes at least 5 ms (<see cref="PaceExtension"/>), so one worker takes at
+    /// least 19 s and two 10 s, however idle the machine. Node processes (<paramref name="paced"/> false) have only the
+    /// built-in extensions.</summary>
     /// It has the progress extension, as the examples do, so stopping it mid-epoch goes through the extensions' end-of-epoch hooks.
-    public static string LongExperiment(string name = "long-mlp") =>
-        Experiment(epochs: 120, name: name, trainLimit: 2000, checkpointEvery: 5, extensions: "{ type = progress, mode = lines }");
+    public static string LongExperiment(string name = "long-mlp", bool paced = true) =>
+        Experiment(epochs: 120, name: name, trainLimit: 2000, checkpointEvery: 5,
+            extensions: "{ type = progress, mode = lines }" + (paced ? $", {{ type = {PaceExtension.Type}, min-batch-ms = 5 }}" : ""));
 
     public void Dispose()
     {

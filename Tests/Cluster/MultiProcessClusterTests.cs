@@ -42,7 +42,7 @@ public sealed class MultiProcessClusterTests(PostgresJournalTests.Server server)
             var slot = details.History.OfType<ExperimentStarted>().Single().Slot;
             Assert.Contains(slot.Node, new[] { $"akka.tcp://trainmanager@127.0.0.1:{firstWorkerPort}", $"akka.tcp://trainmanager@127.0.0.1:{secondWorkerPort}" });
 
-            longRun = Submitted(await session.AskAsync(ClusterRequests.Submit(ClusterNodes.LongExperiment())));
+            longRun = Submitted(await session.AskAsync(ClusterRequests.Submit(ClusterNodes.LongExperiment(paced: false))));
             var checkpointed = new TaskCompletionSource();
             _ = session.FollowAsync(longRun, new OnCheckpoint(checkpointed));
             await checkpointed.Task.WaitAsync(Long);
