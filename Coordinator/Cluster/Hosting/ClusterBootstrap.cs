@@ -77,7 +77,8 @@ public static class ClusterBootstrap
             if (settings.Store == JournalStore.Sqlite)
                 Directory.CreateDirectory(settings.StateDirectory); // SQLite creates the file, not its folder
             system.ActorOf(ClusterSingletonManager.Props(
-                ExperimentRegistry.Props(settings.Scheduler with { QueryJournalId = ClusterConfiguration.QueryJournalId }),
+                ExperimentRegistry.Props(settings.Scheduler with { QueryJournalId = ClusterConfiguration.QueryJournalId },
+                    catalogForRun(string.Empty).Names), // validated against the catalog the members build runs from
                 PoisonPill.Instance,
                 ClusterSingletonManagerSettings.Create(system).WithRole(NodeRoles.Coordinator)), RegistryManagerName);
         }

@@ -53,18 +53,21 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     readonly Dictionary<string, List<SlotTable.Slot>> _claims = new(StringComparer.Ordinal);
     readonly SlotTable _slots = new();
     readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
-    readonly HashSet<string> _extensionTypes = new(ExtensionCatalog.WithBuiltIns().Names, StringComparer.Ordinal);
+    /// <summary>The extension types the members can build: a submission naming another is refused before it queues.</summary>
+    readonly HashSet<string> _extensionTypes;
 
-    public ExperimentRegistry(SchedulerOptions options)
+    public ExperimentRegistry(SchedulerOptions options, IEnumerable<string> extensionTypes)
     {
         _options = options;
+        _extensionTypes = new HashSet<string>(extensionTypes, StringComparer.Ordinal);
         if (options.RecoverOnStart)
             LoadingJournal();
         else
             Scheduling();
     }
 
-    public static Props Props(SchedulerOptions options) => Akka.Actor.Props.Create(() => new ExperimentRegistry(options));
+    public static Props Props(SchedulerOptions options, IReadOnlyCollection<string> extensionTypes) =>
+        Akka.Actor.Props.Create(() => new ExperimentRegistry(options, extensionTypes));
 
     public IStash Stash { get; set; } = null!;
     public ITimerScheduler Timers { get; set; } = null!;
