@@ -45,6 +45,10 @@ public sealed class TrainCommand(IAnsiConsole console) : TrainManagerCommand<Tra
         // Checked before the run directory exists, so a typo in the model arguments leaves nothing behind.
         var model = ModelRegistry.WithBuiltIns().Resolve(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
         var resumeFrom = settings.Resume is null ? null : CheckpointLocator.ForResume(settings.Resume);
+        if (resumeFrom is not null)
+            // Before the run directory exists: a resume with nothing left to train leaves nothing behind.
+            Trainer.RequireEpochsLeft(resumeFrom, new Checkpoints.CheckpointStore(Path.GetDirectoryName(Path.GetFullPath(resumeFrom))!).ReadInfo(resumeFrom).Metadata,
+                experiment.Epochs);
 
         // The embedded default: an in-process single-node cluster (coordinator and one worker slot, journal in
         // .trainmanager/) runs the experiment, so a local run is journaled and run by the same code as a cluster run.

@@ -1,9 +1,6 @@
 using Spectre.Console;
 using Spectre.Console.Cli;
-using TrainManager.Checkpoints;
-using TrainManager.Data;
 using TrainManager.Experiments;
-using TrainManager.Models;
 
 namespace TrainManager.Coordinator.Cli;
 
@@ -37,9 +34,7 @@ public abstract class TrainManagerCommand<TSettings>(IAnsiConsole console) : Com
     }
 
     /// <summary>Whether <paramref name="e"/> is a mistake in what the user gave, which they can fix without a code change.</summary>
-    public static bool IsBadInput(Exception e) =>
-        e is ExperimentException or CommandInputException or ModelConfigurationException or DatasetNotFoundException
-            or CheckpointCorruptException;
+    public static bool IsBadInput(Exception e) => BadInput.Is(e);
 
     /// <summary>The message chain of a failure, outermost first, so "hook X failed" also says why; repeats are dropped.</summary>
     static string Describe(Exception e)

@@ -139,4 +139,83 @@ public sealed class CliBadInputTests
         Assert.Contains(second, _console.Output);
         Assert.Contains(third, _console.Output);
     }
+
+    [Fact]
+    public void Train_resuming_from_a_checkpoint_with_more_epochs_done_than_asked_exits_2_and_creates_no_run()
+    {
+        var runs = Path.Combine(TempDirectory(), "runs");
+        Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["train", SliceExperiment, "--set", "epochs=2", "--runs-dir", runs], new RecordingConsole().Console));
+        var first = Assert.Single(Directory.GetDirectories(runs));
+
+        Assert.Equal(ExitCodes.BadInput, Run("train", SliceExperiment, "--runs-dir", runs, "--resume", first));
+
+        Assert.Contains("has 2 epoch(s) done, but the experiment asks for 1: there is nothing left to train. Resume with more epochs (--set epochs=3 or more)", _console.Output);
+        Assert.Single(Directory.GetDirectories(runs));
+        AssertNoStackTrace();
+    }
+
+    [Fact]
+    public void Train_resuming_with_a_model_whose_weights_do_not_fit_the_checkpoint_exits_2_and_says_which_override()
+    {
+        var runs = Path.Combine(TempDirectory(), "runs");
+        Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["train", SliceExperiment, "--runs-dir", runs], new RecordingConsole().Console));
+        var first = Assert.Single(Directory.GetDirectories(runs));
+
+        Assert.Equal(ExitCodes.BadInput,
+            Run("train", SliceExperiment, "--set", "epochs=2", "--set", "model.args.hidden=[8]", "--runs-dir", runs, "--resume", first));
+
+        Assert.Contains("whose weights do not fit", _console.Output);
+        Assert.Contains("Drop the override that changes a layer's size", _console.Output);
+        AssertNoStackTrace();
+    }
+
+    [Fact]
+    public void Train_on_a_truncated_data_file_exits_2_and_names_the_file()
+    {
+        var folder = TempDirectory();
+        var data = Path.Combine(folder, "data");
+        Directory.CreateDirectory(data);
+        foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "fashion-mnist-slice"), "*.gz"))
+            File.Copy(file, Path.Combine(data, Path.GetFileName(file)));
+        var images = Path.Combine(data, "train-images-idx3-ubyte.gz");
+        var bytes = File.ReadAllBytes(images);
+        File.WriteAllBytes(images, bytes[..(bytes.Length / 2)]);
+
+        Assert.Equal(ExitCodes.BadInput, Run("train", SliceExperiment, "--set", $"data.path=\"{data}\"", "--runs-dir", Path.Combine(folder, "runs")));
+
+        Assert.Contains(images, _console.Output);
+        AssertNoStackTrace();
+    }
+
+    [Fact]
+    public void Train_on_cuda_without_a_gpu_exits_2_and_says_so()
+    {
+        if (TorchSharp.torch.cuda.is_available()) return; // this machine has a GPU: the run is valid here
+
+        Assert.Equal(ExitCodes.BadInput, Run("train", SliceExperiment, "--set", "device=cuda", "--runs-dir", Path.Combine(TempDirectory(), "runs")));
+
+        Assert.Contains("cuda", _console.Output);
+        AssertNoStackTrace();
+    }
+
+    [Fact]
+    public void Every_input_mistake_is_classified_alike_by_the_command_line_and_by_the_workers()
+    {
+        Exception[] mistakes =
+        [
+            new TrainManager.Experiments.ExperimentException("x"), new CommandInputException("x"),
+            new TrainManager.Models.ModelConfigurationException("x"), new TrainManager.Data.DatasetNotFoundException("x"),
+            new TrainManager.Data.DatasetInvalidException("x"), new TrainManager.Checkpoints.CheckpointCorruptException("p", "x"),
+            new TrainManager.Checkpoints.CheckpointMismatchException("x"), new TrainManager.Runtime.DeviceUnavailableException("x"),
+            new TrainManager.Coordinator.Cluster.Workers.NoUsableCheckpointException("x"),
+        ];
+        foreach (var mistake in mistakes)
+        {
+            Assert.True(TrainManagerCommand<TrainCommand.Settings>.IsBadInput(mistake), mistake.GetType().Name);
+            Assert.Equal(TrainManager.Coordinator.Cluster.Protocol.FailureKind.BadInput, TrainManager.Coordinator.Cluster.Workers.FailureText.KindOf(mistake));
+        }
+        var crash = new InvalidOperationException("x");
+        Assert.False(TrainManagerCommand<TrainCommand.Settings>.IsBadInput(crash));
+        Assert.Equal(TrainManager.Coordinator.Cluster.Protocol.FailureKind.RunFailed, TrainManager.Coordinator.Cluster.Workers.FailureText.KindOf(crash));
+    }
 }

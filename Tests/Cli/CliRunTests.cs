@@ -80,7 +80,7 @@ public sealed class CliRunTests
     }
 
     [Fact]
-    public void A_run_that_fails_exits_1_and_keeps_the_full_error_in_its_run_directory()
+    public void A_run_whose_data_files_are_broken_exits_2_names_the_file_and_keeps_the_full_error_in_its_run_directory()
     {
         var folder = TempDirectory();
         var data = Directory.CreateDirectory(Path.Combine(folder, "broken-idx")).FullName;
@@ -92,11 +92,31 @@ public sealed class CliRunTests
             ["train", SliceExperiment, "--set", "data.dataset=mnist-idx", "--set", $"data.path={data}", "--runs-dir", Path.Combine(folder, "runs")],
             console.Console);
 
-        Assert.Equal(ExitCodes.RunFailed, code);
-        Assert.Contains("The run failed: ", console.Output);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains(Path.Combine(data, "train-images-idx3-ubyte"), console.Output);
+        Assert.DoesNotContain("The run failed", console.Output);
         var run = Assert.Single(Directory.GetDirectories(Path.Combine(folder, "runs")));
         Assert.Contains($"The full error is in {Path.Combine(run, "error.txt")}", console.Output);
         Assert.Contains("   at ", File.ReadAllText(Path.Combine(run, "error.txt")));
         Assert.DoesNotContain("   at ", console.Output);
+    }
+
+    [Fact]
+    public void A_run_that_fails_for_its_own_reasons_exits_1_and_points_at_its_full_error()
+    {
+        var console = new RecordingConsole();
+        var errorFile = Path.Combine(TempDirectory(), "error.txt");
+
+        var code = new FailingCommand(console.Console, errorFile).Execute(null!, new TrainCommand.Settings(), CancellationToken.None);
+
+        Assert.Equal(ExitCodes.RunFailed, code);
+        Assert.Contains("The run failed: the loss became NaN at step 12", console.Output);
+        Assert.Contains($"The full error is in {errorFile}", console.Output);
+    }
+
+    sealed class FailingCommand(Spectre.Console.IAnsiConsole console, string errorFile) : TrainManagerCommand<TrainCommand.Settings>(console)
+    {
+        protected override int Run(TrainCommand.Settings settings, CancellationToken cancellationToken) =>
+            throw new RunFailedException(errorFile, new InvalidOperationException("the loss became NaN at step 12"));
     }
 }

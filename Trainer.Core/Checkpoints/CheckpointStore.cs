@@ -14,9 +14,14 @@ namespace TrainManager.Checkpoints;
 public sealed class CheckpointCorruptException(string path, string reason)
     : Exception($"Checkpoint {path} is corrupt: {reason}. Training cannot resume from it; delete it and resume from an " +
                 "earlier checkpoint in the same folder (or start the run again). A partly copied or truncated file is the usual cause.")
+    , Experiments.IBadInput
 {
     public string Path { get; } = path;
 }
+
+/// <summary>A sound checkpoint that does not fit the run asked of it: its weights have other shapes than this
+/// experiment's model, or it has trained more epochs than the experiment asks for. The message says what to change.</summary>
+public sealed class CheckpointMismatchException(string message, Exception? inner = null) : Exception(message, inner), Experiments.IBadInput;
 
 public enum ExtensionStateKind : byte { Bytes = 0, Json = 1 }
 

@@ -4,7 +4,11 @@ using TrainManager.Runtime;
 namespace TrainManager.Data;
 
 /// <summary>Raised when a data set is nowhere to be found; the message lists where we looked and what to do.</summary>
-public sealed class DatasetNotFoundException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class DatasetNotFoundException(string message, Exception? inner = null) : Exception(message, inner), Experiments.IBadInput;
+
+/// <summary>Raised when a data file exists but cannot be read as what it claims to be (truncated, corrupt, another
+/// format); the message names the file and what to do.</summary>
+public sealed class DatasetInvalidException(string message, Exception? inner = null) : Exception(message, inner), Experiments.IBadInput;
 
 public enum FashionMnistSplit { Train, Test }
 

@@ -28,14 +28,14 @@ public sealed class IdxDataset : TensorDataset
         if (std <= 0)
             throw new ArgumentOutOfRangeException(nameof(std), std, "The normalisation standard deviation must be positive.");
         TorchRuntime.EnsureLoaded();
-        var images = IdxFile.Read(imagesPath);
-        var labels = IdxFile.Read(labelsPath);
+        var images = ReadFile(imagesPath);
+        var labels = ReadFile(labelsPath);
         if (images.Dimensions.Length != 3)
-            throw new InvalidDataException($"{imagesPath} has shape [{string.Join(", ", images.Dimensions)}]; an image file must be [N, height, width].");
+            throw new DatasetInvalidException($"{imagesPath} has shape [{string.Join(", ", images.Dimensions)}]; an image file must be [N, height, width].");
         if (labels.Dimensions.Length != 1)
-            throw new InvalidDataException($"{labelsPath} has shape [{string.Join(", ", labels.Dimensions)}]; a label file must be [N].");
+            throw new DatasetInvalidException($"{labelsPath} has shape [{string.Join(", ", labels.Dimensions)}]; a label file must be [N].");
         if (images.Dimensions[0] != labels.Dimensions[0])
-            throw new InvalidDataException($"{imagesPath} holds {images.Dimensions[0]} images but {labelsPath} holds {labels.Dimensions[0]} labels; they must come from the same split.");
+            throw new DatasetInvalidException($"{imagesPath} holds {images.Dimensions[0]} images but {labelsPath} holds {labels.Dimensions[0]} labels; they must come from the same split.");
 
         long n = images.Dimensions[0], height = images.Dimensions[1], width = images.Dimensions[2];
         using var scope = NewDisposeScope();
@@ -48,5 +48,18 @@ public sealed class IdxDataset : TensorDataset
         normalised.MoveToOuterDisposeScope();
         targets.MoveToOuterDisposeScope();
         return new IdxDataset(normalised, targets, imagesPath, labelsPath);
+    }
+
+    /// <summary>An IDX file, or the error a person can act on: which file, what is wrong with it.</summary>
+    static IdxArray ReadFile(string path)
+    {
+        try
+        {
+            return IdxFile.Read(path);
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+        {
+            throw new DatasetInvalidException(e.Message.Contains(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}", e);
+        }
     }
 }

@@ -5,7 +5,7 @@ namespace TrainManager.Experiments;
 /// range, a missing required entry. The message names where (file and line, or the <c>--set</c> override), the key
 /// path, and what to change; the CLI prints it as is, without a stack trace.
 /// </summary>
-public sealed class ExperimentException : Exception
+public sealed class ExperimentException : Exception, IBadInput
 {
     public ExperimentException(string message, string? origin = null, int? line = null, string? keyPath = null, Exception? inner = null)
         : base(Compose(message, origin, line), inner)

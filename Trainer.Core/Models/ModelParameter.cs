@@ -7,7 +7,7 @@ namespace TrainManager.Models;
 public enum ModelParameterKind { Int, Number, Bool, Text, IntList, NumberList }
 
 /// <summary>Raised for an unknown model type, an unknown argument or a value of the wrong type.</summary>
-public sealed class ModelConfigurationException(string message) : Exception(message);
+public sealed class ModelConfigurationException(string message) : Exception(message), Experiments.IBadInput;
 
 /// <summary>
 /// One constructor argument a registered model accepts. A null <see cref="Default"/> with

@@ -4,7 +4,7 @@ using TorchSharp;
 namespace TrainManager.Runtime;
 
 /// <summary>Raised when an experiment asks for a device this process cannot use.</summary>
-public sealed class DeviceUnavailableException(string message) : Exception(message);
+public sealed class DeviceUnavailableException(string message) : Exception(message), Experiments.IBadInput;
 
 /// <summary>Parses the device names experiments use: "cpu", "cuda" (= cuda:0) and "cuda:N".</summary>
 public static class TorchDevice

@@ -357,6 +357,7 @@ public sealed class Trainer : Extensible, IDisposable
     {
         var store = new CheckpointStore(Path.GetDirectoryName(Path.GetFullPath(checkpoint))!);
         var info = store.ReadInfo(checkpoint);
+        RequireEpochsLeft(checkpoint, info.Metadata, _setup.Experiment.Epochs);
         // No dispose scope here: loading optimizer state may create the state's tensors (SGD's momentum buffers), which
         // live as long as the optimizer.
         try
@@ -366,7 +367,7 @@ public sealed class Trainer : Extensible, IDisposable
         catch (Exception e) when (e is not CheckpointCorruptException && info.Metadata.Model is { } saved && saved.ToJson() != Model.Spec.ToJson())
         {
             // Free overrides (dropout, a threshold) load fine; this one changed the weights' shapes.
-            throw new InvalidOperationException(
+            throw new CheckpointMismatchException(
                 $"Checkpoint {checkpoint} was written by model {saved}, but this run builds {Model.Spec}, whose weights do not fit: {e.Message} " +
                 "Drop the override that changes a layer's size, or resume with the experiment the checkpoint came from (its run directory has experiment.hocon).", e);
         }
@@ -382,6 +383,21 @@ public sealed class Trainer : Extensible, IDisposable
         foreach (var extension in Extensions.OfType<IStatefulExtension>())
             if (states.TryGetValue(((Extension)extension).Name, out var state)) extension.LoadState(state);
         return info;
+    }
+
+    /// <summary>The epoch a run resuming from a checkpoint with <paramref name="metadata"/> goes on with.</summary>
+    public static int NextEpoch(CheckpointMetadata metadata) => metadata.Sampler?.Epoch ?? metadata.Epoch + 1;
+
+    /// <summary>Refuses a resume from a checkpoint that has trained more epochs than the experiment asks for: going on
+    /// would report "epochs 3/2" and train nothing.</summary>
+    /// <exception cref="CheckpointMismatchException">The message says how many epochs are done and what to set.</exception>
+    public static void RequireEpochsLeft(string checkpoint, CheckpointMetadata metadata, int epochs)
+    {
+        var done = NextEpoch(metadata);
+        if (done > epochs)
+            throw new CheckpointMismatchException(
+                $"Checkpoint {checkpoint} has {done} epoch(s) done, but the experiment asks for {epochs}: there is nothing left to train. " +
+                $"Resume with more epochs (--set epochs={done + 1} or more), or evaluate it with: trainmanager eval {checkpoint}");
     }
 
     private static readonly System.Text.Json.JsonSerializerOptions MetricsJson =

@@ -3,7 +3,7 @@ using TrainManager.Coordinator.Cluster.Protocol;
 namespace TrainManager.Coordinator.Cluster.Workers;
 
 /// <summary>No checkpoint of a run can be trusted, so it cannot resume; the message lists each and why, and what to do.</summary>
-public sealed class NoUsableCheckpointException(string message) : Exception(message);
+public sealed class NoUsableCheckpointException(string message) : Exception(message), TrainManager.Experiments.IBadInput;
 
 /// <summary>
 /// Chooses where a run resumes: the newest checkpoint recorded in the journal whose file still has the SHA-256 the

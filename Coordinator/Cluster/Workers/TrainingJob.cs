@@ -222,9 +222,5 @@ public static class FailureText
 
     /// <summary>The same rule as the CLI's: only the failure itself counts, not what it wraps (a hook that failed
     /// because of a missing file is still a failed run).</summary>
-    public static FailureKind KindOf(Exception e) =>
-        e is ExperimentException or ModelConfigurationException or DatasetNotFoundException or CheckpointCorruptException
-            or NoUsableCheckpointException
-            ? FailureKind.BadInput
-            : FailureKind.RunFailed;
+    public static FailureKind KindOf(Exception e) => BadInput.Is(e) ? FailureKind.BadInput : FailureKind.RunFailed;
 }
