@@ -25,27 +25,44 @@ public sealed class RunDirectory
     public string CheckpointDirectory => Sub("checkpoints");
     public string PlotsDirectory => Sub("plots");
 
-    /// <summary>Creates a new run directory (<c>yyyyMMdd-HHmmss-name-xxxx</c>) under the experiment's runs directory.</summary>
+    /// <summary>Creates a new run directory (<c>yyyyMMdd-HHmmss-name-xxxxxxxx</c>) under the experiment's runs
+    /// directory. The run claims it by creating its <c>experiment.hocon</c> exclusively, so two runs never share one:
+    /// a generated id that is taken is replaced by another, a given one is refused.</summary>
     /// <param name="id">The run id to use, when it was chosen earlier (a cluster's coordinator names a run when it is
     /// submitted, before any node creates its directory); a new one (<see cref="NewId"/>) otherwise.</param>
+    /// <exception cref="IOException">The given id names a run directory that already holds a run.</exception>
     public static RunDirectory Create(Experiment experiment, string? runsDirectory = null, string? id = null)
     {
         var root = System.IO.Path.GetFullPath(runsDirectory ?? experiment.RunsDirectory);
-        id ??= NewId(experiment.Name);
-        if (id.Length == 0 || id.IndexOfAny(System.IO.Path.GetInvalidFileNameChars()) >= 0 || id is "." or "..")
+        if (id is not null && (id.Length == 0 || id.IndexOfAny(System.IO.Path.GetInvalidFileNameChars()) >= 0 || id is "." or ".."))
             throw new ArgumentException($"'{id}' cannot name a run directory; use letters, digits, '-' and '_'.", nameof(id));
-        var path = System.IO.Path.Combine(root, id);
-        Directory.CreateDirectory(path);
-        var run = new RunDirectory(path, id);
-        File.WriteAllText(run.ExperimentFile, experiment.ResolvedHocon);
-        return run;
+        for (var attempt = 0; ; attempt++)
+        {
+            var runId = id ?? NewId(experiment.Name);
+            var path = System.IO.Path.Combine(root, runId);
+            Directory.CreateDirectory(path);
+            var run = new RunDirectory(path, runId);
+            try
+            {
+                using var claim = new FileStream(run.ExperimentFile, FileMode.CreateNew, FileAccess.Write);
+                claim.Write(System.Text.Encoding.UTF8.GetBytes(experiment.ResolvedHocon));
+                return run;
+            }
+            catch (IOException) when (File.Exists(run.ExperimentFile))
+            {
+                if (id is not null || attempt >= 16)
+                    throw new IOException($"The run directory {path} already holds a run (it has an experiment.hocon); a new run " +
+                                          "never writes into another's. Pick another run id, or move that directory away.");
+            }
+        }
     }
 
-    /// <summary>A new run id, <c>yyyyMMdd-HHmmss-name-xxxx</c>: sorts by start time and says what ran.</summary>
+    /// <summary>A new run id, <c>yyyyMMdd-HHmmss-name-xxxxxxxx</c>: sorts by start time, says what ran, and 32 random
+    /// bits keep two runs started in the same second apart.</summary>
     public static string NewId(string experimentName)
     {
         var safeName = string.Concat(experimentName.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '-'));
-        return $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{safeName}-{Random.Shared.Next(0x10000):x4}";
+        return $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{safeName}-{System.Security.Cryptography.RandomNumberGenerator.GetHexString(8, lowercase: true)}";
     }
 
     /// <summary>Opens an existing run directory.</summary>
