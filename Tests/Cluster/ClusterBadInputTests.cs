@@ -106,7 +106,23 @@ public sealed class ClusterBadInputTests : Akka.TestKit.Xunit2.TestKit, IDisposa
         var error = Assert.Throws<ClusterConfigurationException>(() =>
             ClusterConfiguration.Build(null, new ClusterOverrides { SeedNodes = ["localhost"] }));
 
-        Assert.Contains("'localhost' is not HOST:PORT; write e.g. 127.0.0.1:4053", error.Message);
+        Assert.Contains("'localhost' is not HOST:PORT (it has no port); write e.g. 127.0.0.1:4053", error.Message);
+    }
+
+    [Theory]
+    [InlineData("[::1", "its '[' is never closed")]
+    [InlineData("::1:4053", "an IPv6 address needs brackets")]
+    [InlineData("127.0.0.1:http", "'http' is not a port")]
+    [InlineData("127.0.0.1:70000", "'70000' is not a port")]
+    public void A_malformed_cluster_address_exits_2_and_says_what_is_wrong_with_it(string cluster, string problem)
+    {
+        var console = new RecordingConsole();
+
+        var code = TrainManagerApp.Run(["runs", "--cluster", cluster, "--timeout", "2"], console.Console);
+
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains($"'{cluster}' is not HOST:PORT ({problem}", console.Output);
+        Assert.DoesNotContain("   at ", console.Output);
     }
 
     protected override void Dispose(bool disposing)

@@ -19,7 +19,8 @@ public abstract class ClusterCommand<TSettings>(IAnsiConsole console) : TrainMan
         {
             return RunOnCluster(settings, cancellationToken);
         }
-        catch (Exception e) when (e is ClusterUnavailableException or ClusterConfigurationException or NodeStartException)
+        // A malformed --cluster or --config is bad input (exit 2, by the common rule); this is about reaching the cluster.
+        catch (Exception e) when (e is ClusterUnavailableException or NodeStartException)
         {
             Console.Write(new Text(e.Message, new Style(Color.Red)));
             Console.WriteLine();

@@ -118,8 +118,7 @@ public sealed class ClusterSession : IDisposable
     static string PortOf(string target)
     {
         var first = target.Split(',')[0].Trim();
-        var colon = first.LastIndexOf(':');
-        return colon < 0 ? "4053" : first[(colon + 1)..];
+        return HostPort.TryParse(first, out var address, out _) ? address.Port.ToString(global::System.Globalization.CultureInfo.InvariantCulture) : "4053";
     }
 
     static async Task LeaveAsync(ActorSystem system)

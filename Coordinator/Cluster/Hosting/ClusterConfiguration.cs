@@ -121,10 +121,10 @@ public static class ClusterConfiguration
         var text = seed.Trim();
         if (text.StartsWith(PlainProtocol, StringComparison.Ordinal) || text.StartsWith(TlsProtocol, StringComparison.Ordinal))
             return text;
-        var colon = text.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
-            throw new ClusterConfigurationException($"'{seed}' is not HOST:PORT; write e.g. 127.0.0.1:4053 (several: 10.0.0.1:4053,10.0.0.2:4053).");
-        return $"akka.tcp://{SystemName}@{text[..colon]}:{port.ToString(CultureInfo.InvariantCulture)}";
+        if (!HostPort.TryParse(text, out var address, out var problem))
+            throw new ClusterConfigurationException(
+                $"'{seed}' is not HOST:PORT ({problem}); write e.g. 127.0.0.1:4053 or [::1]:4053 (several: 10.0.0.1:4053,10.0.0.2:4053).");
+        return $"akka.tcp://{SystemName}@{address}";
     }
 
     /// <summary>With TLS on, members are addressed as <c>akka.ssl.tcp://</c>: seeds written as HOST:PORT follow.</summary>

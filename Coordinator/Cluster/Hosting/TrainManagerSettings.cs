@@ -100,4 +100,4 @@ public sealed partial record TrainManagerSettings
 }
 
 /// <summary>A cluster setting that cannot be used; the message names it and what to write instead.</summary>
-public sealed class ClusterConfigurationException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class ClusterConfigurationException(string message, Exception? inner = null) : Exception(message, inner), TrainManager.Experiments.IBadInput;

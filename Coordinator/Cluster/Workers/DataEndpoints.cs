@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using TrainManager.Coordinator.Cluster.Hosting;
 
 namespace TrainManager.Coordinator.Cluster.Workers;
 
@@ -14,18 +15,16 @@ public sealed class DataEndpointException(string message, Exception? inner = nul
 /// </summary>
 public static class DataEndpoints
 {
-    public static string Format(string host, int port) =>
-        host.Contains(':') && !host.StartsWith('[') ? $"[{host}]:{port}" : $"{host}:{port}";
+    public static string Format(string host, int port) => HostPort.Format(host, port);
 
     /// <summary>Parses and resolves the endpoint of rank <paramref name="rank"/> (IPv4 preferred for a name).</summary>
     /// <exception cref="DataEndpointException">Not <c>host:port</c>, or the host does not resolve.</exception>
     public static IPEndPoint Resolve(string endpoint, int rank)
     {
-        var colon = endpoint.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(endpoint.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        if (!HostPort.TryParse(endpoint, out var address, out var problem))
             throw new DataEndpointException(
-                $"rank {rank}'s data endpoint '{endpoint}' is not host:port; its node must advertise one (trainmanager.node.data-host and data-port in cluster.hocon).");
-        var host = endpoint[..colon].Trim('[', ']');
+                $"rank {rank}'s data endpoint '{endpoint}' is not host:port ({problem}); its node must advertise one (trainmanager.node.data-host and data-port in cluster.hocon).");
+        var (host, port) = (address.Host, address.Port);
         try
         {
             return new IPEndPoint(Address(host), port);
