@@ -8,9 +8,10 @@ namespace TrainManager.Testing;
 /// <summary>How many TorchSharp objects the finalizer freed while a <see cref="NativeFinalizations"/> watched: each was
 /// made and never disposed, so it was owned by no dispose scope and no <c>using</c>, and could as well have been freed
 /// while libtorch still used it.</summary>
-public sealed record FinalizedNativeObjects(int Scalars, int Tensors)
+public sealed record FinalizedNativeObjects(int Scalars, int Tensors, int Generators = 0)
 {
-    public override string ToString() => $"{Scalars} Scalar(s) and {Tensors} tensor(s) freed by the finalizer instead of disposed";
+    public override string ToString() =>
+        $"{Scalars} Scalar(s), {Tensors} tensor(s) and {Generators} generator handle(s) freed by the finalizer instead of disposed";
 }
 
 /// <summary>
@@ -27,6 +28,7 @@ public sealed class NativeFinalizations : IDisposable
     static readonly long ScalarType = typeof(Scalar).TypeHandle.Value;
     static readonly long TensorType = typeof(Tensor).TypeHandle.Value;
     static readonly long ParameterType = typeof(TorchSharp.Modules.Parameter).TypeHandle.Value;
+    static readonly long GeneratorType = typeof(Generator).TypeHandle.Value;
 
     readonly Listener _listener = new();
 
@@ -48,7 +50,8 @@ public sealed class NativeFinalizations : IDisposable
         FinalizeEverythingUnreachable();
         _listener.WaitForQuiet();
         _listener.Counting = false;
-        return new FinalizedNativeObjects(_listener.Count(ScalarType), _listener.Count(TensorType) + _listener.Count(ParameterType));
+        return new FinalizedNativeObjects(_listener.Count(ScalarType), _listener.Count(TensorType) + _listener.Count(ParameterType),
+            _listener.Count(GeneratorType));
     }
 
     static void FinalizeEverythingUnreachable()

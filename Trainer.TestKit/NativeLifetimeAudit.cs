@@ -5,14 +5,15 @@ using TorchSharp;
 
 namespace TrainManager.Testing;
 
-/// <summary>A place in compiled code that makes a TorchSharp <see cref="Scalar"/> nobody keeps alive, and the call chain to it.</summary>
+/// <summary>A place in compiled code that makes a TorchSharp <see cref="Scalar"/> or <see cref="torch.Generator"/> handle
+/// nobody keeps alive, and the call chain to it.</summary>
 /// <param name="Method">The method of the audited code, as <c>Type.Method</c>.</param>
 /// <param name="Chain">What it calls down to the conversion, outermost first (empty when the method converts itself).</param>
-public sealed record ImplicitScalarUse(string Method, IReadOnlyList<string> Chain)
+public sealed record UnkeptNativeObject(string Method, IReadOnlyList<string> Chain)
 {
     public override string ToString() =>
-        Chain.Count == 0 ? $"{Method} makes a Scalar it does not keep alive (an implicit conversion, or one never disposed)"
-                         : $"{Method} calls {string.Join(" → ", Chain)}, which makes a Scalar it does not keep alive";
+        Chain.Count == 0 ? $"{Method} makes a Scalar or Generator it does not keep alive (an implicit conversion, or one never disposed)"
+                         : $"{Method} calls {string.Join(" → ", Chain)}, which makes a Scalar or Generator it does not keep alive";
 }
 
 /// <summary>
@@ -37,31 +38,31 @@ public static class NativeLifetimeAudit
 
     /// <summary>Every method and constructor declared by <paramref name="types"/> (nested types and compiler-made
     /// closures included) that makes a Scalar implicitly, itself or through TorchSharp.</summary>
-    public static IReadOnlyList<ImplicitScalarUse> Types(IEnumerable<Type> types)
+    public static IReadOnlyList<UnkeptNativeObject> Types(IEnumerable<Type> types)
     {
-        var found = new List<ImplicitScalarUse>();
+        var found = new List<UnkeptNativeObject>();
         foreach (var type in types.SelectMany(WithNested).Distinct())
             foreach (var method in type.GetMethods(Declared).Cast<MethodBase>().Concat(type.GetConstructors(Declared)))
             {
                 if (method.IsAbstract || method.DeclaringType?.Assembly == TorchSharpAssembly) continue;
                 if (Audit(method) is { } chain)
-                    found.Add(new ImplicitScalarUse($"{Describe(type)}.{method.Name}", chain));
+                    found.Add(new UnkeptNativeObject($"{Describe(type)}.{method.Name}", chain));
             }
         return found;
     }
 
     /// <summary>Every type of <paramref name="assembly"/>; see <see cref="Types"/>.</summary>
-    public static IReadOnlyList<ImplicitScalarUse> Assembly(Assembly assembly) => Types(assembly.GetTypes());
+    public static IReadOnlyList<UnkeptNativeObject> Assembly(Assembly assembly) => Types(assembly.GetTypes());
 
     /// <summary>The layers of <paramref name="model"/> (itself included) whose <c>forward</c> makes a Scalar implicitly.</summary>
-    public static IReadOnlyList<ImplicitScalarUse> Modules(torch.nn.Module model)
+    public static IReadOnlyList<UnkeptNativeObject> Modules(torch.nn.Module model)
     {
-        var found = new List<ImplicitScalarUse>();
+        var found = new List<UnkeptNativeObject>();
         var types = model.modules().Select(m => m.GetType()).Prepend(model.GetType()).Distinct();
         foreach (var type in types)
             foreach (var forward in type.GetMethods(BindingFlags.Public | BindingFlags.Instance).Where(m => m.Name == "forward" && !m.IsAbstract))
                 if (Audit(forward) is { } chain)
-                    found.Add(new ImplicitScalarUse($"{Describe(type)}.forward", chain));
+                    found.Add(new UnkeptNativeObject($"{Describe(type)}.forward", chain));
         return found;
     }
 
@@ -75,12 +76,15 @@ public static class NativeLifetimeAudit
         var calls = Calls(method).ToList();
         var inTorchSharp = method.DeclaringType?.Assembly == TorchSharpAssembly;
         // `using var s = x.ToScalar()` disposes through IDisposable.
-        var disposes = calls.Any(c => c.Name == nameof(IDisposable.Dispose) && (c.DeclaringType == typeof(Scalar) || c.DeclaringType == typeof(IDisposable)));
+        var disposes = calls.Any(c => c.Name == nameof(IDisposable.Dispose) &&
+            (c.DeclaringType == typeof(Scalar) || c.DeclaringType == typeof(IDisposable) || c.DeclaringType == typeof(torch.Generator)));
+        // A factory (Generator.Default, manual_seed) hands what it made to its caller, who owns it from then on.
+        var factory = method is MethodInfo { ReturnType: var returned } && (returned == typeof(Scalar) || returned == typeof(torch.Generator));
         // In the audited code every implicit conversion counts (a Dispose beside it is of some other, explicit Scalar),
         // and an explicit Scalar is a deliberate owner (kept in a field, a using, an OwnedScalars). Inside TorchSharp a
         // Scalar made and never disposed in the same method is handed straight to native code with nothing keeping it.
         var unowned = inTorchSharp
-            ? (calls.Any(IsImplicitScalar) || calls.Any(IsExplicitScalar)) && !disposes
+            ? (calls.Any(IsImplicitScalar) || calls.Any(IsExplicitScalar) || calls.Any(MakesGenerator)) && !disposes && !factory
             : calls.Any(IsImplicitScalar);
         IReadOnlyList<string>? verdict = null;
         if (unowned)
@@ -89,7 +93,7 @@ public static class NativeLifetimeAudit
             foreach (var callee in calls)
             {
                 // Only TorchSharp is followed: the audited code's own callees are audited on their own.
-                if (callee.DeclaringType?.Assembly != TorchSharpAssembly || IsImplicitScalar(callee) || IsExplicitScalar(callee)) continue;
+                if (callee.DeclaringType?.Assembly != TorchSharpAssembly || IsImplicitScalar(callee) || IsExplicitScalar(callee) || MakesGenerator(callee)) continue;
                 if (Audit(callee) is { } chain)
                 {
                     verdict = [Describe(callee), .. chain];
@@ -102,6 +106,10 @@ public static class NativeLifetimeAudit
 
     static bool IsImplicitScalar(MethodBase method) =>
         method.DeclaringType == typeof(Scalar) && method.Name == "op_Implicit";
+
+    /// <summary>A new generator handle: TorchSharp's <c>Generator.Default</c> makes one on every read.</summary>
+    static bool MakesGenerator(MethodBase method) =>
+        method.DeclaringType == typeof(torch.Generator) && (method is ConstructorInfo || method.Name == "get_Default");
 
     static bool IsExplicitScalar(MethodBase method) =>
         method.DeclaringType == typeof(ScalarExtensionMethods) && method.Name.StartsWith("To", StringComparison.Ordinal) &&

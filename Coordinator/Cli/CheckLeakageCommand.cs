@@ -32,7 +32,7 @@ public sealed class CheckLeakageCommand(IAnsiConsole console) : TrainManagerComm
     protected override int Run(Settings settings, CancellationToken cancellationToken)
     {
         var experiment = ExperimentLoader.Load(settings.Experiment, settings.Overrides);
-        TorchSharp.torch.manual_seed(experiment.Seed);
+        TrainManager.Runtime.CpuRandomState.Seed(experiment.Seed);
         using var model = ModelRegistry.WithBuiltIns().Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
         var (train, test) = DataSources.Load(experiment.Data);
         using var disposeTrain = train as IDisposable;

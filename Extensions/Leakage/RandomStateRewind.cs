@@ -1,3 +1,4 @@
+using TrainManager.Runtime;
 using static TorchSharp.torch;
 
 namespace TrainManager.Extensions.Leakage;
@@ -12,17 +13,17 @@ internal sealed class RandomStateRewind : IDisposable
 
     private RandomStateRewind()
     {
-        _state = random.get_rng_state();
+        _state = CpuRandomState.Get();
         _state.DetachFromDisposeScope();
     }
 
     public static RandomStateRewind Capture() => new();
 
-    public void Rewind() => random.set_rng_state(_state);
+    public void Rewind() => CpuRandomState.Set(_state);
 
     public void Dispose()
     {
-        random.set_rng_state(_state);
+        CpuRandomState.Set(_state);
         _state.Dispose();
     }
 }

@@ -74,6 +74,19 @@ public sealed class NativeLifetimeAuditTests
         Assert.Equal("BatchNorm2d.forward", use.Method);
     }
 
+    [Fact]
+    public void Reading_the_random_state_through_TorchSharps_temporary_generator_is_reported()
+    {
+        var use = Assert.Single(NativeLifetimeAudit.Types([typeof(ReadsTheRandomState)]));
+
+        Assert.StartsWith("torch.random.get_rng_state()", use.Chain[0]);
+    }
+
+    static class ReadsTheRandomState
+    {
+        public static Tensor State() => random.get_rng_state();
+    }
+
     static class HalvesImplicitly
     {
         public static Tensor Halve(Tensor x) => x.mul(0.5);

@@ -105,7 +105,7 @@ public sealed class CheckpointStore
                 using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
                 optimizer.save_state_dict(writer);
             })));
-        using (var rng = random.get_rng_state())
+        using (var rng = CpuRandomState.Get())
             sections.Add(("rng/torch-cpu", ExtensionStateKind.Bytes, rng.bytes.ToArray()));
         foreach (var (name, state) in metadata.Extensions ?? new Dictionary<string, ExtensionState>())
             sections.Add(($"ext/{name}", state.Kind, state.Data));
@@ -165,7 +165,7 @@ public sealed class CheckpointStore
         if (restoreRng && sections.TryGetValue("rng/torch-cpu", out var rng))
         {
             using var state = tensor(rng.Payload, ScalarType.Byte);
-            random.set_rng_state(state);
+            CpuRandomState.Set(state);
         }
         return info;
     }

@@ -51,7 +51,7 @@ public sealed class Trainer : Extensible, IDisposable
         ModelRegistry? models = null, int rank = 0, int worldSize = 1)
     {
         TorchRuntime.EnsureLoaded();
-        torch.manual_seed(experiment.Seed);
+        CpuRandomState.Seed(experiment.Seed);
         var registry = models ?? ModelRegistry.WithBuiltIns();
         var spec = new ModelSpec(experiment.Model.Type, experiment.Model.Arguments);
         var model = registry.Create(spec);

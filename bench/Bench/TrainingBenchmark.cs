@@ -115,7 +115,7 @@ public static class TrainingBenchmark
         public HandWrittenTrainer(Experiment experiment, IDataset train, IDataset test)
         {
             (_experiment, _train, _test) = (experiment, train, test);
-            torch.manual_seed(experiment.Seed);
+            TrainManager.Runtime.CpuRandomState.Seed(experiment.Seed);
             _model = ModelRegistry.WithBuiltIns().Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
             _optimizer = optim.Adam(_model.Module.parameters(), experiment.Optimizer.LearningRate);
             _sampler = new EpochSampler(train.Count, experiment.BatchSize, experiment.Seed);

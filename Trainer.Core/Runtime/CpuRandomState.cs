@@ -1,0 +1,28 @@
+using static TorchSharp.torch;
+
+namespace TrainManager.Runtime;
+
+/// <summary>
+/// The state of torch's default CPU generator, read and written through a generator handle this code owns.
+/// TorchSharp's <c>torch.random.get_rng_state()</c> and <c>set_rng_state()</c> reach the generator through a temporary
+/// wrapper (<c>Generator.Default</c> makes a new one each time) that nothing keeps alive: a collection on another
+/// thread can free its handle while libtorch reads it, and the process dies in <c>at::Generator::get_state</c>.
+/// </summary>
+public static class CpuRandomState
+{
+    /// <summary>A copy of the state (a byte tensor the caller owns).</summary>
+    public static Tensor Get()
+    {
+        using var generator = Generator.Default;
+        return generator.get_state();
+    }
+
+    public static void Set(Tensor state)
+    {
+        using var generator = Generator.Default;
+        generator.set_state(state);
+    }
+
+    /// <summary>Seeds the default generator (as <c>torch.manual_seed</c>), releasing the handle TorchSharp returns.</summary>
+    public static void Seed(long seed) => manual_seed(seed).Dispose();
+}
