@@ -54,7 +54,9 @@ public sealed class MultiProcessClusterTests(PostgresJournalTests.Server server)
 
         using (var session = await ClusterSession.JoinAsync(null, [$"127.0.0.1:{coordinatorPort}", $"127.0.0.1:{firstWorkerPort}"], Long))
         {
-            var ended = await session.FollowAsync(longRun, new Silent()).WaitAsync(Long * 2);
+            // 120 epochs on node processes: about a minute on an idle machine, several beside other heavy work; the
+            // deadline only bounds a hang.
+            var ended = await session.FollowAsync(longRun, new Silent()).WaitAsync(Long * 5);
             RunAssert.EndedAs(RunStatus.Finished, ended);
             Assert.Equal(120, ended.Outcome!.Epochs);
 
