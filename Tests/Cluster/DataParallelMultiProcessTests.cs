@@ -41,14 +41,15 @@ public sealed class DataParallelMultiProcessTests(PostgresJournalTests.Server se
             trainmanager.scheduler.regroup-timeout = 5 s
             trainmanager.worker.progress-interval = 200 ms
             """);
-        var coordinatorPort = NodeProcess.FreePort();
+        var ports = NodeProcess.FreePorts(4);
+        var coordinatorPort = ports[0];
         var seeds = $"127.0.0.1:{coordinatorPort}";
         NodeProcess Start(string name, int port, string roles) =>
             StartNode(name, port, seeds, roles, journal, config);
 
         var coordinator = Start("coordinator", coordinatorPort, "coordinator");
         await coordinator.JoinedAsync(Long);
-        var workers = Enumerable.Range(1, 3).Select(i => Start($"worker-{i}", NodeProcess.FreePort(), "worker")).ToList();
+        var workers = Enumerable.Range(1, 3).Select(i => Start($"worker-{i}", ports[i], "worker")).ToList();
         foreach (var worker in workers)
             await worker.JoinedAsync(Long);
 

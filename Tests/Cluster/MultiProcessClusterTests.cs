@@ -20,7 +20,8 @@ public sealed class MultiProcessClusterTests(PostgresJournalTests.Server server)
     public async Task A_run_finishes_on_a_remote_node_and_a_run_survives_a_killed_coordinator()
     {
         var journal = Server.Postgres.CreateDatabase();
-        int coordinatorPort = NodeProcess.FreePort(), firstWorkerPort = NodeProcess.FreePort(), secondWorkerPort = NodeProcess.FreePort();
+        var ports = NodeProcess.FreePorts(3);
+        int coordinatorPort = ports[0], firstWorkerPort = ports[1], secondWorkerPort = ports[2];
         // The first worker is a seed too, so a restarted coordinator finds the running cluster instead of forming its own.
         var seeds = $"127.0.0.1:{coordinatorPort},127.0.0.1:{firstWorkerPort}";
         NodeProcess Start(string name, int port, string roles) =>

@@ -112,10 +112,20 @@ internal sealed class NodeProcess
         return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing; build the solution (dotnet build TrainManager.sln).");
     }
 
-    public static int FreePort()
+    /// <summary><paramref name="count"/> distinct free ports, all chosen before any is used: asked one at a time while
+    /// the nodes start (each binds its port only once its process is up), the system could hand out the same port twice,
+    /// and the second node would meet the first one's identity and be quarantined.</summary>
+    public static int[] FreePorts(int count)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        try
+        {
+            foreach (var listener in listeners) listener.Start();
+            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        }
+        finally
+        {
+            foreach (var listener in listeners) listener.Stop();
+        }
     }
 }
