@@ -19,7 +19,7 @@ public sealed class Adam(IEnumerable<Parameter> parameters, double lr, double be
     public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
     {
         var options = (Options)group.Options;
-        var moments = new AdamMoments(options.beta1!.Value, options.beta2!.Value, options.eps!.Value, options.amsgrad!.Value);
+        using var moments = new AdamMoments(options.beta1!.Value, options.beta2!.Value, options.eps!.Value, options.amsgrad!.Value);
         using var decay = options.weight_decay!.Value.ToScalar();
         var decays = options.weight_decay.Value != 0;
         foreach (var parameter in group.Parameters)
@@ -34,7 +34,6 @@ public sealed class Adam(IEnumerable<Parameter> parameters, double lr, double be
             moments.Update(state.exp_avg, state.exp_avg_sq, ref state.max_exp_avg_sq, grad, grad.conj(), state.step,
                 parameter, options.LearningRate!.Value);
         }
-        moments.Dispose();
     }, closure);
 }
 
@@ -48,7 +47,7 @@ public sealed class AdamW(IEnumerable<Parameter> parameters, double lr, double b
     {
         var options = (Options)group.Options;
         var lr = options.LearningRate!.Value;
-        var moments = new AdamMoments(options.beta1!.Value, options.beta2!.Value, options.eps!.Value, options.amsgrad!.Value);
+        using var moments = new AdamMoments(options.beta1!.Value, options.beta2!.Value, options.eps!.Value, options.amsgrad!.Value);
         using var shrink = (1 - lr * options.weight_decay!.Value).ToScalar();
         foreach (var parameter in group.Parameters)
         {
@@ -60,7 +59,6 @@ public sealed class AdamW(IEnumerable<Parameter> parameters, double lr, double b
             parameter.mul_(shrink);
             moments.Update(state.exp_avg, state.exp_avg_sq, ref state.max_exp_avg_sq, grad, grad, state.step, parameter, lr);
         }
-        moments.Dispose();
     }, closure);
 }
 
