@@ -16,7 +16,7 @@ public sealed class CheckpointResumeTests : Akka.TestKit.Xunit2.TestKit, IDispos
     {
         var coordinator = CreateTestProbe();
         var worker = Sys.ActorOf(WorkerActor.Props(Slot, coordinator.Ref, new WorkerSettings(_runs, TimeSpan.FromSeconds(1), _ => ClusterNodes.Catalog())));
-        worker.Tell(new StartTraining(runId, ClusterNodes.Experiment(epochs: 2), null, [], 1));
+        worker.Tell(new StartTraining(runId, ClusterNodes.Experiment(epochs: 2), [], 1));
         var checkpoints = new List<CheckpointRecord>();
         coordinator.FishForMessage(m =>
         {
@@ -40,7 +40,7 @@ public sealed class CheckpointResumeTests : Akka.TestKit.Xunit2.TestKit, IDispos
 
         var coordinator = CreateTestProbe();
         var worker = Sys.ActorOf(WorkerActor.Props(Slot, coordinator.Ref, new WorkerSettings(_runs, TimeSpan.FromSeconds(1), _ => ClusterNodes.Catalog())));
-        worker.Tell(new StartTraining("r-corrupt-newest", ClusterNodes.Experiment(epochs: 3), null, [newest, checkpoints[0]], 2));
+        worker.Tell(new StartTraining("r-corrupt-newest", ClusterNodes.Experiment(epochs: 3), [newest, checkpoints[0]], 2));
 
         var started = coordinator.ExpectMsg<TrainingStartedReport>(Long);
         Assert.Equal(checkpoints[0].Path, started.ResumedFrom!.Path);
@@ -60,7 +60,7 @@ public sealed class CheckpointResumeTests : Akka.TestKit.Xunit2.TestKit, IDispos
 
         var coordinator = CreateTestProbe();
         var worker = Sys.ActorOf(WorkerActor.Props(Slot, coordinator.Ref, new WorkerSettings(_runs, TimeSpan.FromSeconds(1), _ => ClusterNodes.Catalog())));
-        worker.Tell(new StartTraining("r-corrupt-all", ClusterNodes.Experiment(epochs: 3), null, checkpoints.AsEnumerable().Reverse().ToList(), 2));
+        worker.Tell(new StartTraining("r-corrupt-all", ClusterNodes.Experiment(epochs: 3), checkpoints.AsEnumerable().Reverse().ToList(), 2));
 
         var failed = coordinator.ExpectMsg<TrainingFailedReport>(Long);
         Assert.Equal(FailureKind.BadInput, failed.Kind);

@@ -1,3 +1,4 @@
+using TrainManager.Coordinator.Cluster.Security;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Configuration;
@@ -44,6 +45,9 @@ internal sealed class ClusterNodes : IDisposable
         trainmanager.worker.progress-interval = 100 ms
         """;
 
+    /// <summary>The secret these members share (a test's cluster is its own).</summary>
+    public ClusterSecret Secret { get; } = ClusterSecret.Random();
+
     public Config Config(string[] roles, string[]? devices = null, string? extraHocon = null) =>
         ClusterConfiguration.Build(null, new ClusterOverrides
         {
@@ -55,6 +59,7 @@ internal sealed class ClusterNodes : IDisposable
             StateDirectory = StateDirectory,
             RunsDirectory = RunsDirectory,
             Store = "sqlite",
+            Secret = Secret,
             Hocon = (extraHocon ?? "") + "\n" + TestHocon(),
         });
 

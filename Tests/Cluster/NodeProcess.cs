@@ -41,11 +41,6 @@ internal sealed class NodeProcess
             info.ArgumentList.Add("--config");
             info.ArgumentList.Add(config);
         }
-        if (config is not null)
-        {
-            info.ArgumentList.Add("--config");
-            info.ArgumentList.Add(config);
-        }
         info.Environment["TRAINMANAGER_JOURNAL_CONNECTION"] = journal;
         var node = new NodeProcess(name, port, new Process { StartInfo = info, EnableRaisingEvents = true });
         node._process.OutputDataReceived += (_, line) => node.Read(line.Data);

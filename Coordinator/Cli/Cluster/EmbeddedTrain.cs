@@ -23,8 +23,9 @@ public static class EmbeddedTrain
         string? resumeFrom, CancellationToken cancellationToken)
     {
         var runsRoot = Path.GetFullPath(experiment.RunsDirectory);
-        var submission = Submission.Create(experiment, model, resumeFrom, runsRoot);
-        using var cluster = EmbeddedCluster.Start(experiment.Device, _ => catalog, workers: experiment.Workers);
+        var submission = Submission.Create(experiment, model, resumeFrom);
+        // The embedded node's runs directory is the experiment's: this process is both the user and the node.
+        using var cluster = EmbeddedCluster.Start(experiment.Device, _ => catalog, runsRoot, workers: experiment.Workers);
         var session = cluster.Session;
         var accepted = session.AskAsync(submission).GetAwaiter().GetResult() switch
         {

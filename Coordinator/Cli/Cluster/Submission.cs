@@ -23,15 +23,14 @@ public static class Submission
         return experiment;
     }
 
-    /// <summary>The submission of <paramref name="experiment"/>; <paramref name="runsRoot"/> null lets the cluster's shared
-    /// runs directory hold the run.</summary>
-    public static SubmitExperiment Create(Experiment experiment, ModelSpec model, string? resumeCheckpoint, string? runsRoot) => new(
+    /// <summary>The submission of <paramref name="experiment"/>; the worker that takes it writes the run under its own runs directory.</summary>
+    public static SubmitExperiment Create(Experiment experiment, ModelSpec model, string? resumeCheckpoint) => new(
         experiment.Name,
         experiment.ResolvedHocon,
         JsonSerializer.Serialize(Instantiation.Describe(experiment, model, []), RunDirectory.Json),
         Provenance(experiment.SourceFile),
         experiment.Device,
-        runsRoot,
+        null,
         $"{Environment.UserName}@{Environment.MachineName}",
         resumeCheckpoint is null ? null : Checkpoint(resumeCheckpoint),
         experiment.SourceFile is { } file ? Path.GetFullPath(file) : null);

@@ -34,7 +34,7 @@ public sealed class SubmitCommand(IAnsiConsole console) : ClusterCommand<SubmitC
         // Checked here first, so a typo is reported with its file and line before anything reaches the cluster.
         var experiment = Submission.Load(settings.Experiment, settings.Overrides, ExtensionCatalog.WithBuiltIns(), out var model);
         var resume = settings.Resume is null ? null : CheckpointLocator.ForResume(settings.Resume);
-        var submission = Submission.Create(experiment, model, resume, runsRoot: null);
+        var submission = Submission.Create(experiment, model, resume);
 
         using var session = Connect(settings, cancellationToken);
         var accepted = Ask<SubmitAccepted>(session, submission, cancellationToken);

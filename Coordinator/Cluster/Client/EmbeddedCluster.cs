@@ -27,7 +27,9 @@ public sealed class EmbeddedCluster : IDisposable
     /// <param name="catalogForRun">The extensions of the run, writing to the user's terminal.</param>
     /// <param name="workers">How many slots: the experiment's workers. On <c>cuda</c> they are cuda:0, cuda:1, ... (one
     /// worker per GPU); on <c>cpu</c> or a named GPU they share it.</param>
-    public static EmbeddedCluster Start(string device, Func<string, ExtensionCatalog> catalogForRun, string? stateDirectory = null, int workers = 1)
+    /// <param name="runsDirectory">The node's runs directory: where the experiment asked its runs to go.</param>
+    /// <param name="stateDirectory">Where the journal is; null: the environment's, else .trainmanager.</param>
+    public static EmbeddedCluster Start(string device, Func<string, ExtensionCatalog> catalogForRun, string runsDirectory, string? stateDirectory = null, int workers = 1)
     {
         var devices = string.Equals(device, "cuda", StringComparison.OrdinalIgnoreCase) && workers > 1
             ? Enumerable.Range(0, workers).Select(i => $"cuda:{i}").ToList()
@@ -41,6 +43,9 @@ public sealed class EmbeddedCluster : IDisposable
             Devices = devices,
             Store = "sqlite",
             StateDirectory = stateDirectory,
+            RunsDirectory = runsDirectory,
+            // Its own secret: no other process can join this cluster or send it anything.
+            Secret = Security.ClusterSecret.Random(),
             Hocon = QuietLogging.Hocon + """
                 # This process runs only its own experiment: other runs in the journal belong to other processes.
                 trainmanager.scheduler.recover-on-start = off

@@ -116,7 +116,7 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
                 foreach (var member in _members)
                 {
                     Context.Watch(member.Slot!);
-                    member.Slot!.Tell(new StartTraining(RunId, _state.Submitted!.ExperimentHocon, _state.Submitted.RunsRoot,
+                    member.Slot!.Tell(new StartTraining(RunId, _state.Submitted!.ExperimentHocon,
                         _state.ResumeCandidates, e.Attempt, _state.Submitted.SourceFile,
                         token is null ? null : new RingAssignment(member.Rank, peers, token)));
                 }

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text;
 using Akka.Configuration;
 using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Coordinator.Cluster.Security;
 using TrainManager.Coordinator.Cluster.Serialization;
 
 namespace TrainManager.Coordinator.Cluster.Hosting;
@@ -45,6 +46,11 @@ public static class ClusterConfiguration
         akka.actor.serialization-identifiers {
           "{{typeof(ClusterMessageSerializer).FullName}}, {{typeof(ClusterMessageSerializer).Assembly.GetName().Name}}" = {{ClusterMessageSerializer.Id}}
         }
+        # Akka's JSON serializer builds whatever type a message names; nothing of ours uses it, so what arrives for it
+        # is refused unread.
+        akka.actor.serializers.json = "{{typeof(RefusingSerializer).FullName}}, {{typeof(RefusingSerializer).Assembly.GetName().Name}}"
+        # Every connection proves the cluster secret before Akka reads a byte of it.
+        akka.remote.dot-netty.tcp.transport-class = "{{typeof(SecretHandshakeTransport).FullName}}, {{typeof(SecretHandshakeTransport).Assembly.GetName().Name}}"
         """;
 
     /// <summary>The merged configuration for one actor system.</summary>
@@ -55,12 +61,41 @@ public static class ClusterConfiguration
         var file = configFile is null ? Config.Empty : Load(configFile);
         var merged = ConfigurationFactory.ParseString(OverridesHocon(overrides)).WithFallback(file).WithFallback(Defaults);
         var settings = TrainManagerSettings.From(merged);
-        return ConfigurationFactory.ParseString(Fixed + "\n" + TlsSeeds(merged))
+        var secret = ResolveSecret(merged);
+        return ConfigurationFactory.ParseString(Fixed + "\n" + TlsSeeds(merged) + $"\ntrainmanager.security.resolved-secret = \"{secret.ToBase64()}\"")
             .WithFallback(ConfigurationFactory.ParseString(PersistenceHocon(settings)))
             .WithFallback(merged)
             // The SQL plugin's own defaults (table layout, the query plugin's class), which it adds only once its
             // journal has started: the registry's first query can come before that.
             .WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
+    }
+
+    /// <summary>
+    /// The secret this member proves: given inline (the embedded <c>train</c>'s own, tests), from
+    /// <c>trainmanager.security.secret-file</c>, or, for a cluster that is only on this machine, the user's default one.
+    /// </summary>
+    /// <exception cref="ClusterConfigurationException">A node or client reachable from other machines without a secret file.</exception>
+    static ClusterSecret ResolveSecret(Config merged)
+    {
+        if (merged.GetString("trainmanager.security.secret", "") is { Length: > 0 } inline)
+            return ClusterSecret.FromBase64(inline, "trainmanager.security.secret");
+        if (merged.GetString("trainmanager.security.secret-file", "") is { Length: > 0 } file)
+            return ClusterSecret.Load(file);
+        var host = merged.GetString("akka.remote.dot-netty.tcp.hostname", "");
+        var remote = new[] { host }.Concat(merged.GetStringList("akka.cluster.seed-nodes").Select(HostOf))
+            .FirstOrDefault(h => !ClusterSecret.IsLoopback(h));
+        if (remote is not null)
+            throw new ClusterConfigurationException(
+                $"a cluster on other machines ({remote}) needs its secret: pass --secret-file FILE (TRAINMANAGER_SECRET_FILE, trainmanager.security.secret-file) " +
+                "with the cluster's secret file, the same on every node and client. A new cluster's is made by: trainmanager cluster secret FILE");
+        return ClusterSecret.LoadOrCreateDefault();
+    }
+
+    static string HostOf(string seed)
+    {
+        var at = seed.IndexOf('@');
+        var address = at < 0 ? seed : seed[(at + 1)..];
+        return HostPort.TryParse(address, out var parsed, out _) ? parsed.Host : address;
     }
 
     static Config Load(string path)
@@ -108,6 +143,10 @@ public static class ClusterConfiguration
             lines.Add($"trainmanager.persistence.store = {Quote(store)}");
         if (o.JournalConnection is { } connection)
             lines.Add($"trainmanager.persistence.postgresql.connection-string = {Quote(connection)}");
+        if (o.SecretFile is { } secretFile)
+            lines.Add($"trainmanager.security.secret-file = {Quote(Path.GetFullPath(secretFile))}");
+        if (o.Secret is { } secret)
+            lines.Add($"trainmanager.security.secret = {Quote(secret.ToBase64())}");
         if (o.TlsPassword is { } password)
             lines.Add($"akka.remote.dot-netty.tcp.ssl.certificate.password = {Quote(password)}");
         if (o.Hocon is { } hocon)

@@ -21,6 +21,10 @@ public sealed record ClusterOverrides
     public string? Store { get; init; }
     public string? JournalConnection { get; init; }
     public string? TlsPassword { get; init; }
+    /// <summary>The cluster secret's file (<c>trainmanager.security.secret-file</c>).</summary>
+    public string? SecretFile { get; init; }
+    /// <summary>The secret itself, never from a file or the environment: the embedded <c>train</c>'s own, tests.</summary>
+    public Security.ClusterSecret? Secret { get; init; }
     /// <summary>Extra HOCON with the highest precedence (tests, the CLI's own member settings).</summary>
     public string? Hocon { get; init; }
 
@@ -39,6 +43,8 @@ public sealed record ClusterOverrides
         Store = Store ?? lower.Store,
         JournalConnection = JournalConnection ?? lower.JournalConnection,
         TlsPassword = TlsPassword ?? lower.TlsPassword,
+        SecretFile = SecretFile ?? lower.SecretFile,
+        Secret = Secret ?? lower.Secret,
         Hocon = Hocon is null ? lower.Hocon : lower.Hocon is null ? Hocon : Hocon + "\n" + lower.Hocon,
     };
 
@@ -61,6 +67,7 @@ public sealed record ClusterOverrides
             Store = Get("TRAINMANAGER_STORE"),
             JournalConnection = Get("TRAINMANAGER_JOURNAL_CONNECTION"),
             TlsPassword = Get("TRAINMANAGER_TLS_PASSWORD"),
+            SecretFile = Get("TRAINMANAGER_SECRET_FILE"),
         };
     }
 

@@ -18,6 +18,10 @@ public static class RunStatusExtensions
 
 /// <summary>Submit an experiment. The coordinator names the run and answers <see cref="SubmitAccepted"/> or
 /// <see cref="SubmitRejected"/>.</summary>
+/// <param name="RunsRoot">Must be null: a submission that names a runs root is rejected, since where a run is written is
+/// the worker node's decision (kept in the protocol so an older client is told so rather than silently ignored).</param>
+/// <param name="SubmittedFrom">What the client says of itself (user@host); the coordinator records it as claimed, beside
+/// the identity the connection proved.</param>
 public sealed record SubmitExperiment(
     string Name,
     string ExperimentHocon,

@@ -15,7 +15,8 @@ public interface IExperimentEvent : IClusterMessage
 /// <param name="InstantiationJson">The instantiation parameters: resolved model spec, optimizer, scheduler, data, seed.</param>
 /// <param name="Provenance">The code the submitter's working tree held.</param>
 /// <param name="Device">The device the experiment asks for; a slot of the same kind runs it.</param>
-/// <param name="RunsRoot">Where the run directory goes; null means the worker's configured shared runs directory.</param>
+/// <param name="RunsRoot">Set only in journals of versions that let a submission choose; ignored: a run directory is
+/// always under the worker node's own runs directory.</param>
 /// <param name="SubmittedFrom">Who submitted it: host and user, for the history.</param>
 /// <param name="ResumeFrom">A checkpoint from an earlier run to start from (<c>--resume</c>), verified by its checksum.</param>
 /// <param name="SourceFile">The experiment file on the submitter's machine (where the provenance extension looks for the code).</param>

@@ -17,12 +17,11 @@ public sealed record ReportSlots : IClusterMessage
 
 /// <summary>Train a run on this slot. <paramref name="ResumeCandidates"/> are the run's checkpoints from the journal,
 /// newest first: the worker resumes from the newest one whose checksum still matches.</summary>
-/// <param name="RunsRoot">Where the run directory lives; null: the worker's configured shared runs directory.</param>
+/// The run directory is always under the worker node's own runs directory: nothing a client sends can move it.
 /// <param name="Ring">This slot's place in a data-parallel run; null when the run has one worker.</param>
 public sealed record StartTraining(
     string RunId,
     string ExperimentHocon,
-    string? RunsRoot,
     IReadOnlyList<CheckpointRecord> ResumeCandidates,
     int Attempt,
     string? SourceFile = null,

@@ -230,6 +230,13 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
 
     void Submit(SubmitExperiment submit)
     {
+        if (submit.RunsRoot is not null)
+        {
+            Sender.Tell(new SubmitRejected(
+                $"a submission cannot choose where its run is written (it asked for {submit.RunsRoot}); runs go to each worker node's own runs directory " +
+                "(--runs-dir on the node, trainmanager.runs-directory). Submit without a runs root."));
+            return;
+        }
         Experiment experiment;
         try
         {

@@ -105,7 +105,7 @@ public sealed class TrainingJob : IDisposable
             var sourceFile = start.SourceFile is { } file && File.Exists(file) ? file : null;
             experiment = experiment with { ResolvedHocon = recorded, SourceFile = sourceFile };
 
-            var root = Path.GetFullPath(start.RunsRoot ?? settings.RunsDirectory);
+            var root = Path.GetFullPath(settings.RunsDirectory);
             var existing = Path.Combine(root, start.RunId);
             if (rank == 0)
             {
