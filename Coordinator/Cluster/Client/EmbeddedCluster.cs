@@ -46,6 +46,10 @@ public sealed class EmbeddedCluster : IDisposable
                 trainmanager.scheduler.recover-on-start = off
                 akka.cluster.seed-nodes = []
                 akka.coordinated-shutdown.phases.cluster-exiting.timeout = 2 s
+                # The CLI owns Ctrl+C and SIGTERM: they cancel the run, which stops after its batch, checkpoints and ends,
+                # and only then is this system shut down (Dispose). Akka's own hook would shut it down at once, in a race
+                # with that cancel, ending the client's follow of the run before the run could say how it ended.
+                akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
                 """,
         };
         // Only the state directory may come from the environment: the rest of an embedded run is fixed by design.
