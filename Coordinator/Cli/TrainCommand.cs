@@ -60,12 +60,21 @@ public sealed class TrainCommand(IAnsiConsole console) : TrainManagerCommand<Tra
             Console.Write(Summary(experiment, run, EmbeddedTrain.ToFitResult(outcome)));
         var stopReason = interrupted ? StopOnInterrupt.Reason : ended.Outcome?.StopReason;
         if (stopReason is { } reason)
-            // The run's own experiment.hocon carries every override, so resuming from it continues the same run.
-            Console.WriteLine(interrupted && run is not null && ended.Outcome?.LastCheckpoint is { } checkpoint
-                ? $"Stopped early: {reason}. Continue with: trainmanager train {run.ExperimentFile} --resume {checkpoint}"
+            // The run's own experiment.hocon carries every override, so resuming from it continues the same run. Written
+            // past Spectre's wrapping, so the command stays one line that can be copied whole from any terminal width.
+            Console.Profile.Out.Writer.WriteLine(interrupted && run is not null && ended.Outcome?.LastCheckpoint is { } checkpoint
+                ? $"Stopped early: {reason}. Continue with: {ResumeCommand(run.ExperimentFile, checkpoint)}"
                 : $"Stopped early: {reason}.");
         return interrupted ? ExitCodes.Interrupted : ExitCodes.Success;
     }
+
+    /// <summary>The command that continues a run from <paramref name="checkpoint"/>, quoted for a POSIX shell where a path needs it.</summary>
+    internal static string ResumeCommand(string experimentFile, string checkpoint) =>
+        $"trainmanager train {ShellWord(experimentFile)} --resume {ShellWord(checkpoint)}";
+
+    static string ShellWord(string word) => word.Length > 0 && word.All(c => char.IsAsciiLetterOrDigit(c) || "/._-+:=,@%".Contains(c))
+        ? word
+        : "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     static Table Summary(Experiment experiment, RunDirectory run, FitResult result)
     {
