@@ -25,8 +25,10 @@ public sealed class EmbeddedCluster : IDisposable
 
     /// <param name="device">The slots' device: the experiment's own.</param>
     /// <param name="catalogForRun">The extensions of the run, writing to the user's terminal.</param>
+    /// <param name="stateDirectory">Where the journal is; null: TRAINMANAGER_STATE_DIRECTORY, else <c>.trainmanager/</c>.</param>
     /// <param name="workers">How many slots: the experiment's workers. On <c>cuda</c> they are cuda:0, cuda:1, ... (one
     /// worker per GPU); on <c>cpu</c> or a named GPU they share it.</param>
+    /// <exception cref="JournalUnusableException">The journal file is corrupt or locked by another process.</exception>
     public static EmbeddedCluster Start(string device, Func<string, ExtensionCatalog> catalogForRun, string? stateDirectory = null, int workers = 1)
     {
         var devices = string.Equals(device, "cuda", StringComparison.OrdinalIgnoreCase) && workers > 1
@@ -57,6 +59,7 @@ public sealed class EmbeddedCluster : IDisposable
         overrides = overrides with { StateDirectory = stateDirectory ?? environment.StateDirectory };
         var config = ClusterConfiguration.Build(null, overrides);
         var settings = TrainManagerSettings.From(config);
+        SqliteJournalCheck.EnsureUsable(settings); // before the system: a bad journal is one line now, not a hang later
         var (system, roles) = ClusterBootstrap.Start(config, catalogForRun);
         return new EmbeddedCluster(system, roles, settings);
     }
