@@ -43,9 +43,12 @@ try
         foreach (var device in settings.Devices)
             TorchDevice.Parse(device);
     }
+    if (roles.Contains(NodeRoles.Coordinator))
+        SqliteJournalCheck.EnsureUsable(settings);
     NodePort.EnsureFree(config.GetString("akka.remote.dot-netty.tcp.hostname"), config.GetInt("akka.remote.dot-netty.tcp.port"));
 }
-catch (Exception e) when (e is ClusterConfigurationException or NodeStartException or DeviceUnavailableException or TorchRuntimeException)
+catch (Exception e) when (e is ClusterConfigurationException or NodeStartException or DeviceUnavailableException or TorchRuntimeException
+                               or JournalUnusableException)
 {
     Console.Error.WriteLine($"trainmanager-node: {e.Message}");
     return 2;

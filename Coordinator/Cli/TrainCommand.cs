@@ -12,7 +12,7 @@ using TrainManager.Training;
 
 namespace TrainManager.Coordinator.Cli;
 
-/// <summary><c>trainmanager train EXPERIMENT.hocon [--set k=v]... [--runs-dir DIR] [--resume CHECKPOINT]</c>.</summary>
+/// <summary><c>trainmanager train EXPERIMENT.hocon [--set k=v]... [--runs-dir DIR] [--state-dir DIR] [--resume CHECKPOINT]</c>.</summary>
 [Description("Train the model an experiment file describes, in a new run directory.")]
 public sealed class TrainCommand(IAnsiConsole console) : TrainManagerCommand<TrainCommand.Settings>(console)
 {
@@ -29,6 +29,10 @@ public sealed class TrainCommand(IAnsiConsole console) : TrainManagerCommand<Tra
         [CommandOption("--runs-dir <DIR>")]
         [Description("Create the run directory under DIR instead of the experiment's runs-dir (default runs/).")]
         public string? RunsDirectory { get; set; }
+
+        [CommandOption("--state-dir <DIR>")]
+        [Description("Keep the journal (journal.db) in DIR instead of .trainmanager/ (or TRAINMANAGER_STATE_DIRECTORY).")]
+        public string? StateDirectory { get; set; }
 
         [CommandOption("--resume <CHECKPOINT>")]
         [Description("Continue from a checkpoint file, or from the newest checkpoint of a run directory.")]
@@ -52,7 +56,7 @@ public sealed class TrainCommand(IAnsiConsole console) : TrainManagerCommand<Tra
 
         // The embedded default: an in-process single-node cluster (coordinator and one worker slot, journal in
         // .trainmanager/) runs the experiment, so a local run is journaled and run by the same code as a cluster run.
-        var (run, ended) = EmbeddedTrain.Run(Console, catalog, experiment, model, resumeFrom, cancellationToken);
+        var (run, ended) = EmbeddedTrain.Run(Console, catalog, experiment, model, resumeFrom, settings.StateDirectory, cancellationToken);
         if (ended.Status == RunStatus.Failed)
             throw EmbeddedTrain.Failure(ended);
         var interrupted = cancellationToken.IsCancellationRequested || ended.Status == RunStatus.Cancelled;
@@ -60,12 +64,21 @@ public sealed class TrainCommand(IAnsiConsole console) : TrainManagerCommand<Tra
             Console.Write(Summary(experiment, run, EmbeddedTrain.ToFitResult(outcome)));
         var stopReason = interrupted ? StopOnInterrupt.Reason : ended.Outcome?.StopReason;
         if (stopReason is { } reason)
-            // The run's own experiment.hocon carries every override, so resuming from it continues the same run.
-            Console.WriteLine(interrupted && run is not null && ended.Outcome?.LastCheckpoint is { } checkpoint
-                ? $"Stopped early: {reason}. Continue with: trainmanager train {run.ExperimentFile} --resume {checkpoint}"
+            // The run's own experiment.hocon carries every override, so resuming from it continues the same run. Written
+            // past Spectre's wrapping, so the command stays one line that can be copied whole from any terminal width.
+            Console.Profile.Out.Writer.WriteLine(interrupted && run is not null && ended.Outcome?.LastCheckpoint is { } checkpoint
+                ? $"Stopped early: {reason}. Continue with: {ResumeCommand(run.ExperimentFile, checkpoint)}"
                 : $"Stopped early: {reason}.");
         return interrupted ? ExitCodes.Interrupted : ExitCodes.Success;
     }
+
+    /// <summary>The command that continues a run from <paramref name="checkpoint"/>, quoted for a POSIX shell where a path needs it.</summary>
+    internal static string ResumeCommand(string experimentFile, string checkpoint) =>
+        $"trainmanager train {ShellWord(experimentFile)} --resume {ShellWord(checkpoint)}";
+
+    static string ShellWord(string word) => word.Length > 0 && word.All(c => char.IsAsciiLetterOrDigit(c) || "/._-+:=,@%".Contains(c))
+        ? word
+        : "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     static Table Summary(Experiment experiment, RunDirectory run, FitResult result)
     {

@@ -12,6 +12,9 @@ public sealed class CliBadInputTests
 
     void AssertNoStackTrace() => Assert.DoesNotContain("   at ", _console.Output);
 
+    static void AssertNoRunDirectory(string runs) =>
+        Assert.True(!Directory.Exists(runs) || Directory.GetDirectories(runs).Length == 0, $"bad input left a run directory in {runs}");
+
     [Fact]
     public void Train_of_a_missing_file_exits_2_and_says_where_it_looked()
     {
@@ -166,6 +169,7 @@ public sealed class CliBadInputTests
 
         Assert.Contains("whose weights do not fit", _console.Output);
         Assert.Contains("Drop the override that changes a layer's size", _console.Output);
+        Assert.Single(Directory.GetDirectories(runs)); // the first run's, and no new one
         AssertNoStackTrace();
     }
 
@@ -184,6 +188,7 @@ public sealed class CliBadInputTests
         Assert.Equal(ExitCodes.BadInput, Run("train", SliceExperiment, "--set", $"data.path=\"{data}\"", "--runs-dir", Path.Combine(folder, "runs")));
 
         Assert.Contains(images, _console.Output);
+        AssertNoRunDirectory(Path.Combine(folder, "runs"));
         AssertNoStackTrace();
     }
 
@@ -192,9 +197,56 @@ public sealed class CliBadInputTests
     {
         if (TorchSharp.torch.cuda.is_available()) return; // this machine has a GPU: the run is valid here
 
-        Assert.Equal(ExitCodes.BadInput, Run("train", SliceExperiment, "--set", "device=cuda", "--runs-dir", Path.Combine(TempDirectory(), "runs")));
+        var runs = Path.Combine(TempDirectory(), "runs");
+        Assert.Equal(ExitCodes.BadInput, Run("train", SliceExperiment, "--set", "device=cuda", "--runs-dir", runs));
 
         Assert.Contains("cuda", _console.Output);
+        AssertNoRunDirectory(runs);
+        AssertNoStackTrace();
+    }
+
+    [Fact]
+    public void Train_with_a_journal_that_is_not_an_sqlite_database_exits_2_names_the_file_and_creates_no_run()
+    {
+        var folder = TempDirectory();
+        var (state, runs) = (Path.Combine(folder, "state"), Path.Combine(folder, "runs"));
+        Directory.CreateDirectory(state);
+        var journal = Path.Combine(state, "journal.db");
+        var noise = new byte[64 * 1024];
+        new Random(7).NextBytes(noise);
+        File.WriteAllBytes(journal, noise);
+
+        Assert.Equal(ExitCodes.BadInput, Run("train", SliceExperiment, "--runs-dir", runs, "--state-dir", state));
+
+        Assert.Contains($"the journal {journal} is not a Train Manager journal (corrupt: file is not a database); move it aside", _console.Output);
+        Assert.Single(_console.Output.Trim().Split('\n'));
+        Assert.False(Directory.Exists(runs), "a bad journal must not create a run directory");
+        Assert.Equal(noise, File.ReadAllBytes(journal)); // looked at, not repaired or replaced
+    }
+
+    [Fact]
+    public void Train_with_a_journal_another_process_holds_locked_exits_2_at_once_and_says_what_to_do()
+    {
+        var folder = TempDirectory();
+        var (state, runs) = (Path.Combine(folder, "state"), Path.Combine(folder, "runs"));
+        Directory.CreateDirectory(state);
+        var journal = Path.Combine(state, "journal.db");
+        using var holder = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={journal};Pooling=False");
+        holder.Open();
+        using (var create = holder.CreateCommand())
+        {
+            create.CommandText = "CREATE TABLE held (x INTEGER); BEGIN EXCLUSIVE; INSERT INTO held VALUES (1);";
+            create.ExecuteNonQuery();
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        Assert.Equal(ExitCodes.BadInput, Run("train", SliceExperiment, "--runs-dir", runs, "--state-dir", state));
+
+        // Generous: it guards against waiting out the journal's 30 s busy timeout, it does not time the check.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"it took {clock.Elapsed} to say the journal is locked");
+        Assert.Contains($"the journal {journal} is locked by another process", _console.Output);
+        Assert.Contains("stop it, or give this one a state directory of its own with --state-dir DIR", _console.Output);
+        Assert.False(Directory.Exists(runs), "a locked journal must not create a run directory");
         AssertNoStackTrace();
     }
 

@@ -20,12 +20,12 @@ public static class EmbeddedTrain
     /// <summary>Runs <paramref name="experiment"/> to its end; Ctrl+C cancels it (it stops after its batch, checkpointed).</summary>
     /// <returns>The run directory (null when it was cancelled before it started) and how the run ended.</returns>
     public static (RunDirectory? Run, RunEnded Ended) Run(IAnsiConsole console, ExtensionCatalog catalog, Experiment experiment, ModelSpec model,
-        string? resumeFrom, CancellationToken cancellationToken)
+        string? resumeFrom, string? stateDirectory, CancellationToken cancellationToken)
     {
         var runsRoot = Path.GetFullPath(experiment.RunsDirectory);
         var submission = Submission.Create(experiment, model, resumeFrom);
         // The embedded node's runs directory is the experiment's: this process is both the user and the node.
-        using var cluster = EmbeddedCluster.Start(experiment.Device, _ => catalog, runsRoot, workers: experiment.Workers);
+        using var cluster = EmbeddedCluster.Start(experiment.Device, _ => catalog, runsRoot, stateDirectory, experiment.Workers);
         var session = cluster.Session;
         var accepted = session.AskAsync(submission).GetAwaiter().GetResult() switch
         {

@@ -25,10 +25,11 @@ public sealed class EmbeddedCluster : IDisposable
 
     /// <param name="device">The slots' device: the experiment's own.</param>
     /// <param name="catalogForRun">The extensions of the run, writing to the user's terminal.</param>
+    /// <param name="runsDirectory">The node's runs directory: where the experiment asked its runs to go.</param>
+    /// <param name="stateDirectory">Where the journal is; null: TRAINMANAGER_STATE_DIRECTORY, else <c>.trainmanager/</c>.</param>
     /// <param name="workers">How many slots: the experiment's workers. On <c>cuda</c> they are cuda:0, cuda:1, ... (one
     /// worker per GPU); on <c>cpu</c> or a named GPU they share it.</param>
-    /// <param name="runsDirectory">The node's runs directory: where the experiment asked its runs to go.</param>
-    /// <param name="stateDirectory">Where the journal is; null: the environment's, else .trainmanager.</param>
+    /// <exception cref="JournalUnusableException">The journal file is corrupt or locked by another process.</exception>
     public static EmbeddedCluster Start(string device, Func<string, ExtensionCatalog> catalogForRun, string runsDirectory, string? stateDirectory = null, int workers = 1)
     {
         var devices = string.Equals(device, "cuda", StringComparison.OrdinalIgnoreCase) && workers > 1
@@ -51,6 +52,10 @@ public sealed class EmbeddedCluster : IDisposable
                 trainmanager.scheduler.recover-on-start = off
                 akka.cluster.seed-nodes = []
                 akka.coordinated-shutdown.phases.cluster-exiting.timeout = 2 s
+                # The CLI owns Ctrl+C and SIGTERM: they cancel the run, which stops after its batch, checkpoints and ends,
+                # and only then is this system shut down (Dispose). Akka's own hook would shut it down at once, in a race
+                # with that cancel, ending the client's follow of the run before the run could say how it ended.
+                akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
                 """,
         };
         // Only the state directory may come from the environment: the rest of an embedded run is fixed by design.
@@ -58,6 +63,7 @@ public sealed class EmbeddedCluster : IDisposable
         overrides = overrides with { StateDirectory = stateDirectory ?? environment.StateDirectory };
         var config = ClusterConfiguration.Build(null, overrides);
         var settings = TrainManagerSettings.From(config);
+        SqliteJournalCheck.EnsureUsable(settings); // before the system: a bad journal is one line now, not a hang later
         var (system, roles) = ClusterBootstrap.Start(config, catalogForRun);
         return new EmbeddedCluster(system, roles, settings);
     }

@@ -49,10 +49,13 @@ public sealed class TrainingJob : IDisposable
 {
     readonly IReadOnlyList<Extension> _extensions;
     readonly string _ownDirectory;
+    readonly bool _createdRunDirectory;
+    bool _disposed;
 
     TrainingJob(string runId, int rank, string runPath, string ownDirectory, Trainer trainer, ResumePoint.Choice resume, StopWhenAsked stop,
-        DataParallelExtension? dataParallel, IReadOnlyList<Extension> extensions)
+        DataParallelExtension? dataParallel, IReadOnlyList<Extension> extensions, bool createdRunDirectory)
     {
+        _createdRunDirectory = createdRunDirectory;
         RunId = runId;
         Rank = rank;
         RunPath = runPath;
@@ -85,6 +88,8 @@ public sealed class TrainingJob : IDisposable
     {
         RunDirectory? run = null;
         string? ownDirectory = null;
+        var createdRunDirectory = false;
+        IReadOnlyList<Extension> extensions = [];
         Trainer? trainer = null;
         var rank = start.Ring?.Rank ?? 0;
         try
@@ -109,9 +114,8 @@ public sealed class TrainingJob : IDisposable
             var existing = Path.Combine(root, start.RunId);
             if (rank == 0)
             {
-                run = File.Exists(Path.Combine(existing, "experiment.hocon"))
-                    ? RunDirectory.Open(existing)
-                    : RunDirectory.Create(experiment, root, start.RunId);
+                createdRunDirectory = !File.Exists(Path.Combine(existing, "experiment.hocon"));
+                run = createdRunDirectory ? RunDirectory.Create(experiment, root, start.RunId) : RunDirectory.Open(existing);
                 ownDirectory = run.Path;
             }
             else
@@ -122,7 +126,7 @@ public sealed class TrainingJob : IDisposable
 
             // Every rank checks the checkpoints the same way and so picks the same one; only rank 0 moves a bad one aside.
             var resume = ResumePoint.Choose(start.ResumeCandidates, keepAside: rank == 0);
-            var extensions = catalog.CreateAll(new ExtensionContext(ownDirectory, experiment));
+            extensions = catalog.CreateAll(new ExtensionContext(ownDirectory, experiment));
             trainer = Trainer.FromExperiment(experiment, run, extensions, rank: rank, worldSize: start.Ring?.WorldSize ?? 1);
             var dataParallel = start.Ring is { } ring ? new DataParallelExtension(FormRing(ring, experiment, listener, settings, cancel)) : null;
             if (dataParallel is not null)
@@ -136,7 +140,7 @@ public sealed class TrainingJob : IDisposable
                 trainer.Register(new RunReporter(start.RunId, worker, () => step.Step));
                 trainer.Register(new ProgressReporter(start.RunId, worker, settings.ProgressInterval));
             }
-            return new TrainingJob(start.RunId, rank, existing, ownDirectory, trainer, resume, stop, dataParallel, extensions);
+            return new TrainingJob(start.RunId, rank, existing, ownDirectory, trainer, resume, stop, dataParallel, extensions, createdRunDirectory);
         }
         catch (RingFormationException)
         {
@@ -146,8 +150,16 @@ public sealed class TrainingJob : IDisposable
         catch (Exception e)
         {
             trainer?.Dispose();
+            var kind = FailureText.KindOf(e);
+            if (kind == FailureKind.BadInput && createdRunDirectory && run is not null)
+            {
+                // Bad input leaves no run directory: the message says what to change, and nothing ran.
+                DisposeAll(extensions);
+                DeleteRunDirectory(run.Path);
+                throw new TrainingPreparationException(FailureText.Describe(e), kind, null, e);
+            }
             var errorFile = ownDirectory is null ? null : WriteError(ownDirectory, e);
-            throw new TrainingPreparationException(FailureText.Describe(e), FailureText.KindOf(e), errorFile, e);
+            throw new TrainingPreparationException(FailureText.Describe(e), kind, errorFile, e);
         }
     }
 
@@ -189,10 +201,43 @@ public sealed class TrainingJob : IDisposable
         return file;
     }
 
+    /// <summary>For a run that failed on bad input before its first checkpoint (a checkpoint that does not fit the model,
+    /// say): removes the run directory this job created, after closing what the job has open in it, since bad input leaves
+    /// no run directory. A directory it did not create, or one with a checkpoint, stays.</summary>
+    /// <returns>Whether it was removed (the job is then disposed).</returns>
+    public bool DiscardNewRunDirectory()
+    {
+        if (!_createdRunDirectory || Trainer.Checkpoints?.Latest() is not null)
+            return false;
+        Dispose();
+        DeleteRunDirectory(RunPath);
+        return true;
+    }
+
+    static void DeleteRunDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left behind: the failure is still reported as it is; a stray directory is not worth a second error.
+        }
+    }
+
+    static void DisposeAll(IEnumerable<Extension> extensions)
+    {
+        foreach (var disposable in extensions.OfType<IDisposable>())
+            disposable.Dispose();
+    }
+
     public void Dispose()
     {
-        foreach (var disposable in _extensions.OfType<IDisposable>())
-            disposable.Dispose();
+        if (_disposed)
+            return;
+        _disposed = true;
+        DisposeAll(_extensions);
         DataParallel?.Dispose();
         Trainer.Dispose();
     }

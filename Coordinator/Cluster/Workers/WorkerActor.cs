@@ -138,6 +138,13 @@ public sealed class WorkerActor : ReceiveActor
                 ReportRingLost(FailureText.Describe(error));
                 return;
             }
+            if (FailureText.KindOf(error) == FailureKind.BadInput && _job!.DiscardNewRunDirectory())
+            {
+                _log.Warning("Run {0} could not train on {1}: {2}", _runId, _address, FailureText.Describe(error));
+                Report(new TrainingFailedReport(_runId!, FailureText.Describe(error), FailureKind.BadInput, null));
+                Finish();
+                return;
+            }
             var errorFile = _job!.WriteError(error);
             if (_job.Stop.Reason is { } stopReason && _job.Trainer.Checkpoints?.Latest() is { } latest)
             {
