@@ -45,8 +45,10 @@ public sealed class RingAllReduce : IDisposable
 
     /// <summary>
     /// Forms the ring: connects to the successor's endpoint and accepts the predecessor on
-    /// <paramref name="listener"/> at the same time, each after a handshake that checks the run token, the world size
-    /// and both ranks. Every rank calls this with the same peers and token.
+    /// <paramref name="listener"/> at the same time, each after a handshake in which both sides prove the run token
+    /// (without sending it) before the world size and both ranks are checked. Connections to the listener that are
+    /// not the predecessor are shed beside it, each within <see cref="RingOptions.HelloTimeout"/>. Every rank calls
+    /// this with the same peers and token.
     /// </summary>
     /// <exception cref="RingHandshakeException">A neighbour refused this rank, or is not a ring member.</exception>
     /// <exception cref="TimeoutException">The ring was not formed within <see cref="RingOptions.ConnectTimeout"/>.</exception>
@@ -63,7 +65,7 @@ public sealed class RingAllReduce : IDisposable
         using var deadline = new CancellationTokenSource(options.ConnectTimeout);
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancel, deadline.Token);
         var outgoing = AbortOtherOnFailure(RingHandshake.ConnectToSuccessorAsync(membership, options, abort.Token, deadline.Token), abort);
-        var incoming = AbortOtherOnFailure(RingHandshake.AcceptPredecessorAsync(listener.Socket, membership, options, abort.Token, deadline.Token), abort);
+        var incoming = AbortOtherOnFailure(RingAcceptor.AcceptPredecessorAsync(listener.Socket, membership, options, abort.Token, deadline.Token), abort);
         try
         {
             await Task.WhenAll(outgoing, incoming).ConfigureAwait(false);

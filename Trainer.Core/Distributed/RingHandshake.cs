@@ -1,36 +1,60 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 
 namespace TrainManager.Distributed;
 
 /// <summary>
-/// Forms the two connections of a rank: the connecting side dials its successor and sends a <see cref="RingHello"/>,
-/// the accepting side checks every hello that arrives and answers with its verdict.
+/// Forms the outgoing connection of a rank: it dials its successor and goes through the <see cref="RingHello"/>
+/// handshake as the connecting side. The incoming one is <see cref="RingAcceptor"/>'s.
 /// </summary>
 internal static class RingHandshake
 {
-    /// <summary>Connects to the successor, retrying while it is not listening yet, and completes the handshake.</summary>
-    /// <exception cref="RingHandshakeException">The successor refused this rank, or is not a ring member.</exception>
+    /// <summary>Connects to the successor, retrying while it is not listening yet, and completes the handshake: it
+    /// answers the successor's challenge with its proof of the run token, and tells the successor who it is only once
+    /// the successor has proven the token too.</summary>
+    /// <exception cref="RingHandshakeException">The successor refused this rank, or is not a ring member of this run.</exception>
     /// <exception cref="TimeoutException"><paramref name="deadline"/> passed first.</exception>
     public static async Task<Socket> ConnectToSuccessorAsync(RingMembership membership, RingOptions options,
         CancellationToken abort, CancellationToken deadline)
     {
         var endPoint = membership.Peers[membership.Successor];
         var socket = await ConnectWithRetriesAsync(membership, endPoint, options, abort, deadline);
+        var stage = ConnectorStage.AwaitingChallenge;
         try
         {
-            await SendAllAsync(socket, RingHello.Encode(membership), abort);
-            var reply = new byte[RingHello.ReplyBytes];
-            await ReceiveExactlyAsync(socket, reply, abort);
-            RingHello.CheckReply(reply, membership, endPoint);
+            // No deadline of its own: the challenge comes when the successor starts forming its ring, which may be later.
+            var challenge = new byte[RingHello.ChallengeBytes];
+            await ReceiveExactlyAsync(socket, challenge, abort);
+            if (RingHello.ListenerNonce(challenge) is not { } listenerNonce)
+                throw new RingHandshakeException(
+                    $"Rank {membership.Rank}: {endPoint} answered, but not as a ring member of this version; is the address of rank {membership.Successor} right?");
+            var connectorNonce = RandomNumberGenerator.GetBytes(RingHello.NonceBytes);
+            await SendAllAsync(socket, RingHello.Proof(membership.Token, listenerNonce.Span, connectorNonce), abort);
+
+            stage = ConnectorStage.ProofSent;
+            var counterProof = new byte[RingHello.CounterProofBytes];
+            await ReceiveExactlyAsync(socket, counterProof, abort);
+            if (!RingHello.CheckCounterProof(counterProof, membership.Token, listenerNonce.Span, connectorNonce))
+                throw new RingHandshakeException(
+                    $"Rank {membership.Rank}: {endPoint} (expected rank {membership.Successor}) could not prove this run's token: " +
+                    "run token mismatch (a rank of another run?).");
+
+            stage = ConnectorStage.ClaimsSent;
+            await SendAllAsync(socket, RingHello.Claims(membership), abort);
+            var verdict = new byte[RingHello.VerdictBytes];
+            await ReceiveExactlyAsync(socket, verdict, abort);
+            RingHello.CheckVerdict(verdict, membership, endPoint);
             return socket;
         }
         catch (Exception e) when (e is EndOfStreamException or SocketException)
         {
             socket.Dispose();
-            throw new RingHandshakeException(
-                $"Rank {membership.Rank}: {endPoint} (rank {membership.Successor}) closed the connection during the handshake; " +
-                "it may have failed to form its own side of the ring, or be something other than this run's rank.", e);
+            throw new RingHandshakeException(stage == ConnectorStage.ProofSent
+                ? $"Rank {membership.Rank}: {endPoint} (rank {membership.Successor}) closed the connection on this rank's proof of the run token: " +
+                  "a run token mismatch (is it a rank of another run?), or it gave up forming its own side of the ring."
+                : $"Rank {membership.Rank}: {endPoint} (rank {membership.Successor}) closed the connection during the handshake; " +
+                  "it may have failed to form its own side of the ring, or be something other than this run's rank.", e);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
@@ -43,6 +67,13 @@ internal static class RingHandshake
             socket.Dispose();
             throw;
         }
+    }
+
+    private enum ConnectorStage
+    {
+        AwaitingChallenge,
+        ProofSent,
+        ClaimsSent,
     }
 
     /// <summary>Connects, retrying while the successor is not listening yet or restarting, until the deadline.</summary>
@@ -84,80 +115,13 @@ internal static class RingHandshake
         }
     }
 
-    /// <summary>Accepts connections until the predecessor presents a valid hello; every other one is answered with
-    /// its verdict, closed and remembered for the timeout message.</summary>
-    /// <exception cref="TimeoutException"><paramref name="deadline"/> passed first; names the refused connections.</exception>
-    public static async Task<Socket> AcceptPredecessorAsync(Socket listener, RingMembership membership, RingOptions options,
-        CancellationToken abort, CancellationToken deadline)
-    {
-        var refused = new List<string>();
-        while (true)
-        {
-            Socket candidate;
-            try
-            {
-                candidate = await listener.AcceptAsync(abort);
-            }
-            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-            {
-                throw new TimeoutException(
-                    $"Rank {membership.Rank} waited in vain for its predecessor rank {membership.Predecessor} to connect to " +
-                    $"{(IPEndPoint)listener.LocalEndPoint!}. Refused: {(refused.Count == 0 ? "none" : string.Join("; ", refused))}.");
-            }
-
-            var remote = candidate.RemoteEndPoint?.ToString() ?? "unknown";
-            try
-            {
-                // A silent candidate (a port scanner, a half-open stale worker) may hold the line only so long.
-                using var perCandidate = CancellationTokenSource.CreateLinkedTokenSource(abort);
-                perCandidate.CancelAfter(options.OperationTimeout);
-                var verdict = await ReadHelloAsync(candidate, membership, perCandidate.Token);
-                await SendAllAsync(candidate, RingHello.Reply(verdict, membership), perCandidate.Token);
-                if (verdict == RingVerdict.Accepted)
-                {
-                    RingSockets.Tune(candidate, options);
-                    return candidate;
-                }
-                refused.Add($"{remote} ({RingHello.Describe(verdict)})");
-            }
-            catch (Exception e) when (e is SocketException or EndOfStreamException
-                                          || (e is OperationCanceledException && !abort.IsCancellationRequested))
-            {
-                refused.Add($"{remote} ({(e is OperationCanceledException ? "sent no hello in time" : e.Message)})");
-            }
-            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-            {
-                candidate.Dispose();
-                throw new TimeoutException(
-                    $"Rank {membership.Rank}: the handshake with {remote} did not finish before the connect timeout.");
-            }
-            catch
-            {
-                candidate.Dispose();
-                throw;
-            }
-            candidate.Dispose();
-        }
-    }
-
-    private static async Task<RingVerdict> ReadHelloAsync(Socket socket, RingMembership membership, CancellationToken cancel)
-    {
-        var header = new byte[RingHello.HeaderBytes];
-        await ReceiveExactlyAsync(socket, header, cancel);
-        if (RingHello.TokenLength(header) is not { } tokenLength)
-            return RingVerdict.NotARingPeer;
-        var token = new byte[tokenLength];
-        await ReceiveExactlyAsync(socket, token, cancel);
-        return RingHello.Judge(header, token, membership);
-    }
-
-    private static async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> buffer, CancellationToken cancel)
+    internal static async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> buffer, CancellationToken cancel)
     {
         while (!buffer.IsEmpty)
             buffer = buffer[await socket.SendAsync(buffer, SocketFlags.None, cancel)..];
     }
 
-    private static async Task ReceiveExactlyAsync(Socket socket, Memory<byte> buffer, CancellationToken cancel)
+    internal static async Task ReceiveExactlyAsync(Socket socket, Memory<byte> buffer, CancellationToken cancel)
     {
         while (!buffer.IsEmpty)
         {

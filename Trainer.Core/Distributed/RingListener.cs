@@ -31,7 +31,8 @@ public sealed class RingListener : IDisposable
         try
         {
             socket.Bind(endPoint);
-            socket.Listen(backlog: 16);
+            // Connections wait here between rings; a deep queue keeps a few stray ones from crowding out a rank.
+            socket.Listen(backlog: 128);
             return new RingListener(socket);
         }
         catch

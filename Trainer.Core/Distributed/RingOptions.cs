@@ -17,6 +17,11 @@ public sealed record RingOptions
     /// <summary>How long forming the ring (connecting, accepting, handshakes) may take in all.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a connection to a rank's data endpoint may take to prove the run token and say who it is.
+    /// Each connection has its own, and accepting goes on meanwhile: an idle or stray connection is dropped after
+    /// this without delaying the predecessor. A peer answers in a few round trips, so a few seconds is plenty.</summary>
+    public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>SO_SNDBUF / SO_RCVBUF of the data connections; 0 leaves them to the kernel's autotuning.</summary>
     public int SocketBufferBytes { get; init; }
 
@@ -30,6 +35,8 @@ public sealed record RingOptions
             throw new ArgumentOutOfRangeException(nameof(OperationTimeout), OperationTimeout, "The operation timeout must be positive.");
         if (ConnectTimeout <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "The connect timeout must be positive.");
+        if (HelloTimeout <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(HelloTimeout), HelloTimeout, "The hello timeout must be positive.");
         if (SocketBufferBytes < 0)
             throw new ArgumentOutOfRangeException(nameof(SocketBufferBytes), SocketBufferBytes, "Use 0 for the kernel's default, or a positive size.");
     }
