@@ -8,7 +8,7 @@ public sealed class NodeUsageException(string message) : Exception(message);
 /// <summary>
 /// <c>dotnet run --project Trainer.Node -- [--config cluster.hocon] [--host H] [--port P] [--seed-nodes H:P,...]
 /// [--devices cpu,cpu | cuda:0,cuda:1] [--data-host H] [--data-port P] [--roles coordinator,worker] [--runs-dir DIR]
-/// [--state-dir DIR] [--store sqlite|postgresql]</c>.
+/// [--state-dir DIR] [--store sqlite|postgresql] [--secret-file FILE]</c>.
 /// Flags win over <c>TRAINMANAGER_*</c> environment variables, which win over the config file.
 /// </summary>
 public sealed record NodeCommandLine(string? ConfigFile, ClusterOverrides Flags, bool Help)
@@ -30,6 +30,9 @@ public sealed record NodeCommandLine(string? ConfigFile, ClusterOverrides Flags,
           --runs-dir DIR         the shared runs directory (checkpoints live there)         TRAINMANAGER_RUNS_DIRECTORY
           --state-dir DIR        local state: the SQLite journal (default .trainmanager)    TRAINMANAGER_STATE_DIRECTORY
           --store S              journal store: sqlite or postgresql                        TRAINMANAGER_STORE
+          --secret-file FILE     the cluster's secret, the same file on every node and client TRAINMANAGER_SECRET_FILE
+                                 (default on 127.0.0.1 only: ~/.trainmanager/cluster.secret, made on first use;
+                                 make one for a cluster on several machines with: trainmanager secret FILE)
           --help                 this text
         The PostgreSQL connection string comes from the config file or TRAINMANAGER_JOURNAL_CONNECTION, never a flag
         (a flag would show the password in `ps`); the TLS certificate password likewise from TRAINMANAGER_TLS_PASSWORD.
@@ -100,6 +103,9 @@ public sealed record NodeCommandLine(string? ConfigFile, ClusterOverrides Flags,
                 case "--store":
                     flags = flags with { Store = Value() };
                     break;
+                case "--secret-file":
+                    flags = flags with { SecretFile = Value() };
+                    break;
                 default:
                     throw new NodeUsageException($"unknown option '{arg}'. Run with --help for the options.");
             }
@@ -130,6 +136,7 @@ public sealed record NodeCommandLine(string? ConfigFile, ClusterOverrides Flags,
         "--data-port" => "--data-port 5001",
         "--roles" => "--roles worker",
         "--store" => "--store postgresql",
+        "--secret-file" => "--secret-file /etc/trainmanager/cluster.secret",
         _ => $"{flag} DIR",
     };
 }

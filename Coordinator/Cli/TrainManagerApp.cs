@@ -40,6 +40,9 @@ public static class TrainManagerApp
                 .WithExample("eval", "runs/20250101-120000-fashion-mnist-cnn-1a2b")
                 .WithExample("eval", "runs/20250101-120000-fashion-mnist-cnn-1a2b/checkpoints/epoch-0003-step-000001407.ckpt", "--set", "device=cuda");
 
+            config.AddCommand<Cluster.SecretCommand>("secret")
+                .WithDescription("Create a new cluster's secret file; every node and client of the cluster needs a copy.")
+                .WithExample("secret", "/etc/trainmanager/cluster.secret");
             // The cluster verbs (Cli/Cluster/): each joins the cluster as a short-lived member, asks, and leaves.
             config.AddCommand<Cluster.SubmitCommand>("submit")
                 .WithDescription("Submit an experiment to a cluster; it runs on a free worker slot (or waits for one).")

@@ -24,8 +24,9 @@ internal sealed class NodeProcess
     public int Port { get; }
 
     /// <param name="config">A cluster.hocon of the test's own (<c>--config</c>); null: the built-in one.</param>
+    /// <param name="environment">Variables to set for the node (e.g. TRAINMANAGER_SECRET_FILE).</param>
     public static NodeProcess Start(string name, int port, string seeds, string roles, string journal, string runs, string state,
-        string? config = null)
+        string? config = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -42,6 +43,8 @@ internal sealed class NodeProcess
             info.ArgumentList.Add(config);
         }
         info.Environment["TRAINMANAGER_JOURNAL_CONNECTION"] = journal;
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+            info.Environment[key] = value;
         var node = new NodeProcess(name, port, new Process { StartInfo = info, EnableRaisingEvents = true });
         node._process.OutputDataReceived += (_, line) => node.Read(line.Data);
         node._process.ErrorDataReceived += (_, line) => node.Read(line.Data);
@@ -69,6 +72,16 @@ internal sealed class NodeProcess
         {
             lock (_output)
                 return string.Join('\n', _output.TakeLast(40));
+        }
+    }
+
+    /// <summary>Every line the node has printed so far.</summary>
+    public string AllOutput
+    {
+        get
+        {
+            lock (_output)
+                return string.Join('\n', _output);
         }
     }
 

@@ -15,9 +15,10 @@ public abstract class NodeProcessTests(PostgresJournalTests.Server server) : ICl
     protected string Root { get; } = Training.TrainingFixtures.TempDir();
 
     /// <summary>Starts a node in this test's folder: runs under <c>runs/</c>, its own state under <c>NAME/</c>.</summary>
-    private protected NodeProcess StartNode(string name, int port, string seeds, string roles, string journal, string? config = null)
+    private protected NodeProcess StartNode(string name, int port, string seeds, string roles, string journal, string? config = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
-        var node = NodeProcess.Start(name, port, seeds, roles, journal, Path.Combine(Root, "runs"), Path.Combine(Root, name), config);
+        var node = NodeProcess.Start(name, port, seeds, roles, journal, Path.Combine(Root, "runs"), Path.Combine(Root, name), config, environment);
         _nodes.Add(node);
         return node;
     }

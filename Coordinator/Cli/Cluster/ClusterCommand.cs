@@ -39,7 +39,8 @@ public abstract class ClusterCommand<TSettings>(IAnsiConsole console) : TrainMan
     {
         var seeds = ClusterOverrides.List(settings.Cluster ?? Environment.GetEnvironmentVariable("TRAINMANAGER_CLUSTER"));
         var timeout = settings.Timeout is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
-        return ClusterSession.JoinAsync(settings.Config, seeds, timeout, cancellationToken: cancellationToken).GetAwaiter().GetResult();
+        var flags = new ClusterOverrides { SecretFile = settings.SecretFile };
+        return ClusterSession.JoinAsync(settings.Config, seeds, timeout, flags, cancellationToken).GetAwaiter().GetResult();
     }
 
     /// <summary>Asks the coordinator and returns the answer, turning refusals into bad input.</summary>

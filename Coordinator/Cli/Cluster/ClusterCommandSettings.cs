@@ -14,6 +14,10 @@ public class ClusterCommandSettings : CommandSettings
     [Description("Cluster settings (a copy of cluster.hocon): TLS certificate, seed nodes. Default: the built-in cluster.hocon.")]
     public string? Config { get; set; }
 
+    [CommandOption("--secret-file <FILE>")]
+    [Description("The cluster's secret file (the same one its nodes have). Default: $TRAINMANAGER_SECRET_FILE, else on 127.0.0.1 ~/.trainmanager/cluster.secret.")]
+    public string? SecretFile { get; set; }
+
     [CommandOption("--timeout <SECONDS>")]
     [Description("How long to wait to join the cluster (default 10).")]
     public double? Timeout { get; set; }

@@ -12,7 +12,7 @@ public static class RunEventText
     public static string Describe(IExperimentEvent e) => e switch
     {
         ExperimentSubmitted s =>
-            $"submitted by {s.SubmittedFrom}: {s.Name}, {s.Epochs} epochs on {s.Device}{Workers(s.WorkerGroup)}; code {s.Provenance.Description}" +
+            $"submitted {(s.ProvenBy is { } proven ? $"with {proven} (says {s.SubmittedFrom})" : $"by {s.SubmittedFrom}")}: {s.Name}, {s.Epochs} epochs on {s.Device}{Workers(s.WorkerGroup)}; code {s.Provenance.Description}" +
             (s.ResumeFrom is { } from ? $"; starts from {from.Path}" : ""),
         ExperimentScheduled { Ranks.Count: > 1 } s =>
             $"scheduled on {s.Ranks.Count} workers (attempt {s.Attempt}): " + string.Join(", ", s.Ranks.Select((slot, rank) => $"rank {rank} {slot}")),

@@ -67,6 +67,10 @@ public sealed class ClusterSession : IDisposable
             cluster.RegisterOnMemberUp(() => up.TrySetResult());
             var finished = await Task.WhenAny(up.Task, Task.Delay(timeout, cancellationToken));
             cancellationToken.ThrowIfCancellationRequested();
+            if (finished != up.Task && Security.SecurityEvents.For(system).LastRefusal is { } refusal)
+                throw new ClusterUnavailableException(
+                    $"could not join the cluster at {target}: the connection to {refusal.Peer} failed its secret check ({refusal.Reason}). Use the cluster's secret file: " +
+                    "--secret-file FILE or TRAINMANAGER_SECRET_FILE (the file its nodes were started with).");
             if (finished != up.Task)
                 throw new ClusterUnavailableException(
                     $"no Train Manager cluster answered at {target} within {timeout.TotalSeconds:0.#} s. Is a node running there? " +

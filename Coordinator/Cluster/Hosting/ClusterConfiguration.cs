@@ -87,7 +87,7 @@ public static class ClusterConfiguration
         if (remote is not null)
             throw new ClusterConfigurationException(
                 $"a cluster on other machines ({remote}) needs its secret: pass --secret-file FILE (TRAINMANAGER_SECRET_FILE, trainmanager.security.secret-file) " +
-                "with the cluster's secret file, the same on every node and client. A new cluster's is made by: trainmanager cluster secret FILE");
+                "with the cluster's secret file, the same on every node and client. A new cluster's is made by: trainmanager secret FILE");
         return ClusterSecret.LoadOrCreateDefault();
     }
 

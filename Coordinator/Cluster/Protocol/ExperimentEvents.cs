@@ -17,10 +17,12 @@ public interface IExperimentEvent : IClusterMessage
 /// <param name="Device">The device the experiment asks for; a slot of the same kind runs it.</param>
 /// <param name="RunsRoot">Set only in journals of versions that let a submission choose; ignored: a run directory is
 /// always under the worker node's own runs directory.</param>
-/// <param name="SubmittedFrom">Who submitted it: host and user, for the history.</param>
+/// <param name="SubmittedFrom">Who the client says it is (user@host): a claim, kept for the history.</param>
 /// <param name="ResumeFrom">A checkpoint from an earlier run to start from (<c>--resume</c>), verified by its checksum.</param>
 /// <param name="SourceFile">The experiment file on the submitter's machine (where the provenance extension looks for the code).</param>
 /// <param name="Group">How many workers it trains on (null in events written before data-parallel runs: one).</param>
+/// <param name="ProvenBy">What the submitting connection proved: the cluster secret it knew (by key id) and the member
+/// address it came from; null in events written before connections were authenticated.</param>
 public sealed record ExperimentSubmitted(
     string RunId,
     DateTimeOffset At,
@@ -34,7 +36,8 @@ public sealed record ExperimentSubmitted(
     string SubmittedFrom,
     CheckpointRecord? ResumeFrom,
     string? SourceFile = null,
-    WorkerGroupSpec? Group = null) : IExperimentEvent
+    WorkerGroupSpec? Group = null,
+    string? ProvenBy = null) : IExperimentEvent
 {
     public WorkerGroupSpec WorkerGroup => Group ?? WorkerGroupSpec.Single;
 }

@@ -55,11 +55,15 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     /// <summary>The extension types the members can build: a submission naming another is refused before it queues.</summary>
     readonly HashSet<string> _extensionTypes;
+    readonly string _keyId;
 
     public ExperimentRegistry(SchedulerOptions options, IEnumerable<string> extensionTypes)
     {
         _options = options;
         _extensionTypes = new HashSet<string>(extensionTypes, StringComparer.Ordinal);
+        _keyId = Context.System.Settings.Config.GetString("trainmanager.security.resolved-secret", "") is { Length: > 0 } secret
+            ? Security.ClusterSecret.FromBase64(secret, "trainmanager.security.resolved-secret").KeyId
+            : "(none)";
         if (options.RecoverOnStart)
             LoadingJournal();
         else
@@ -254,10 +258,21 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             ? null
             : new WorkerGroupSpec(experiment.Workers, experiment.DataParallel.MinWorkers, experiment.DataParallel.ReplacementWait);
         var submitted = new ExperimentSubmitted(runId, DateTimeOffset.UtcNow, experiment.Name, experiment.Epochs, submit.ExperimentHocon,
-            submit.InstantiationJson, submit.Provenance, submit.Device, submit.RunsRoot, submit.SubmittedFrom, submit.ResumeFrom, submit.SourceFile,
-            group);
+            submit.InstantiationJson, submit.Provenance, submit.Device, null, submit.SubmittedFrom, submit.ResumeFrom, submit.SourceFile,
+            group, ProvenBy(Sender));
         var waitingBefore = _queue.Keys.Count(id => _views.TryGetValue(id, out var v) && DeviceKinds.CanRun(v.Device, submit.Device));
         Experiment(runId).Tell(new Create(submitted, Sender, waitingBefore, _slots.Matching(submit.Device)));
+    }
+
+    /// <summary>The credential a request's connection proved: nothing reaches this actor from a connection that did not
+    /// prove the cluster secret, so its sender's address is one that knew the secret.</summary>
+    string ProvenBy(IActorRef sender)
+    {
+        var address = sender.Path.Address;
+        var from = address.HasLocalScope || address == Akka.Cluster.Cluster.Get(Context.System).SelfAddress
+            ? "the coordinator's own process"
+            : $"{address.Host}:{address.Port}";
+        return $"cluster secret {_keyId} from {from}";
     }
 
     IActorRef Experiment(string runId)

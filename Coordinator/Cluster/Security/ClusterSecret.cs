@@ -52,7 +52,7 @@ public sealed class ClusterSecret
         if (!File.Exists(full))
             throw new ClusterConfigurationException(
                 $"the cluster secret file {full} does not exist. Copy the cluster's secret file there (every node and client needs the same one), " +
-                "or create a new cluster's with: trainmanager cluster secret " + full);
+                "or create a new cluster's with: trainmanager secret " + full);
         if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(full) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
             throw new ClusterConfigurationException(
                 $"the cluster secret file {full} can be read by other users; make it private with: chmod 600 {full}");
@@ -122,5 +122,5 @@ public sealed class ClusterSecret
         host is "localhost" || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 
     static ClusterConfigurationException Invalid(string source) => new(
-        $"{source} is not a Train Manager cluster secret (one line of base64, {Length} bytes). Create one with: trainmanager cluster secret FILE");
+        $"{source} is not a Train Manager cluster secret (one line of base64, {Length} bytes). Create one with: trainmanager secret FILE");
 }

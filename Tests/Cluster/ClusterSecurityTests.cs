@@ -1,0 +1,145 @@
+using Akka.Actor;
+using Akka.Configuration;
+using TrainManager.Coordinator.Cluster;
+using TrainManager.Coordinator.Cluster.Client;
+using TrainManager.Coordinator.Cluster.Hosting;
+using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Coordinator.Cluster.Security;
+using TrainManager.Coordinator.Cluster.Serialization;
+
+namespace TrainManager.Tests.Cluster;
+
+/// <summary>
+/// The cluster as an outsider on the same network meets it, with real node processes: a node, a client and a plain
+/// Akka system without the cluster secret are each refused before anything they send is read, while a client with the
+/// secret is served and a run finishes beside them.
+/// </summary>
+[Collection(NodeProcessCollection.Name)]
+public sealed class ClusterSecurityTests(PostgresJournalTests.Server server) : NodeProcessTests(server)
+{
+    static readonly TimeSpan Long = TimeSpan.FromSeconds(60);
+
+    [PostgresFact]
+    public async Task Without_the_cluster_secret_a_node_a_client_and_a_plain_akka_system_are_refused_and_a_run_beside_them_finishes()
+    {
+        var journal = Server.Postgres.CreateDatabase();
+        var ports = NodeProcess.FreePorts(2);
+        var seeds = $"127.0.0.1:{ports[0]}";
+        var coordinator = StartNode("coordinator", ports[0], seeds, "coordinator,worker", journal);
+        await coordinator.JoinedAsync(Long);
+
+        var otherSecret = Path.Combine(Root, "other.secret");
+        ClusterSecret.Create(otherSecret);
+
+        // A node with another secret: it must never become a member, so never get a slot or a rank.
+        var intruder = StartNode("intruder", ports[1], seeds, "worker", journal,
+            environment: new Dictionary<string, string> { ["TRAINMANAGER_SECRET_FILE"] = otherSecret });
+
+        // A client with another secret: told why, not left to time out on "no cluster answered".
+        var refused = await Assert.ThrowsAsync<ClusterUnavailableException>(() =>
+            ClusterSession.JoinAsync(null, [seeds], TimeSpan.FromSeconds(10), new ClusterOverrides { SecretFile = otherSecret }));
+        Assert.Contains("failed its secret check", refused.Message);
+        Assert.Contains("--secret-file", refused.Message);
+
+        // A plain Akka system, not a member, sending what Akka's default serializer turns into any .NET type it names.
+        using (var outsider = ActorSystem.Create("trainmanager", ConfigurationFactory.ParseString("""
+                   akka.actor.provider = remote
+                   akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
+                   akka.loglevel = ERROR
+                   """)))
+        {
+            var registry = outsider.ActorSelection($"akka.tcp://trainmanager@127.0.0.1:{ports[0]}/user/{ClusterBootstrap.RegistryProxyName}");
+            registry.Tell(new Version(1, 2, 3, 4));
+            registry.Tell(new List<Uri> { new("http://example.org/") });
+            await Task.Delay(TimeSpan.FromSeconds(3));
+        }
+
+        using (var session = await ClusterSession.JoinAsync(null, [seeds], Long))
+        {
+            var runId = Submitted(await session.AskAsync(ClusterRequests.Submit(ClusterNodes.Experiment(epochs: 2, name: "beside"))));
+            var ended = await session.FollowAsync(runId, new Silent()).WaitAsync(Long * 3);
+            RunAssert.EndedAs(RunStatus.Finished, ended);
+            var details = (RunDetails)await session.AskAsync(new GetRun(runId));
+            var submitted = details.History.OfType<ExperimentSubmitted>().Single();
+            Assert.StartsWith("cluster secret ", submitted.ProvenBy);
+            Assert.Contains($"from 127.0.0.1:", submitted.ProvenBy);
+            Assert.Contains(details.History.OfType<ExperimentStarted>(), s => s.Slot.Node.EndsWith($":{ports[0]}", StringComparison.Ordinal));
+
+            var members = Akka.Cluster.Cluster.Get(session.System).State.Members;
+            Assert.DoesNotContain(members, m => m.Address.Port == ports[1]);
+        }
+
+        var log = coordinator.AllOutput;
+        Assert.False(intruder.AllOutput.Contains("Joined the cluster", StringComparison.Ordinal), $"the intruder joined:\n{intruder.Output}");
+        Assert.Contains("it closed the connection before proving the cluster secret", log);   // the node and the client
+        Assert.Contains("it sent a message before proving the secret", log);                  // the plain Akka system
+        Assert.DoesNotContain("System.Version", log);
+        Assert.DoesNotContain("example.org", log);
+    }
+
+    sealed class Silent : IRunObserver;
+}
+
+/// <summary>What the coordinator refuses from members that do hold the secret: another runs root, Akka's JSON serializer.</summary>
+public sealed class ClusterRefusalTests : Akka.TestKit.Xunit2.TestKit, IDisposable
+{
+    readonly ClusterNodes _nodes = new();
+
+    [Fact]
+    public void A_submission_that_names_its_own_runs_root_is_rejected_and_nothing_is_written_there()
+    {
+        var (coordinator, roles) = _nodes.Start([NodeRoles.Coordinator, NodeRoles.Worker]);
+        var elsewhere = Path.Combine(_nodes.Root, "elsewhere");
+        var client = CreateTestProbe(coordinator);
+        client.Send(roles.Coordinator, ClusterRequests.Submit(ClusterNodes.Experiment(epochs: 1), runsRoot: elsewhere));
+        var rejected = client.ExpectMsg<SubmitRejected>(TimeSpan.FromSeconds(20));
+        Assert.Contains("cannot choose where its run is written", rejected.Reason);
+        Assert.Contains("--runs-dir on the node", rejected.Reason);
+        Assert.False(Directory.Exists(elsewhere));
+    }
+
+    [Fact]
+    public async Task A_message_for_akkas_json_serializer_is_refused_unread_even_from_a_holder_of_the_secret()
+    {
+        var (member, _) = _nodes.Start([NodeRoles.Coordinator]);
+        var probe = CreateTestProbe(member);
+        member.ActorOf(Props.Create(() => new Forward(probe.Ref)), "target");
+        var address = Akka.Cluster.Cluster.Get(member).SelfAddress;
+
+        // Same secret, but Akka's own JSON serializer put back and bound to System.Version, as a hostile build would.
+        var sender = ActorSystem.Create(ClusterConfiguration.SystemName, ConfigurationFactory.ParseString("""
+            akka.actor.serializers.json = "Akka.Serialization.NewtonSoftJsonSerializer, Akka"
+            akka.actor.serialization-bindings { "System.Version" = json }
+            akka.loglevel = ERROR
+            """).WithFallback(_nodes.Config([NodeRoles.Cli])));
+        var logs = CreateTestProbe(member);
+        member.EventStream.Subscribe(logs.Ref, typeof(Akka.Event.LogEvent));
+        try
+        {
+            // It does leave as Akka's JSON (serializer 1), naming its .NET type.
+            Assert.Equal(RefusingSerializer.ReplacedId, sender.Serialization.FindSerializerFor(new Version(1, 2, 3, 4)).Identifier);
+            var target = sender.ActorSelection(new RootActorPath(address) / "user" / "target");
+            target.Tell(new Version(1, 2, 3, 4));
+            logs.FishForMessage<Akka.Event.LogEvent>(e => $"{e.Message} {e.Cause}".Contains("refused a message for Akka's JSON serializer", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(10));
+            probe.ExpectNoMsg(TimeSpan.FromSeconds(1));
+            target.Tell(ListRuns.Instance); // the same path, our protocol: arrives, so the silence above was the refusal
+            probe.ExpectMsg<ListRuns>(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            await sender.Terminate().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    sealed class Forward : ReceiveActor
+    {
+        public Forward(IActorRef to) => ReceiveAny(m => to.Forward(m));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        _nodes.Dispose();
+        base.Dispose(disposing);
+    }
+}
