@@ -30,6 +30,8 @@ public sealed record NodeCommandLine(string? ConfigFile, ClusterOverrides Flags,
           --runs-dir DIR         the shared runs directory (checkpoints live there)         TRAINMANAGER_RUNS_DIRECTORY
           --state-dir DIR        local state: the SQLite journal (default .trainmanager)    TRAINMANAGER_STATE_DIRECTORY
           --store S              journal store: sqlite or postgresql                        TRAINMANAGER_STORE
+          --data-roots DIR,...   the only folders an experiment's data.path may name        TRAINMANAGER_DATA_ROOTS
+                                 (default: data, /usr/share/datasets)
           --secret-file FILE     the cluster's secret, the same file on every node and client TRAINMANAGER_SECRET_FILE
                                  (default on 127.0.0.1 only: ~/.trainmanager/cluster.secret, made on first use;
                                  make one for a cluster on several machines with: trainmanager secret FILE)
@@ -103,6 +105,9 @@ public sealed record NodeCommandLine(string? ConfigFile, ClusterOverrides Flags,
                 case "--store":
                     flags = flags with { Store = Value() };
                     break;
+                case "--data-roots":
+                    flags = flags with { DataRoots = ListValue() };
+                    break;
                 case "--secret-file":
                     flags = flags with { SecretFile = Value() };
                     break;
@@ -136,6 +141,7 @@ public sealed record NodeCommandLine(string? ConfigFile, ClusterOverrides Flags,
         "--data-port" => "--data-port 5001",
         "--roles" => "--roles worker",
         "--store" => "--store postgresql",
+        "--data-roots" => "--data-roots /srv/datasets,/mnt/shared/data",
         "--secret-file" => "--secret-file /etc/trainmanager/cluster.secret",
         _ => $"{flag} DIR",
     };

@@ -1,10 +1,45 @@
 using TrainManager.Coordinator.Cluster.Hosting;
+using TrainManager.Coordinator.Cluster.Security;
 
 namespace TrainManager.Tests.Cluster;
 
 /// <summary>Where a setting comes from: flags over environment variables over the --config file over cluster.hocon.</summary>
 public sealed class ClusterConfigurationTests
 {
+    static readonly ClusterOverrides TestSecret = new() { Secret = ClusterSecret.Random() };
+
+    [Fact]
+    public void A_node_that_other_machines_reach_refuses_to_start_without_the_cluster_secret_file_and_says_how_to_get_one()
+    {
+        var error = Assert.Throws<ClusterConfigurationException>(() =>
+            ClusterConfiguration.Build(null, new ClusterOverrides { Host = "10.0.0.7", SeedNodes = ["10.0.0.5:4053"] }));
+        Assert.Contains("a cluster on other machines (10.0.0.7) needs its secret", error.Message);
+        Assert.Contains("--secret-file FILE", error.Message);
+        Assert.Contains("trainmanager secret FILE", error.Message);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")] // file modes: the nodes run on Linux
+    public void A_secret_file_that_others_can_read_or_that_is_not_a_secret_is_refused_with_what_to_do()
+    {
+        var folder = Training.TrainingFixtures.TempDir();
+        var path = Path.Combine(folder, "cluster.secret");
+        ClusterSecret.Create(path);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        var loaded = ClusterConfiguration.Build(null, new ClusterOverrides { Host = "10.0.0.7", SecretFile = path });
+        Assert.Equal(ClusterSecret.Load(path).ToBase64(), loaded.GetString("trainmanager.security.resolved-secret"));
+
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+        var readable = Assert.Throws<ClusterConfigurationException>(() => ClusterSecret.Load(path));
+        Assert.Contains($"chmod 600 {path}", readable.Message);
+
+        var garbage = Path.Combine(folder, "garbage.secret");
+        File.WriteAllText(garbage, "not base64 at all");
+        File.SetUnixFileMode(garbage, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Assert.Contains("is not a Train Manager cluster secret", Assert.Throws<ClusterConfigurationException>(() => ClusterSecret.Load(garbage)).Message);
+        Assert.Contains("already exists", Assert.Throws<ClusterConfigurationException>(() => ClusterSecret.Create(path)).Message);
+    }
+
     [Fact]
     public void The_built_in_defaults_bind_to_loopback_with_sqlite_and_keep_majority()
     {
@@ -36,7 +71,7 @@ public sealed class ClusterConfigurationTests
         });
         var flags = new ClusterOverrides { Port = 7000 };
 
-        var config = ClusterConfiguration.Build(file, flags.Over(environment));
+        var config = ClusterConfiguration.Build(file, flags.Over(environment).Over(TestSecret));
 
         Assert.Equal("10.0.0.1", config.GetString("akka.remote.dot-netty.tcp.hostname")); // the file
         Assert.Equal(7000, config.GetInt("akka.remote.dot-netty.tcp.port")); // the flag
@@ -50,7 +85,7 @@ public sealed class ClusterConfigurationTests
     [Fact]
     public void The_data_endpoints_default_to_any_free_port_at_the_remoting_hostname()
     {
-        var settings = TrainManagerSettings.From(ClusterConfiguration.Build(null, new ClusterOverrides { Host = "10.0.0.7" }));
+        var settings = TrainManagerSettings.From(ClusterConfiguration.Build(null, new ClusterOverrides { Host = "10.0.0.7" }.Over(TestSecret)));
 
         Assert.Equal("10.0.0.7", settings.DataHost);
         Assert.Equal("10.0.0.7", settings.DataBindHost);
@@ -60,7 +95,7 @@ public sealed class ClusterConfigurationTests
     [Fact]
     public void A_data_host_given_is_advertised_while_the_endpoints_bind_to_the_remoting_hostname()
     {
-        var settings = TrainManagerSettings.From(ClusterConfiguration.Build(null, new ClusterOverrides { Host = "0.0.0.0", DataHost = "node7.example.org" }));
+        var settings = TrainManagerSettings.From(ClusterConfiguration.Build(null, new ClusterOverrides { Host = "0.0.0.0", DataHost = "node7.example.org" }.Over(TestSecret)));
 
         Assert.Equal("node7.example.org", settings.DataHost);
         Assert.Equal("0.0.0.0", settings.DataBindHost);
@@ -80,7 +115,7 @@ public sealed class ClusterConfigurationTests
             _ => null,
         });
 
-        var settings = TrainManagerSettings.From(ClusterConfiguration.Build(file, environment));
+        var settings = TrainManagerSettings.From(ClusterConfiguration.Build(file, environment.Over(TestSecret)));
 
         Assert.Equal("10.0.0.9", settings.DataHost);
         Assert.Equal(5001, settings.DataPort);
@@ -111,7 +146,7 @@ public sealed class ClusterConfigurationTests
         {
             SeedNodes = ["10.0.0.5:4053"],
             Hocon = "akka.remote.dot-netty.tcp.enable-ssl = on",
-        });
+        }.Over(TestSecret));
 
         Assert.Equal(["akka.ssl.tcp://trainmanager@10.0.0.5:4053"], config.GetStringList("akka.cluster.seed-nodes"));
     }

@@ -60,6 +60,7 @@ internal sealed class ClusterNodes : IDisposable
             RunsDirectory = RunsDirectory,
             Store = "sqlite",
             Secret = Secret,
+            DataRoots = [Path.GetDirectoryName(Training.TrainingFixtures.SlicePath)!],
             Hocon = (extraHocon ?? "") + "\n" + TestHocon(),
         });
 

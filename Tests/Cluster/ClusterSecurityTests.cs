@@ -99,6 +99,25 @@ public sealed class ClusterRefusalTests : Akka.TestKit.Xunit2.TestKit, IDisposab
     }
 
     [Fact]
+    public async Task An_experiment_whose_data_path_is_outside_the_nodes_data_roots_fails_as_bad_input_before_reading_it()
+    {
+        var (coordinator, roles) = _nodes.Start([NodeRoles.Coordinator, NodeRoles.Worker]);
+        var outside = Path.Combine(_nodes.Root, "not-a-data-root");
+        var hocon = ClusterNodes.Experiment(epochs: 1).Replace(
+            Training.TrainingFixtures.SlicePath.Replace("\\", "\\\\"), outside, StringComparison.Ordinal);
+        Assert.Contains(outside, hocon);
+        var session = ClusterSession.Over(coordinator, roles.Coordinator, TimeSpan.FromSeconds(20));
+        var runId = ((SubmitAccepted)await session.AskAsync(ClusterRequests.Submit(hocon))).RunId;
+        var ended = await session.FollowAsync(runId, new Silent()).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(RunStatus.Failed, ended.Status);
+        Assert.Equal(FailureKind.BadInput, ended.FailureKind);
+        Assert.Contains($"data.path '{outside}' is outside the folders this node reads data from", ended.Reason);
+        Assert.Contains("--data-roots", ended.Reason);
+    }
+
+    sealed class Silent : IRunObserver;
+
+    [Fact]
     public async Task A_message_for_akkas_json_serializer_is_refused_unread_even_from_a_holder_of_the_secret()
     {
         var (member, _) = _nodes.Start([NodeRoles.Coordinator]);

@@ -43,6 +43,7 @@ internal sealed class NodeProcess
             info.ArgumentList.Add(config);
         }
         info.Environment["TRAINMANAGER_JOURNAL_CONNECTION"] = journal;
+        info.Environment["TRAINMANAGER_DATA_ROOTS"] = Path.GetDirectoryName(Training.TrainingFixtures.SlicePath)!;
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
             info.Environment[key] = value;
         var node = new NodeProcess(name, port, new Process { StartInfo = info, EnableRaisingEvents = true });

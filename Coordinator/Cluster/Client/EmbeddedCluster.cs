@@ -45,6 +45,7 @@ public sealed class EmbeddedCluster : IDisposable
             Store = "sqlite",
             StateDirectory = stateDirectory,
             RunsDirectory = runsDirectory,
+            DataRoots = ["/"], // the user's own process reads what the user's experiment names
             // Its own secret: no other process can join this cluster or send it anything.
             Secret = Security.ClusterSecret.Random(),
             Hocon = QuietLogging.Hocon + """

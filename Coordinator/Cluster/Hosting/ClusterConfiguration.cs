@@ -135,6 +135,8 @@ public static class ClusterConfiguration
             lines.Add($"trainmanager.node.data-host = {Quote(dataHost)}");
         if (o.DataPort is { } dataPort)
             lines.Add($"trainmanager.node.data-port = {dataPort.ToString(CultureInfo.InvariantCulture)}");
+        if (o.DataRoots is { } dataRoots)
+            lines.Add($"trainmanager.node.data-roots = [{string.Join(", ", dataRoots.Select(Quote))}]");
         if (o.RunsDirectory is { } runs)
             lines.Add($"trainmanager.runs-directory = {Quote(runs)}");
         if (o.StateDirectory is { } state)

@@ -17,6 +17,8 @@ public sealed record ClusterOverrides
     /// <summary>Slot i's gradient port is this + i; 0: any free port (<c>trainmanager.node.data-port</c>).</summary>
     public int? DataPort { get; init; }
     public string? RunsDirectory { get; init; }
+    /// <summary>The folders experiments may read data from (<c>trainmanager.node.data-roots</c>).</summary>
+    public IReadOnlyList<string>? DataRoots { get; init; }
     public string? StateDirectory { get; init; }
     public string? Store { get; init; }
     public string? JournalConnection { get; init; }
@@ -39,6 +41,7 @@ public sealed record ClusterOverrides
         DataHost = DataHost ?? lower.DataHost,
         DataPort = DataPort ?? lower.DataPort,
         RunsDirectory = RunsDirectory ?? lower.RunsDirectory,
+        DataRoots = DataRoots ?? lower.DataRoots,
         StateDirectory = StateDirectory ?? lower.StateDirectory,
         Store = Store ?? lower.Store,
         JournalConnection = JournalConnection ?? lower.JournalConnection,
@@ -63,6 +66,7 @@ public sealed record ClusterOverrides
             DataHost = Get("TRAINMANAGER_DATA_HOST"),
             DataPort = Get("TRAINMANAGER_DATA_PORT") is { } dataPort ? ParsePort(dataPort, "TRAINMANAGER_DATA_PORT") : null,
             RunsDirectory = Get("TRAINMANAGER_RUNS_DIRECTORY"),
+            DataRoots = List(Get("TRAINMANAGER_DATA_ROOTS")),
             StateDirectory = Get("TRAINMANAGER_STATE_DIRECTORY"),
             Store = Get("TRAINMANAGER_STORE"),
             JournalConnection = Get("TRAINMANAGER_JOURNAL_CONNECTION"),

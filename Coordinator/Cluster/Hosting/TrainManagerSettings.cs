@@ -26,6 +26,8 @@ public sealed partial record TrainManagerSettings
     /// <summary>Slot i listens on DataPort + i; 0 lets the system pick free ports.</summary>
     public required int DataPort { get; init; }
     public required string RunsDirectory { get; init; }
+    /// <summary>The folders (full paths) an experiment's <c>data.path</c> may name on this node; nothing else is read.</summary>
+    public required IReadOnlyList<string> DataRoots { get; init; }
     public required string StateDirectory { get; init; }
     public required JournalStore Store { get; init; }
     public required string JournalConnectionString { get; init; }
@@ -74,6 +76,7 @@ public sealed partial record TrainManagerSettings
             DataBindHost = remoteHost.Length > 0 ? remoteHost : advertised,
             DataPort = dataPort,
             RunsDirectory = Path.GetFullPath(section.GetString("runs-directory", "runs")),
+            DataRoots = section.GetStringList("node.data-roots").Where(r => r.Trim().Length > 0).Select(r => Path.GetFullPath(ExpandHome(r.Trim()))).ToList(),
             StateDirectory = stateDirectory,
             Store = store,
             JournalConnectionString = connection,
@@ -101,3 +104,10 @@ public sealed partial record TrainManagerSettings
 
 /// <summary>A cluster setting that cannot be used; the message names it and what to write instead.</summary>
 public sealed class ClusterConfigurationException(string message, Exception? inner = null) : Exception(message, inner), TrainManager.Experiments.IBadInput;
+
+public sealed partial record TrainManagerSettings
+{
+    static string ExpandHome(string path) => path == "~" || path.StartsWith("~/", StringComparison.Ordinal)
+        ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path.Length > 2 ? path[2..] : "")
+        : path;
+}

@@ -19,11 +19,38 @@ namespace TrainManager.Coordinator.Cluster.Workers;
 /// with the run id; in the embedded <c>train</c>, to the user's terminal.</param>
 /// <param name="RingConnectTimeout">How long the ranks of a data-parallel run may take to form their ring: it covers the
 /// slowest rank's loading of data and model, since each connects once it is ready.</param>
+/// <param name="DataRoots">The folders an experiment's data.path may name on this node (full paths); null: any.</param>
 public sealed record WorkerSettings(string RunsDirectory, TimeSpan ProgressInterval, Func<string, ExtensionCatalog> CatalogForRun,
-    TimeSpan? RingConnectTimeout = null)
+    TimeSpan? RingConnectTimeout = null, IReadOnlyList<string>? DataRoots = null)
 {
     public static readonly TimeSpan DefaultRingConnectTimeout = TimeSpan.FromMinutes(2);
 }
+
+/// <summary>Where a node lets an experiment read data: under the node's data roots, nowhere else.</summary>
+public static class DataRoots
+{
+    /// <exception cref="DataPathRefusedException"><paramref name="path"/> is outside every root.</exception>
+    public static void Require(string? path, IReadOnlyList<string>? roots)
+    {
+        if (path is null || roots is null)
+            return; // the node's own dataset locations (data.path unset), or a node that reads anywhere (the embedded train)
+        var full = Path.GetFullPath(path);
+        if (roots.Any(root => IsUnder(full, root)))
+            return;
+        throw new DataPathRefusedException(roots.Count == 0
+            ? $"data.path '{full}' cannot be read on this node: it allows no data folders (trainmanager.node.data-roots is empty). Ask its operator to add the folder with --data-roots or TRAINMANAGER_DATA_ROOTS."
+            : $"data.path '{full}' is outside the folders this node reads data from ({string.Join(", ", roots)}). Put the data under one of them, or ask the node's operator to add its folder (--data-roots, TRAINMANAGER_DATA_ROOTS, trainmanager.node.data-roots).");
+    }
+
+    static bool IsUnder(string path, string root)
+    {
+        var withSeparator = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
+        return path == root.TrimEnd(Path.DirectorySeparatorChar) || path.StartsWith(withSeparator, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>An experiment names data outside the node's data roots: bad input, refused before anything is read.</summary>
+public sealed class DataPathRefusedException(string message) : Exception(message), TrainManager.Experiments.IBadInput;
 
 /// <summary>The ranks of a data-parallel run could not form their ring (a peer is gone, or never came).</summary>
 public sealed class RingFormationException(string message, Exception inner) : Exception(message, inner);
@@ -98,6 +125,7 @@ public sealed class TrainingJob : IDisposable
             // The slot decides the exact device: a cuda experiment placed on slot cuda:1 trains on cuda:1, and the
             // override is recorded in the run's experiment.hocon like any other.
             var experiment = ExperimentLoader.Parse(start.ExperimentHocon, $"run {start.RunId}", extensionTypes: catalog.Names);
+            DataRoots.Require(experiment.Data.Path, settings.DataRoots);
             // The run directory keeps the submitted text as it was (with its "# Override:" lines), not a re-rendering.
             var recorded = start.ExperimentHocon;
             if (!string.Equals(experiment.Device, slot.Device, StringComparison.OrdinalIgnoreCase))
