@@ -30,6 +30,7 @@ if (commandLine.Help)
 
 Akka.Configuration.Config config;
 TrainManagerSettings settings;
+Akka.Remote.Transport.DotNetty.DotNettySslSetup? tls;
 try
 {
     config = ClusterConfiguration.Build(commandLine.ConfigFile, commandLine.Flags.Over(ClusterOverrides.FromEnvironment()));
@@ -45,6 +46,7 @@ try
     }
     if (roles.Contains(NodeRoles.Coordinator))
         SqliteJournalCheck.EnsureUsable(settings);
+    tls = TrainManager.Coordinator.Cluster.Security.ClusterTls.SetupFor(config); // its files read now: a bad one is one line, exit 2
     NodePort.EnsureFree(config.GetString("akka.remote.dot-netty.tcp.hostname"), config.GetInt("akka.remote.dot-netty.tcp.port"));
 }
 catch (Exception e) when (e is ClusterConfigurationException or NodeStartException or DeviceUnavailableException or TorchRuntimeException
@@ -66,6 +68,8 @@ builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = set
 builder.Services.AddAkka(ClusterConfiguration.SystemName, (akka, _) =>
 {
     akka.AddHocon(config, HoconAddMode.Prepend);
+    if (tls is not null)
+        akka.AddSetup(tls);
     akka.ConfigureLoggers(loggers =>
     {
         loggers.ClearLoggers();

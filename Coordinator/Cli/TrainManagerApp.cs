@@ -40,6 +40,16 @@ public static class TrainManagerApp
                 .WithExample("eval", "runs/20250101-120000-fashion-mnist-cnn-1a2b")
                 .WithExample("eval", "runs/20250101-120000-fashion-mnist-cnn-1a2b/checkpoints/epoch-0003-step-000001407.ckpt", "--set", "device=cuda");
 
+            config.AddBranch("tls", tls =>
+            {
+                tls.SetDescription("The cluster's certificate authority and its certificates (TLS between machines).");
+                tls.AddCommand<Cluster.TlsAuthorityCommand>("ca")
+                    .WithDescription("Create the cluster's certificate authority in DIR.")
+                    .WithExample("tls", "ca", "/etc/trainmanager/ca");
+                tls.AddCommand<Cluster.TlsCertificateCommand>("certificate")
+                    .WithDescription("Issue a node's or client's certificate from the cluster CA.")
+                    .WithExample("tls", "certificate", "--ca", "/etc/trainmanager/ca", "--host", "10.0.0.7", "node7.pfx");
+            });
             config.AddCommand<Cluster.SecretCommand>("secret")
                 .WithDescription("Create a new cluster's secret file; every node and client of the cluster needs a copy.")
                 .WithExample("secret", "/etc/trainmanager/cluster.secret");

@@ -5,6 +5,7 @@ using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
 using Akka.Event;
 using TrainManager.Coordinator.Cluster.Scheduling;
+using TrainManager.Coordinator.Cluster.Security;
 using TrainManager.Coordinator.Cluster.Workers;
 using TrainManager.Distributed;
 using TrainManager.Extensions;
@@ -52,14 +53,17 @@ public static class ClusterBootstrap
     {
         try
         {
-            return ActorSystem.Create(ClusterConfiguration.SystemName, config);
+            var setup = BootstrapSetup.Create().WithConfig(config);
+            return ClusterTls.SetupFor(config) is { } tls
+                ? ActorSystem.Create(ClusterConfiguration.SystemName, setup.And(tls))
+                : ActorSystem.Create(ClusterConfiguration.SystemName, setup);
         }
         catch (Exception e) when (Find<SocketException>(e) is { SocketErrorCode: SocketError.AddressAlreadyInUse })
         {
             throw NodeStartException.PortInUse(config.GetString("akka.remote.dot-netty.tcp.hostname"),
                 config.GetInt("akka.remote.dot-netty.tcp.port"), e);
         }
-        catch (Exception e) when (e is not NodeStartException)
+        catch (Exception e) when (e is not (NodeStartException or ClusterConfigurationException))
         {
             throw new NodeStartException($"the cluster member could not start: {e.Message}", e);
         }

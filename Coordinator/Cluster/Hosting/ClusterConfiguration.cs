@@ -62,7 +62,9 @@ public static class ClusterConfiguration
         var merged = ConfigurationFactory.ParseString(OverridesHocon(overrides)).WithFallback(file).WithFallback(Defaults);
         var settings = TrainManagerSettings.From(merged);
         var secret = ResolveSecret(merged);
-        return ConfigurationFactory.ParseString(Fixed + "\n" + TlsSeeds(merged) + $"\ntrainmanager.security.resolved-secret = \"{secret.ToBase64()}\"")
+        var tls = TlsOn(merged);
+        return ConfigurationFactory.ParseString(Fixed + "\n" + TlsSeeds(merged, tls) + $"\ntrainmanager.security.resolved-secret = \"{secret.ToBase64()}\"" +
+                                                $"\nakka.remote.dot-netty.tcp.enable-ssl = {(tls ? "on" : "off")}")
             .WithFallback(ConfigurationFactory.ParseString(PersistenceHocon(settings)))
             .WithFallback(merged)
             // The SQL plugin's own defaults (table layout, the query plugin's class), which it adds only once its
@@ -81,15 +83,34 @@ public static class ClusterConfiguration
             return ClusterSecret.FromBase64(inline, "trainmanager.security.secret");
         if (merged.GetString("trainmanager.security.secret-file", "") is { Length: > 0 } file)
             return ClusterSecret.Load(file);
-        var host = merged.GetString("akka.remote.dot-netty.tcp.hostname", "");
-        var remote = new[] { host }.Concat(merged.GetStringList("akka.cluster.seed-nodes").Select(HostOf))
-            .FirstOrDefault(h => !ClusterSecret.IsLoopback(h));
-        if (remote is not null)
+        if (RemoteHost(merged) is { } remote)
             throw new ClusterConfigurationException(
                 $"a cluster on other machines ({remote}) needs its secret: pass --secret-file FILE (TRAINMANAGER_SECRET_FILE, trainmanager.security.secret-file) " +
                 "with the cluster's secret file, the same on every node and client. A new cluster's is made by: trainmanager secret FILE");
         return ClusterSecret.LoadOrCreateDefault();
     }
+
+    /// <summary>
+    /// <c>trainmanager.security.tls</c>: <c>auto</c> (the default) turns TLS on for a member that listens on, or
+    /// reaches, another machine, and leaves it off on loopback; <c>on</c> and <c>off</c> decide outright. Akka's own
+    /// <c>enable-ssl = on</c> is honoured as <c>on</c>.
+    /// </summary>
+    static bool TlsOn(Config merged)
+    {
+        var mode = merged.GetString("trainmanager.security.tls", "auto").Trim().ToLowerInvariant();
+        return mode switch
+        {
+            "on" or "true" or "yes" => true,
+            "off" or "false" or "no" => false,
+            "auto" => merged.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl", false) || RemoteHost(merged) is not null,
+            _ => throw new ClusterConfigurationException($"trainmanager.security.tls is '{mode}'; write auto (TLS whenever other machines are involved), on or off."),
+        };
+    }
+
+    /// <summary>The first address of this member or its seeds that is not this machine's loopback; null when all are.</summary>
+    static string? RemoteHost(Config merged) =>
+        new[] { merged.GetString("akka.remote.dot-netty.tcp.hostname", "") }.Concat(merged.GetStringList("akka.cluster.seed-nodes").Select(HostOf))
+            .FirstOrDefault(h => !ClusterSecret.IsLoopback(h));
 
     static string HostOf(string seed)
     {
@@ -169,9 +190,9 @@ public static class ClusterConfiguration
     }
 
     /// <summary>With TLS on, members are addressed as <c>akka.ssl.tcp://</c>: seeds written as HOST:PORT follow.</summary>
-    static string TlsSeeds(Config merged)
+    static string TlsSeeds(Config merged, bool tls)
     {
-        if (!merged.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl", false))
+        if (!tls)
             return "";
         var seeds = merged.GetStringList("akka.cluster.seed-nodes")
             .Select(s => s.StartsWith(PlainProtocol, StringComparison.Ordinal) ? TlsProtocol + s[PlainProtocol.Length..] : s);
