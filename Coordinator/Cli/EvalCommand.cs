@@ -20,6 +20,10 @@ public sealed class EvalCommand(IAnsiConsole console) : TrainManagerCommand<Eval
         [CommandOption("--set <KEY=VALUE>")]
         [Description("Override an entry of the run's experiment, e.g. --set device=cuda or --set data.test-limit=1000. Repeatable.")]
         public string[] Overrides { get; set; } = [];
+
+        [CommandOption("--accept-unsigned-checkpoints")]
+        [Description("Load a checkpoint that carries no MAC (written by a version before checkpoints were signed). Off: such a checkpoint is refused, since nothing shows who wrote it.")]
+        public bool AcceptUnsignedCheckpoints { get; set; }
     }
 
     protected override int Run(Settings settings, CancellationToken cancellationToken)
@@ -28,7 +32,9 @@ public sealed class EvalCommand(IAnsiConsole console) : TrainManagerCommand<Eval
         var experiment = ExperimentLoader.Load(run.ExperimentFile, settings.Overrides);
         ReportOverrides(run, experiment);
         // No run directory and no extensions: evaluating reads a run, it does not add to it.
-        using var trainer = Trainer.FromExperiment(experiment, run: null, extensions: []);
+        // The checkpoint must verify under the user's key (the one local runs sign with; TRAINMANAGER_SECRET_FILE names another).
+        var checkpointKey = Coordinator.Cluster.Security.ClusterSecret.ForThisUser().CheckpointKey(settings.AcceptUnsignedCheckpoints);
+        using var trainer = Trainer.FromExperiment(experiment, run: null, extensions: [], checkpointKey: checkpointKey);
         int epoch;
         try
         {

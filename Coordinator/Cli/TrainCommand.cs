@@ -4,6 +4,7 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 using TrainManager.Coordinator.Cli.Cluster;
 using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Coordinator.Cluster.Security;
 using TrainManager.Experiments;
 using TrainManager.Extensions;
 using TrainManager.Models;
@@ -37,6 +38,10 @@ public sealed class TrainCommand(IAnsiConsole console) : TrainManagerCommand<Tra
         [CommandOption("--resume <CHECKPOINT>")]
         [Description("Continue from a checkpoint file, or from the newest checkpoint of a run directory.")]
         public string? Resume { get; set; }
+
+        [CommandOption("--accept-unsigned-checkpoints")]
+        [Description("Load a checkpoint that carries no MAC (written by a version before checkpoints were signed). Off: such a checkpoint is refused, since nothing shows who wrote it.")]
+        public bool AcceptUnsignedCheckpoints { get; set; }
     }
 
     protected override int Run(Settings settings, CancellationToken cancellationToken)
@@ -49,14 +54,19 @@ public sealed class TrainCommand(IAnsiConsole console) : TrainManagerCommand<Tra
         // Checked before the run directory exists, so a typo in the model arguments leaves nothing behind.
         var model = ModelRegistry.WithBuiltIns().Resolve(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
         var resumeFrom = settings.Resume is null ? null : CheckpointLocator.ForResume(settings.Resume);
+        // The user's key: checkpoints this run writes verify in the next train --resume or eval on this machine.
+        var checkpointKey = ClusterSecret.ForThisUser().CheckpointKey(settings.AcceptUnsignedCheckpoints);
         if (resumeFrom is not null)
-            // Before the run directory exists: a resume with nothing left to train leaves nothing behind.
-            Trainer.RequireEpochsLeft(resumeFrom, new Checkpoints.CheckpointStore(Path.GetDirectoryName(Path.GetFullPath(resumeFrom))!).ReadInfo(resumeFrom).Metadata,
+            // Before the run directory exists: a resume with nothing left to train (or from a checkpoint that does not
+            // verify) leaves nothing behind.
+            Trainer.RequireEpochsLeft(resumeFrom,
+                new Checkpoints.CheckpointStore(Path.GetDirectoryName(Path.GetFullPath(resumeFrom))!, checkpointKey).ReadInfo(resumeFrom).Metadata,
                 experiment.Epochs);
 
         // The embedded default: an in-process single-node cluster (coordinator and one worker slot, journal in
         // .trainmanager/) runs the experiment, so a local run is journaled and run by the same code as a cluster run.
-        var (run, ended) = EmbeddedTrain.Run(Console, catalog, experiment, model, resumeFrom, settings.StateDirectory, cancellationToken);
+        var (run, ended) = EmbeddedTrain.Run(Console, catalog, experiment, model, resumeFrom, settings.StateDirectory, checkpointKey,
+            cancellationToken);
         if (ended.Status == RunStatus.Failed)
             throw EmbeddedTrain.Failure(ended);
         var interrupted = cancellationToken.IsCancellationRequested || ended.Status == RunStatus.Cancelled;

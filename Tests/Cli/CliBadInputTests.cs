@@ -158,6 +158,41 @@ public sealed class CliBadInputTests
     }
 
     [Fact]
+    public void Train_resuming_from_a_checkpoint_edited_and_re_hashed_exits_2_says_it_was_modified_and_creates_no_run()
+    {
+        var runs = Path.Combine(TempDirectory(), "runs");
+        Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["train", SliceExperiment, "--runs-dir", runs], new RecordingConsole().Console));
+        var first = Assert.Single(Directory.GetDirectories(runs));
+        var checkpoint = Assert.Single(Directory.GetFiles(Path.Combine(first, "checkpoints"), "*.ckpt"));
+        // The checkpoint the run wrote resumes (same user, same secret), until it is edited.
+        TrainManager.Tests.Torch.CheckpointTampering.EditWeightAndRehash(checkpoint);
+
+        Assert.Equal(ExitCodes.BadInput, Run("train", SliceExperiment, "--set", "epochs=2", "--runs-dir", runs, "--resume", checkpoint));
+
+        Assert.Contains("cannot be trusted: its MAC does not verify under this cluster's checkpoint key: it was modified after it was written", Flat(_console.Output));
+        Assert.Single(Directory.GetDirectories(runs));
+        AssertNoStackTrace();
+    }
+
+    [Fact]
+    public void Eval_of_a_checkpoint_edited_and_re_hashed_exits_2()
+    {
+        var runs = Path.Combine(TempDirectory(), "runs");
+        Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["train", SliceExperiment, "--runs-dir", runs], new RecordingConsole().Console));
+        var first = Assert.Single(Directory.GetDirectories(runs));
+        Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["eval", first], new RecordingConsole().Console));
+        TrainManager.Tests.Torch.CheckpointTampering.EditWeightAndRehash(Assert.Single(Directory.GetFiles(Path.Combine(first, "checkpoints"), "*.ckpt")));
+
+        Assert.Equal(ExitCodes.BadInput, Run("eval", first));
+
+        Assert.Contains("it was modified after it was written", Flat(_console.Output));
+        AssertNoStackTrace();
+    }
+
+    /// <summary>The output with the console's line wrapping undone.</summary>
+    static string Flat(string output) => string.Join(" ", output.Split('\n', StringSplitOptions.TrimEntries));
+
+    [Fact]
     public void Train_resuming_with_a_model_whose_weights_do_not_fit_the_checkpoint_exits_2_and_says_which_override()
     {
         var runs = Path.Combine(TempDirectory(), "runs");
@@ -258,7 +293,8 @@ public sealed class CliBadInputTests
             new TrainManager.Experiments.ExperimentException("x"), new CommandInputException("x"),
             new TrainManager.Models.ModelConfigurationException("x"), new TrainManager.Data.DatasetNotFoundException("x"),
             new TrainManager.Data.DatasetInvalidException("x"), new TrainManager.Checkpoints.CheckpointCorruptException("p", "x"),
-            new TrainManager.Checkpoints.CheckpointMismatchException("x"), new TrainManager.Runtime.DeviceUnavailableException("x"),
+            new TrainManager.Checkpoints.CheckpointMismatchException("x"),
+            new TrainManager.Checkpoints.CheckpointAuthenticationException("p", "x", "y"), new TrainManager.Runtime.DeviceUnavailableException("x"),
             new TrainManager.Coordinator.Cluster.Workers.NoUsableCheckpointException("x"),
         ];
         foreach (var mistake in mistakes)

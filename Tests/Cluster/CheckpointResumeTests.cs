@@ -12,10 +12,10 @@ public sealed class CheckpointResumeTests : Akka.TestKit.Xunit2.TestKit, IDispos
     readonly string _runs = Training.TrainingFixtures.TempDir();
 
     /// <summary>Trains a fresh 2-epoch run on a worker slot; returns its journaled checkpoints, oldest first.</summary>
-    List<CheckpointRecord> TrainTwoEpochs(string runId)
+    List<CheckpointRecord> TrainTwoEpochs(string runId, TrainManager.Checkpoints.CheckpointKey? key = null)
     {
         var coordinator = CreateTestProbe();
-        var worker = Sys.ActorOf(WorkerActor.Props(Slot, coordinator.Ref, new WorkerSettings(_runs, TimeSpan.FromSeconds(1), _ => ClusterNodes.Catalog())));
+        var worker = Sys.ActorOf(WorkerActor.Props(Slot, coordinator.Ref, Settings(key)));
         worker.Tell(new StartTraining(runId, ClusterNodes.Experiment(epochs: 2), [], 1));
         var checkpoints = new List<CheckpointRecord>();
         coordinator.FishForMessage(m =>
@@ -26,6 +26,33 @@ public sealed class CheckpointResumeTests : Akka.TestKit.Xunit2.TestKit, IDispos
         }, Long);
         Sys.Stop(worker);
         return checkpoints;
+    }
+
+    WorkerSettings Settings(TrainManager.Checkpoints.CheckpointKey? key = null) =>
+        new(_runs, TimeSpan.FromSeconds(1), _ => ClusterNodes.Catalog(), CheckpointKey: key);
+
+    [Fact]
+    public void A_checkpoint_edited_and_re_hashed_fails_its_MAC_is_kept_aside_and_the_run_resumes_from_the_one_before()
+    {
+        var key = TrainManager.Coordinator.Cluster.Security.ClusterSecret.Random().CheckpointKey();
+        var checkpoints = TrainTwoEpochs("r-tampered-newest", key);
+        var newest = checkpoints[^1];
+        Torch.CheckpointTampering.EditWeightAndRehash(newest.Path);
+        // The attacker's journal (or a resubmission) records the tampered file's checksum: only the MAC can tell.
+        var tampered = newest with { Sha256 = CheckpointChecksum.Of(newest.Path) };
+        var edited = File.ReadAllBytes(newest.Path);
+
+        var coordinator = CreateTestProbe();
+        var worker = Sys.ActorOf(WorkerActor.Props(Slot, coordinator.Ref, Settings(key)));
+        worker.Tell(new StartTraining("r-tampered-newest", ClusterNodes.Experiment(epochs: 3), [tampered, checkpoints[0]], 2));
+
+        var started = coordinator.ExpectMsg<TrainingStartedReport>(Long);
+        Assert.Equal(checkpoints[0].Path, started.ResumedFrom!.Path);
+        var rejected = Assert.Single(started.RejectedCheckpoints);
+        Assert.Contains("its MAC does not verify under this cluster's checkpoint key: it was modified after it was written", rejected.Reason);
+        Assert.Equal(edited, File.ReadAllBytes(rejected.KeptAs!));
+        var finished = (TrainingFinishedReport)coordinator.FishForMessage(m => m is TrainingFinishedReport or TrainingFailedReport, Long);
+        Assert.Equal(3, finished.Outcome.Epochs);
     }
 
     [Fact]
@@ -39,7 +66,7 @@ public sealed class CheckpointResumeTests : Akka.TestKit.Xunit2.TestKit, IDispos
         File.WriteAllBytes(newest.Path, damaged);
 
         var coordinator = CreateTestProbe();
-        var worker = Sys.ActorOf(WorkerActor.Props(Slot, coordinator.Ref, new WorkerSettings(_runs, TimeSpan.FromSeconds(1), _ => ClusterNodes.Catalog())));
+        var worker = Sys.ActorOf(WorkerActor.Props(Slot, coordinator.Ref, Settings()));
         worker.Tell(new StartTraining("r-corrupt-newest", ClusterNodes.Experiment(epochs: 3), [newest, checkpoints[0]], 2));
 
         var started = coordinator.ExpectMsg<TrainingStartedReport>(Long);
@@ -59,7 +86,7 @@ public sealed class CheckpointResumeTests : Akka.TestKit.Xunit2.TestKit, IDispos
             File.AppendAllText(checkpoint.Path, "tampered");
 
         var coordinator = CreateTestProbe();
-        var worker = Sys.ActorOf(WorkerActor.Props(Slot, coordinator.Ref, new WorkerSettings(_runs, TimeSpan.FromSeconds(1), _ => ClusterNodes.Catalog())));
+        var worker = Sys.ActorOf(WorkerActor.Props(Slot, coordinator.Ref, Settings()));
         worker.Tell(new StartTraining("r-corrupt-all", ClusterNodes.Experiment(epochs: 3), checkpoints.AsEnumerable().Reverse().ToList(), 2));
 
         var failed = coordinator.ExpectMsg<TrainingFailedReport>(Long);

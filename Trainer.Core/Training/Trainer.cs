@@ -47,8 +47,10 @@ public sealed class Trainer : Extensible, IDisposable
 
     /// <summary>Builds the model, data and trainer an experiment describes. The instantiation parameters are
     /// recorded in the run directory before anything is trained or loaded.</summary>
+    /// <param name="checkpointKey">Signs the checkpoints this trainer writes and authenticates the one it resumes from;
+    /// null: unsigned checkpoints, checked by their checksum only (see <see cref="CheckpointStore"/>).</param>
     public static Trainer FromExperiment(Experiment experiment, RunDirectory? run, IReadOnlyList<Extension> extensions,
-        ModelRegistry? models = null, int rank = 0, int worldSize = 1)
+        ModelRegistry? models = null, int rank = 0, int worldSize = 1, CheckpointKey? checkpointKey = null)
     {
         TorchRuntime.EnsureLoaded();
         CpuRandomState.Seed(experiment.Seed);
@@ -56,7 +58,7 @@ public sealed class Trainer : Extensible, IDisposable
         var spec = new ModelSpec(experiment.Model.Type, experiment.Model.Arguments);
         var model = registry.Create(spec);
         var (train, test) = DataSources.Load(experiment.Data);
-        var setup = new TrainerSetup(experiment, model, train, test, run, rank, worldSize);
+        var setup = new TrainerSetup(experiment, model, train, test, run, rank, worldSize, checkpointKey);
         run?.WriteJson("instantiation.json", Instantiation.Describe(experiment, model.Spec, extensions));
         return new Trainer(setup, extensions.ToArray());
     }
@@ -68,7 +70,7 @@ public sealed class Trainer : Extensible, IDisposable
     public Device Device { get; }
     public optim.Optimizer Optimizer => _optimizer;
 
-    public CheckpointStore? Checkpoints => _setup.Run is null ? null : new CheckpointStore(_setup.Run.CheckpointDirectory);
+    public CheckpointStore? Checkpoints => _setup.Run is null ? null : new CheckpointStore(_setup.Run.CheckpointDirectory, _setup.CheckpointKey);
     public RunDirectory? Run => _setup.Run;
     public int BatchesPerEpoch => _sampler.BatchesPerEpoch;
     public long Step => _step;
@@ -355,7 +357,7 @@ public sealed class Trainer : Extensible, IDisposable
     /// on the same batches, learning rates and random numbers as a run that never stopped.</summary>
     public CheckpointInfo Restore(string checkpoint)
     {
-        var store = new CheckpointStore(Path.GetDirectoryName(Path.GetFullPath(checkpoint))!);
+        var store = new CheckpointStore(Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, _setup.CheckpointKey);
         var info = store.ReadInfo(checkpoint);
         RequireEpochsLeft(checkpoint, info.Metadata, _setup.Experiment.Epochs);
         // No dispose scope here: loading optimizer state may create the state's tensors (SGD's momentum buffers), which
@@ -413,5 +415,6 @@ public sealed class Trainer : Extensible, IDisposable
 }
 
 /// <summary>What a <see cref="Trainer"/> is built from.</summary>
+/// <param name="CheckpointKey">Signs and authenticates checkpoints; null: unsigned, checksum only.</param>
 public sealed record TrainerSetup(Experiment Experiment, ModelInstance Model, IDataset TrainData, IDataset TestData,
-    RunDirectory? Run, int Rank = 0, int WorldSize = 1);
+    RunDirectory? Run, int Rank = 0, int WorldSize = 1, CheckpointKey? CheckpointKey = null);

@@ -24,7 +24,10 @@ public static class Submission
     }
 
     /// <summary>The submission of <paramref name="experiment"/>; the worker that takes it writes the run under its own runs directory.</summary>
-    public static SubmitExperiment Create(Experiment experiment, ModelSpec model, string? resumeCheckpoint) => new(
+    /// <param name="checkpointKey">The cluster's checkpoint key: the checkpoint to resume from must verify under it
+    /// here, before it is submitted (the worker checks it again).</param>
+    /// <exception cref="CheckpointAuthenticationException">The resume checkpoint does not verify under the key.</exception>
+    public static SubmitExperiment Create(Experiment experiment, ModelSpec model, string? resumeCheckpoint, CheckpointKey? checkpointKey) => new(
         experiment.Name,
         experiment.ResolvedHocon,
         JsonSerializer.Serialize(Instantiation.Describe(experiment, model, []), RunDirectory.Json),
@@ -32,14 +35,14 @@ public static class Submission
         experiment.Device,
         null,
         $"{Environment.UserName}@{Environment.MachineName}",
-        resumeCheckpoint is null ? null : Checkpoint(resumeCheckpoint),
+        resumeCheckpoint is null ? null : Checkpoint(resumeCheckpoint, checkpointKey),
         experiment.SourceFile is { } file ? Path.GetFullPath(file) : null);
 
     /// <summary>A checkpoint to start from, with the checksum it has now: a resume on any node verifies it against that.</summary>
-    static CheckpointRecord Checkpoint(string path)
+    static CheckpointRecord Checkpoint(string path, CheckpointKey? key)
     {
         var full = Path.GetFullPath(path);
-        var info = new CheckpointStore(Path.GetDirectoryName(full)!).ReadInfo(full); // verifies its own checksum, too
+        var info = new CheckpointStore(Path.GetDirectoryName(full)!, key).ReadInfo(full); // verifies its checksum and MAC, too
         return new CheckpointRecord(full, CheckpointChecksum.Of(full), info.Metadata.Epoch, info.Metadata.Step, new Dictionary<string, double>());
     }
 

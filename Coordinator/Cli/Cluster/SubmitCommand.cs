@@ -34,9 +34,10 @@ public sealed class SubmitCommand(IAnsiConsole console) : ClusterCommand<SubmitC
         // Checked here first, so a typo is reported with its file and line before anything reaches the cluster.
         var experiment = Submission.Load(settings.Experiment, settings.Overrides, ExtensionCatalog.WithBuiltIns(), out var model);
         var resume = settings.Resume is null ? null : CheckpointLocator.ForResume(settings.Resume);
-        var submission = Submission.Create(experiment, model, resume);
 
         using var session = Connect(settings, cancellationToken);
+        // After joining: the resume checkpoint is authenticated with the key of the secret this member proved.
+        var submission = Submission.Create(experiment, model, resume, session.CheckpointKey);
         var accepted = Ask<SubmitAccepted>(session, submission, cancellationToken);
         Console.MarkupLineInterpolated($"Submitted run [bold]{accepted.RunId}[/] to {session.Target}.");
         if (accepted.MatchingSlots == 0)

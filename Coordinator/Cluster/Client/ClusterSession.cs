@@ -22,9 +22,11 @@ public sealed class ClusterSession : IDisposable
     /// <summary>Whether this session started its member (and so leaves the cluster when disposed).</summary>
     readonly bool _ownsMember;
 
-    ClusterSession(ActorSystem system, IActorRef coordinator, TimeSpan requestTimeout, string target, bool ownsMember)
+    ClusterSession(ActorSystem system, IActorRef coordinator, TimeSpan requestTimeout, string target, bool ownsMember,
+        TrainManager.Checkpoints.CheckpointKey? checkpointKey)
     {
         _ownsMember = ownsMember;
+        CheckpointKey = checkpointKey;
         System = system;
         Coordinator = coordinator;
         RequestTimeout = requestTimeout;
@@ -36,6 +38,9 @@ public sealed class ClusterSession : IDisposable
     public TimeSpan RequestTimeout { get; }
     /// <summary>What the user asked to reach (for messages).</summary>
     public string Target { get; }
+    /// <summary>The cluster's checkpoint key, from the secret this member proved: a checkpoint to resume from is checked
+    /// with it before it is submitted.</summary>
+    public TrainManager.Checkpoints.CheckpointKey? CheckpointKey { get; }
 
     /// <summary>Joins the cluster at <paramref name="seedNodes"/> (HOST:PORT each) within the join timeout.</summary>
     /// <exception cref="ClusterUnavailableException">No node answered, or the cluster has no coordinator.</exception>
@@ -81,7 +86,7 @@ public sealed class ClusterSession : IDisposable
                     "dotnet run --project Trainer.Node -- --roles coordinator,worker");
             var coordinator = system.ActorOf(Akka.Cluster.Tools.Singleton.ClusterSingletonProxy.Props($"/user/{ClusterBootstrap.RegistryManagerName}",
                 Akka.Cluster.Tools.Singleton.ClusterSingletonProxySettings.Create(system).WithRole(NodeRoles.Coordinator)), ClusterBootstrap.RegistryProxyName);
-            return new ClusterSession(system, coordinator, settings.RequestTimeout, target, ownsMember: true);
+            return new ClusterSession(system, coordinator, settings.RequestTimeout, target, ownsMember: true, settings.CheckpointKey);
         }
         catch
         {
@@ -91,8 +96,9 @@ public sealed class ClusterSession : IDisposable
     }
 
     /// <summary>A session over a member this process already runs (the embedded <c>train</c>).</summary>
-    public static ClusterSession Over(ActorSystem system, IActorRef coordinator, TimeSpan requestTimeout) =>
-        new(system, coordinator, requestTimeout, "this process", ownsMember: false);
+    public static ClusterSession Over(ActorSystem system, IActorRef coordinator, TimeSpan requestTimeout,
+        TrainManager.Checkpoints.CheckpointKey? checkpointKey = null) =>
+        new(system, coordinator, requestTimeout, "this process", ownsMember: false, checkpointKey);
 
     /// <summary>Sends <paramref name="request"/> to the coordinator and waits for a reply of one of the expected kinds.</summary>
     /// <exception cref="ClusterUnavailableException">No answer within the request timeout.</exception>

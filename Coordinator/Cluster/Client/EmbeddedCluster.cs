@@ -16,12 +16,15 @@ public sealed class EmbeddedCluster : IDisposable
     {
         System = system;
         Roles = roles;
-        Session = ClusterSession.Over(system, roles.Coordinator, settings.RequestTimeout);
+        CheckpointKey = settings.CheckpointKey!;
+        Session = ClusterSession.Over(system, roles.Coordinator, settings.RequestTimeout, CheckpointKey);
     }
 
     public ActorSystem System { get; }
     public ClusterRoles Roles { get; }
     public ClusterSession Session { get; }
+    /// <summary>The key its worker signs checkpoints with: the user's (see <see cref="Security.ClusterSecret.ForThisUser"/>).</summary>
+    public TrainManager.Checkpoints.CheckpointKey CheckpointKey { get; }
 
     /// <param name="device">The slots' device: the experiment's own.</param>
     /// <param name="catalogForRun">The extensions of the run, writing to the user's terminal.</param>
@@ -29,8 +32,11 @@ public sealed class EmbeddedCluster : IDisposable
     /// <param name="stateDirectory">Where the journal is; null: TRAINMANAGER_STATE_DIRECTORY, else <c>.trainmanager/</c>.</param>
     /// <param name="workers">How many slots: the experiment's workers. On <c>cuda</c> they are cuda:0, cuda:1, ... (one
     /// worker per GPU); on <c>cpu</c> or a named GPU they share it.</param>
+    /// <param name="acceptUnsignedCheckpoints">Resume from a checkpoint that carries no MAC (<c>--accept-unsigned-checkpoints</c>).</param>
     /// <exception cref="JournalUnusableException">The journal file is corrupt or locked by another process.</exception>
-    public static EmbeddedCluster Start(string device, Func<string, ExtensionCatalog> catalogForRun, string runsDirectory, string? stateDirectory = null, int workers = 1)
+    /// <exception cref="ClusterConfigurationException">The user's secret file cannot be used.</exception>
+    public static EmbeddedCluster Start(string device, Func<string, ExtensionCatalog> catalogForRun, string runsDirectory, string? stateDirectory = null,
+        int workers = 1, bool acceptUnsignedCheckpoints = false)
     {
         var devices = string.Equals(device, "cuda", StringComparison.OrdinalIgnoreCase) && workers > 1
             ? Enumerable.Range(0, workers).Select(i => $"cuda:{i}").ToList()
@@ -46,9 +52,10 @@ public sealed class EmbeddedCluster : IDisposable
             StateDirectory = stateDirectory,
             RunsDirectory = runsDirectory,
             DataRoots = ["/"], // the user's own process reads what the user's experiment names
-            // Its own secret: no other process can join this cluster or send it anything.
-            Secret = Security.ClusterSecret.Random(),
-            Hocon = QuietLogging.Hocon + """
+            // The user's secret, not a fresh one: its checkpoint key signs what this run writes, and the next train --resume
+            // or eval on this machine must verify it. Nobody can join anyway: it binds to loopback and has no seed nodes.
+            Secret = Security.ClusterSecret.ForThisUser(),
+            Hocon = QuietLogging.Hocon + (acceptUnsignedCheckpoints ? "trainmanager.security.accept-unsigned-checkpoints = on\n" : "") + """
                 # This process runs only its own experiment: other runs in the journal belong to other processes.
                 trainmanager.scheduler.recover-on-start = off
                 akka.cluster.seed-nodes = []

@@ -37,6 +37,10 @@ public sealed partial record TrainManagerSettings
     public required TimeSpan RingConnectTimeout { get; init; }
     public required TimeSpan JoinTimeout { get; init; }
     public required TimeSpan RequestTimeout { get; init; }
+    /// <summary>Signs the checkpoints this member's workers write and authenticates the ones they (and its CLI) load:
+    /// derived from the cluster secret, so every member of a cluster accepts the others'. Null only for a configuration
+    /// that did not come through <see cref="ClusterConfiguration.Build"/> (it has no resolved secret).</summary>
+    public required TrainManager.Checkpoints.CheckpointKey? CheckpointKey { get; init; }
 
     public static TrainManagerSettings From(Config config)
     {
@@ -88,6 +92,10 @@ public sealed partial record TrainManagerSettings
             HandBackTimeout = section.GetTimeSpan("worker.hand-back-timeout", TimeSpan.FromMinutes(2)),
             JoinTimeout = section.GetTimeSpan("client.join-timeout", TimeSpan.FromSeconds(10)),
             RequestTimeout = section.GetTimeSpan("client.request-timeout", TimeSpan.FromSeconds(15)),
+            CheckpointKey = section.GetString("security.resolved-secret", "") is { Length: > 0 } secret
+                ? Security.ClusterSecret.FromBase64(secret, "trainmanager.security.resolved-secret")
+                    .CheckpointKey(section.GetBoolean("security.accept-unsigned-checkpoints", false))
+                : null,
         };
     }
 

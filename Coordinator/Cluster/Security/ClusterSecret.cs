@@ -111,6 +111,17 @@ public sealed class ClusterSecret
         }
     }
 
+    /// <summary>The secret of this user's local runs (the embedded <c>train</c>, <c>eval</c>): the file
+    /// <c>TRAINMANAGER_SECRET_FILE</c> names, else the default one, created on first use. So checkpoints one local run
+    /// signs verify in the next <c>train --resume</c> or <c>eval</c> on the same machine.</summary>
+    public static ClusterSecret ForThisUser() =>
+        Environment.GetEnvironmentVariable("TRAINMANAGER_SECRET_FILE") is { Length: > 0 } file ? Load(file) : LoadOrCreateDefault();
+
+    /// <summary>The key checkpoints are signed and authenticated with: <c>Derive("checkpoint")</c>.</summary>
+    /// <param name="acceptUnsigned">Load checkpoints that carry no MAC (<c>trainmanager.security.accept-unsigned-checkpoints</c>).</param>
+    public TrainManager.Checkpoints.CheckpointKey CheckpointKey(bool acceptUnsigned = false) =>
+        new(Derive("checkpoint")) { AcceptUnsigned = acceptUnsigned };
+
     /// <summary>A key for one purpose (<c>"remoting"</c>, <c>"checkpoint"</c>): HMAC-SHA256 of the purpose under the secret.</summary>
     public byte[] Derive(string purpose) => HMACSHA256.HashData(_secret, Encoding.UTF8.GetBytes($"trainmanager/{purpose}/v1"));
 

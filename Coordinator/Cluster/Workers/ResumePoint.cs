@@ -1,3 +1,4 @@
+using TrainManager.Checkpoints;
 using TrainManager.Coordinator.Cluster.Protocol;
 
 namespace TrainManager.Coordinator.Cluster.Workers;
@@ -7,7 +8,8 @@ public sealed class NoUsableCheckpointException(string message) : Exception(mess
 
 /// <summary>
 /// Chooses where a run resumes: the newest checkpoint recorded in the journal whose file still has the SHA-256 the
-/// journal recorded when it was written. A file that fails is not deleted: it is renamed to <c>*.rejected</c>, so the
+/// journal recorded when it was written and, under the cluster's checkpoint key, a MAC that verifies (a file edited
+/// and re-hashed, or written by another cluster, is refused like a damaged one). A file that fails is not deleted: it is renamed to <c>*.rejected</c>, so the
 /// resumed run cannot overwrite it and a person can look at it.
 /// </summary>
 public static class ResumePoint
@@ -17,7 +19,8 @@ public static class ResumePoint
     /// <param name="keepAside">Rename a file that fails to <c>*.rejected</c>: one rank of a data-parallel run does it,
     /// the others only skip it (they all check the same files and so choose the same one).</param>
     /// <exception cref="NoUsableCheckpointException">There were checkpoints, and none verified.</exception>
-    public static Choice Choose(IReadOnlyList<CheckpointRecord> newestFirst, bool keepAside = true)
+    /// <param name="key">The cluster's checkpoint key; null: the journal's checksum alone decides.</param>
+    public static Choice Choose(IReadOnlyList<CheckpointRecord> newestFirst, CheckpointKey? key = null, bool keepAside = true)
     {
         var rejected = new List<RejectedCheckpoint>();
         foreach (var candidate in newestFirst)
@@ -29,12 +32,13 @@ public static class ResumePoint
                 continue;
             }
             var actual = CheckpointChecksum.Of(candidate.Path);
-            if (string.Equals(actual, candidate.Sha256, StringComparison.OrdinalIgnoreCase))
+            var reason = !string.Equals(actual, candidate.Sha256, StringComparison.OrdinalIgnoreCase)
+                ? $"its SHA-256 is {actual[..12]}..., but the journal recorded {candidate.Sha256[..Math.Min(12, candidate.Sha256.Length)]}... when it was written: the file changed after it was saved"
+                : Unverified(candidate.Path, key);
+            if (reason is null)
                 return new Choice(candidate, rejected);
             var keptAs = keepAside ? KeepAside(candidate.Path) : null;
-            rejected.Add(new RejectedCheckpoint(candidate.Path,
-                $"its SHA-256 is {actual[..12]}..., but the journal recorded {candidate.Sha256[..Math.Min(12, candidate.Sha256.Length)]}... when it was written: the file changed after it was saved",
-                keptAs));
+            rejected.Add(new RejectedCheckpoint(candidate.Path, reason, keptAs));
         }
         if (rejected.Count > 0)
             throw new NoUsableCheckpointException(
@@ -43,6 +47,26 @@ public static class ResumePoint
                 ". Nothing was deleted. Restore a checkpoint from a backup to its path and submit the run's experiment.hocon again " +
                 "with --resume CHECKPOINT, or submit it again to start from scratch.");
         return new Choice(null, rejected);
+    }
+
+    /// <summary>Why the file's own checksum or MAC fails, or null when it verifies (or there is no key to check with).</summary>
+    static string? Unverified(string path, CheckpointKey? key)
+    {
+        if (key is null)
+            return null;
+        try
+        {
+            new CheckpointStore(Path.GetDirectoryName(path)!, key).Verify(path);
+            return null;
+        }
+        catch (CheckpointAuthenticationException e)
+        {
+            return e.Reason;
+        }
+        catch (CheckpointCorruptException e)
+        {
+            return e.Reason;
+        }
     }
 
     static string KeepAside(string path)

@@ -19,9 +19,11 @@ namespace TrainManager.Coordinator.Cluster.Workers;
 /// with the run id; in the embedded <c>train</c>, to the user's terminal.</param>
 /// <param name="RingConnectTimeout">How long the ranks of a data-parallel run may take to form their ring: it covers the
 /// slowest rank's loading of data and model, since each connects once it is ready.</param>
+/// <param name="CheckpointKey">Signs the checkpoints runs write and authenticates the ones they resume from (the
+/// cluster's, <see cref="Hosting.TrainManagerSettings.CheckpointKey"/>); null: unsigned, checksum only.</param>
 /// <param name="DataRoots">The folders an experiment's data.path may name on this node (full paths); null: any.</param>
 public sealed record WorkerSettings(string RunsDirectory, TimeSpan ProgressInterval, Func<string, ExtensionCatalog> CatalogForRun,
-    TimeSpan? RingConnectTimeout = null, IReadOnlyList<string>? DataRoots = null)
+    TimeSpan? RingConnectTimeout = null, CheckpointKey? CheckpointKey = null, IReadOnlyList<string>? DataRoots = null)
 {
     public static readonly TimeSpan DefaultRingConnectTimeout = TimeSpan.FromMinutes(2);
 }
@@ -153,9 +155,10 @@ public sealed class TrainingJob : IDisposable
             }
 
             // Every rank checks the checkpoints the same way and so picks the same one; only rank 0 moves a bad one aside.
-            var resume = ResumePoint.Choose(start.ResumeCandidates, keepAside: rank == 0);
+            var resume = ResumePoint.Choose(start.ResumeCandidates, settings.CheckpointKey, keepAside: rank == 0);
             extensions = catalog.CreateAll(new ExtensionContext(ownDirectory, experiment));
-            trainer = Trainer.FromExperiment(experiment, run, extensions, rank: rank, worldSize: start.Ring?.WorldSize ?? 1);
+            trainer = Trainer.FromExperiment(experiment, run, extensions, rank: rank, worldSize: start.Ring?.WorldSize ?? 1,
+                checkpointKey: settings.CheckpointKey);
             var dataParallel = start.Ring is { } ring ? new DataParallelExtension(FormRing(ring, experiment, listener, settings, cancel)) : null;
             if (dataParallel is not null)
                 trainer.Register(dataParallel);
