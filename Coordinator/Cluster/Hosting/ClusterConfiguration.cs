@@ -170,6 +170,10 @@ public static class ClusterConfiguration
             lines.Add($"trainmanager.security.secret-file = {Quote(Path.GetFullPath(secretFile))}");
         if (o.Secret is { } secret)
             lines.Add($"trainmanager.security.secret = {Quote(secret.ToBase64())}");
+        if (o.TlsCertificate is { } certificate)
+            lines.Add($"akka.remote.dot-netty.tcp.ssl.certificate.path = {Quote(Path.GetFullPath(certificate))}");
+        if (o.CaCertificate is { } authority)
+            lines.Add($"trainmanager.security.ca-certificate = {Quote(Path.GetFullPath(authority))}");
         if (o.TlsPassword is { } password)
             lines.Add($"akka.remote.dot-netty.tcp.ssl.certificate.password = {Quote(password)}");
         if (o.Hocon is { } hocon)

@@ -23,6 +23,10 @@ public sealed record ClusterOverrides
     public string? Store { get; init; }
     public string? JournalConnection { get; init; }
     public string? TlsPassword { get; init; }
+    /// <summary>This member's certificate, a .pfx (<c>akka.remote.dot-netty.tcp.ssl.certificate.path</c>).</summary>
+    public string? TlsCertificate { get; init; }
+    /// <summary>The cluster CA's certificate (<c>trainmanager.security.ca-certificate</c>).</summary>
+    public string? CaCertificate { get; init; }
     /// <summary>The cluster secret's file (<c>trainmanager.security.secret-file</c>).</summary>
     public string? SecretFile { get; init; }
     /// <summary>The secret itself, never from a file or the environment: the embedded <c>train</c>'s own, tests.</summary>
@@ -46,6 +50,8 @@ public sealed record ClusterOverrides
         Store = Store ?? lower.Store,
         JournalConnection = JournalConnection ?? lower.JournalConnection,
         TlsPassword = TlsPassword ?? lower.TlsPassword,
+        TlsCertificate = TlsCertificate ?? lower.TlsCertificate,
+        CaCertificate = CaCertificate ?? lower.CaCertificate,
         SecretFile = SecretFile ?? lower.SecretFile,
         Secret = Secret ?? lower.Secret,
         Hocon = Hocon is null ? lower.Hocon : lower.Hocon is null ? Hocon : Hocon + "\n" + lower.Hocon,
@@ -71,6 +77,8 @@ public sealed record ClusterOverrides
             Store = Get("TRAINMANAGER_STORE"),
             JournalConnection = Get("TRAINMANAGER_JOURNAL_CONNECTION"),
             TlsPassword = Get("TRAINMANAGER_TLS_PASSWORD"),
+            TlsCertificate = Get("TRAINMANAGER_TLS_CERTIFICATE"),
+            CaCertificate = Get("TRAINMANAGER_CA_CERTIFICATE"),
             SecretFile = Get("TRAINMANAGER_SECRET_FILE"),
         };
     }

@@ -94,7 +94,18 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     void LoadJournal()
     {
         var prefix = ExperimentActor.PersistenceIdPrefix;
-        var journal = Akka.Persistence.Query.PersistenceQuery.Get(Context.System).ReadJournalFor<ICurrentPersistenceIdsQuery>(_options.QueryJournalId);
+        ICurrentPersistenceIdsQuery journal;
+        try
+        {
+            journal = Akka.Persistence.Query.PersistenceQuery.Get(Context.System).ReadJournalFor<ICurrentPersistenceIdsQuery>(_options.QueryJournalId);
+        }
+        catch (Exception e)
+        {
+            // The SQL query plugin asks its journal once when made, within 5 s: a database that is slow to answer (a
+            // first start creating its tables, a loaded machine) must delay the coordinator, not stop it for good.
+            Self.Tell(new JournalUnavailable(e));
+            return;
+        }
         journal.CurrentPersistenceIds()
             .Where(id => id.StartsWith(prefix, StringComparison.Ordinal))
             .Select(id => id[prefix.Length..])
