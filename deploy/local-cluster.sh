@@ -7,7 +7,13 @@
 #   deploy/local-cluster.sh restart-coordinator   # kill -9 the coordinator and start it again: runs carry on
 #   deploy/local-cluster.sh stop          # workers hand their runs back and leave, the coordinator leaves, PostgreSQL stops
 #
+#   export TRAINMANAGER_SECRET_FILE=$PWD/.trainmanager/local-cluster/cluster.secret
 #   dotnet run --project Coordinator -c Release -- submit examples/fashion-mnist-mlp.hocon --cluster 127.0.0.1:4053 --follow
+#
+# The cluster's secret is .trainmanager/local-cluster/cluster.secret (made by the first start, mode 600): every node
+# gets it as TRAINMANAGER_SECRET_FILE, and so must your CLI (as above, or --secret-file). The throwaway PostgreSQL
+# gets a random password (.trainmanager/local-cluster/pg-password, mode 600), which reaches the coordinator in its
+# environment, never on a command line.
 #
 # start is idempotent: what already runs is left alone, what does not is started. Everything lives in
 # .trainmanager/local-cluster/ (published binaries, logs, pid files, the database files); runs go to runs/ as with
@@ -33,6 +39,8 @@ saved=$home/cluster.env   # the ports chosen by the first start; later commands 
 node_dll=$home/bin/node/trainmanager-node.dll
 cli_dll=$home/bin/cli/trainmanager.dll
 runs=$repo/runs
+secret_file=$home/cluster.secret
+pg_password_file=$home/pg-password
 join_timeout=${JOIN_TIMEOUT:-120}
 # A worker's shutdown waits up to trainmanager.worker.hand-back-timeout (120 s) for its runs to checkpoint and hand
 # back; the host allows 30 s more. Past this, the node is killed (its runs then resume from their last checkpoint).
@@ -112,8 +120,9 @@ load_state() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
-# PostgreSQL: a throwaway server (initdb) in $home/pgdata, listening on 127.0.0.1 only, trust authentication (no
-# password: this is a single-user machine's loopback; never do this on a shared host).
+# PostgreSQL: a throwaway server (initdb) in $home/pgdata, listening on 127.0.0.1 only, with password authentication
+# (scram-sha-256): other users of this machine reach 127.0.0.1 too. The password is random, made by the first start,
+# and kept in $pg_password_file (mode 600); psql and the coordinator get it through their environment.
 
 pg_data=$home/pgdata
 
@@ -133,6 +142,15 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# The password of the throwaway server, made once: 24 random bytes as hex (safe inside a connection string).
+pg_password() {
+  if [ ! -s "$pg_password_file" ]; then
+    (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$pg_password_file.tmp")
+    mv "$pg_password_file.tmp" "$pg_password_file"
+  fi
+  cat "$pg_password_file"
+}
+
 pg_running() { [ -f "$pg_data/PG_VERSION" ] && as_pg "$(pg_bin)/pg_ctl" -D "$pg_data" status >/dev/null 2>&1; }
 
 start_postgres() {
@@ -146,9 +164,17 @@ start_postgres() {
       runuser -u postgres -- test -w "$pg_data" ||
         die "user postgres cannot write $pg_data (is a parent folder closed to other users?). Move the repository, or set TRAINMANAGER_JOURNAL_CONNECTION"
     fi
-    as_pg "$bin/initdb" -D "$pg_data" -A trust -U postgres -E UTF8 --no-sync >"$home/initdb.log" 2>&1 ||
+    pg_password >/dev/null
+    # As root, initdb runs as postgres and must read the password file (root still reads it for the connection string).
+    [ "$(id -u)" = 0 ] && chown postgres: "$pg_password_file"
+    as_pg "$bin/initdb" -D "$pg_data" -A scram-sha-256 -U postgres --pwfile="$pg_password_file" -E UTF8 --no-sync >"$home/initdb.log" 2>&1 ||
       { cat "$home/initdb.log" >&2; die "initdb failed"; }
+  elif [ ! -s "$pg_password_file" ]; then
+    # An earlier version of this script made the server with trust authentication and no password.
+    die "$pg_data has no password ($pg_password_file is missing; it was made without one). Run 'deploy/local-cluster.sh stop', delete $pg_data (an empty journal), and start again"
   fi
+  local password
+  password=$(pg_password)
   if pg_running; then
     say "PostgreSQL: already running on 127.0.0.1:$pg_port"
   else
@@ -161,9 +187,9 @@ start_postgres() {
     say "PostgreSQL: started on 127.0.0.1:$pg_port (data and log in $pg_data)"
   fi
   local psql=("$bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres)
-  "${psql[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = 'trainmanager'" | grep -q 1 ||
-    "${psql[@]}" -c "CREATE DATABASE trainmanager"
-  journal="Host=127.0.0.1;Port=$pg_port;Database=trainmanager;Username=postgres"
+  PGPASSWORD=$password "${psql[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = 'trainmanager'" | grep -q 1 ||
+    PGPASSWORD=$password "${psql[@]}" -c "CREATE DATABASE trainmanager"
+  journal="Host=127.0.0.1;Port=$pg_port;Database=trainmanager;Username=postgres;Password=$password"
 }
 
 stop_postgres() {
@@ -185,15 +211,13 @@ seeds() { echo "127.0.0.1:$base_port,127.0.0.1:$((base_port + 1))"; }
 
 start_node() { # name port roles
   local name=$1 port=$2 roles=$3 log=$home/$1.log
-  local -a node_args env_args=()
+  local -a node_args
   # Every flag here is checked by Tests/Deploy/DeployFilesTests.cs against Trainer.Node's parser (it reads node_args).
   node_args=(--host 127.0.0.1 --port "$port" --seed-nodes "$(seeds)" --roles "$roles" --runs-dir "$runs" --state-dir "$home/$name")
   node_args+=("${config_args[@]}")
   if [ "$roles" = coordinator ]; then
-    # Only the coordinator keeps the journal. The connection string goes by environment, never on the command line
-    # (where `ps` shows it to everyone).
+    # Only the coordinator keeps the journal.
     node_args+=(--store postgresql)
-    env_args=(TRAINMANAGER_JOURNAL_CONNECTION="$journal")
   else
     node_args+=(--devices "${DEVICES:-cpu}")
   fi
@@ -201,8 +225,14 @@ start_node() { # name port roles
   for _ in $(seq 1 20); do port_in_use "$port" || break; sleep 0.5; done
   port_in_use "$port" && die "$name: port $port on 127.0.0.1 is taken by another program (ss -ltnp 'sport = :$port'); stop it, or run 'stop' and start with another PORT"
   [ -f "$log" ] && mv "$log" "$log.1"
-  # nohup and env exec, so $! is the node's own pid. Its working directory is the repository, as for `dotnet run`.
-  nohup env "${env_args[@]}" dotnet "$node_dll" "${node_args[@]}" >"$log" 2>&1 </dev/null &
+  # The secrets go by environment, never on a command line (where `ps` shows it to everyone): the cluster secret's file
+  # to every node, the journal's connection string (with its password) to the coordinator only. The subshell and
+  # nohup exec, so $! is the node's own pid. Its working directory is the repository, as for `dotnet run`.
+  (
+    export TRAINMANAGER_SECRET_FILE=$secret_file
+    if [ "$roles" = coordinator ]; then export TRAINMANAGER_JOURNAL_CONNECTION=$journal; fi
+    exec nohup dotnet "$node_dll" "${node_args[@]}" >"$log" 2>&1 </dev/null
+  ) &
   echo $! >"$home/$name.pid"
   say "$name: starting on 127.0.0.1:$port (roles $roles), log $log"
 }
@@ -254,7 +284,14 @@ stop_nodes() { # why name...
   done
 }
 
-cli() { dotnet "$cli_dll" "$@"; }
+cli() { TRAINMANAGER_SECRET_FILE=$secret_file dotnet "$cli_dll" "$@"; }
+
+# The cluster secret, made once by the CLI just published (mode 600); the nodes and the CLI calls here use it.
+ensure_secret() {
+  [ -f "$secret_file" ] && return 0
+  dotnet "$cli_dll" secret "$secret_file" >/dev/null || die "could not make the cluster secret $secret_file"
+  say "cluster secret: made $secret_file"
+}
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Commands
@@ -286,6 +323,7 @@ cmd_start() {
   else
     publish
   fi
+  ensure_secret
 
   # Ports: kept while any node runs (the seeds name them); chosen afresh otherwise.
   if [ -z "$running" ] || [ -z "$base_port" ]; then
@@ -336,7 +374,8 @@ cmd_start() {
 
   local target="--cluster 127.0.0.1:$base_port${config_args[*]:+ ${config_args[*]}}"
   say ""
-  say "Cluster up. Use it with $target, e.g."
+  say "Cluster up. Your CLI needs its secret (or --secret-file $secret_file) and $target, e.g."
+  say "  export TRAINMANAGER_SECRET_FILE=$secret_file"
   say "  dotnet run --project Coordinator -c Release -- submit examples/fashion-mnist-mlp.hocon $target --follow"
   say "  dotnet run --project Coordinator -c Release -- runs $target"
   say "Logs: $home/*.log   Stop: deploy/local-cluster.sh stop"
@@ -372,7 +411,7 @@ cmd_status() {
   if node_pid coordinator >/dev/null && [ -f "$cli_dll" ]; then
     say ""
     cli status --cluster "127.0.0.1:$base_port" "${config_args[@]}" || true
-    say "--cluster 127.0.0.1:$base_port${config_args[*]:+ ${config_args[*]}}"
+    say "--cluster 127.0.0.1:$base_port${config_args[*]:+ ${config_args[*]}} --secret-file $secret_file"
   fi
 }
 

@@ -62,7 +62,7 @@ public sealed class DeployFilesTests
         "--now",                                                                  // systemctl enable --now
         "--system", "--uid", "--gid", "--home-dir", "--shell",                    // useradd, groupadd
         "--no-install-recommends",                                                // apt-get
-        "--no-sync",                                                              // initdb
+        "--no-sync", "--pwfile",                                                  // initdb
     ];
 
     // ---- environment variables ----------------------------------------------------------------------------------------
@@ -127,6 +127,132 @@ public sealed class DeployFilesTests
             Assert.Contains(built, b => b.Config.GetStringList("akka.cluster.roles").Contains(NodeRoles.Coordinator));
             Assert.Contains(built, b => b.Config.GetStringList("akka.cluster.roles").Contains(NodeRoles.Worker));
         }
+    }
+
+    // ---- secrets and passwords -----------------------------------------------------------------------------------------
+
+    [Fact]
+    public void Every_node_names_a_cluster_secret_file_that_its_deploy_method_provides()
+    {
+        var setups = AllNodeSetups().ToList();
+        Assert.Contains(setups, s => s.Group == "systemd");
+        Assert.Contains(setups, s => s.Group == "compose");
+        Assert.Contains(setups, s => s.Group == "kubernetes");
+        foreach (var setup in setups)
+        {
+            Assert.True(setup.Environment.TryGetValue(SecretFileVariable, out var file) && file.Length > 0,
+                $"{setup.Source}: no {SecretFileVariable}; a node reachable from other machines refuses to start without the cluster secret.");
+            if (setup.ProvidedSecretFiles is { } provided)
+                Assert.True(provided.Contains(file),
+                    $"{setup.Source}: {SecretFileVariable}={file}, but the deploy method puts secrets only at [{string.Join(", ", provided)}]");
+            else
+                Assert.True(file.StartsWith("/etc/trainmanager/", StringComparison.Ordinal),
+                    $"{setup.Source}: {SecretFileVariable}={file}, outside /etc/trainmanager where deploy/README.md installs it");
+        }
+        // The operator is told how to make it, once, for each method.
+        var readme = File.ReadAllText(Path.Combine(DeployDirectory, "README.md"));
+        foreach (var made in new[] { "trainmanager secret /etc/trainmanager/cluster.secret", "trainmanager secret deploy/docker/cluster.secret", "trainmanager secret deploy/kubernetes/secrets/cluster.secret" })
+            Assert.Contains(made, readme);
+    }
+
+    [Fact]
+    public void No_deploy_file_ships_a_default_password()
+    {
+        foreach (var file in DeployFiles())
+            foreach (var (line, number) in File.ReadLines(file).Select((l, i) => (l, i + 1)))
+            {
+                Assert.False(Regex.IsMatch(line, @"change-?me", RegexOptions.IgnoreCase), $"{Relative(file)}:{number}: a placeholder password: {line.Trim()}");
+                // A password written into a file: only a variable or the operator's own file may give one.
+                Assert.False(WrittenPassword.IsMatch(line), $"{Relative(file)}:{number}: a password written in the file: {line.Trim()}");
+                Assert.False(Regex.IsMatch(line, @"\$\{\w*PASSWORD\w*:?-"), $"{Relative(file)}:{number}: a default for a password: {line.Trim()}");
+                Assert.False(Regex.IsMatch(line, @"POSTGRES_HOST_AUTH_METHOD|auth-(host|local)=trust|-A\s+trust"), $"{Relative(file)}:{number}: PostgreSQL without passwords: {line.Trim()}");
+            }
+        // Kubernetes credentials come only from the operator's files (secretGenerator), never from a manifest.
+        foreach (var manifest in Directory.GetFiles(Path.Combine(DeployDirectory, "kubernetes"), "*.yaml"))
+            Assert.False(Regex.IsMatch(File.ReadAllText(manifest), @"^kind: Secret$", RegexOptions.Multiline), $"{Relative(manifest)}: a Secret with its values in the repository");
+    }
+
+    /// <summary>A password given as a value rather than a variable: a connection string's or env file's NAME=value, a
+    /// YAML key that names a password, HOCON's password = "...", openssl's pass:value.</summary>
+    static readonly Regex WrittenPassword = new(
+        @"(?i)((?<![\w-])password=(?!\$)[^\s;""']+|^\s*#?\s*(export\s+)?\w*password=(?!\$)\S|^\s*-?\s*[\w-]*password[\w-]*:\s+(?![""']?\$)\S|^\s*password\s*=\s*""(?!"")|\bpass:(?!\$)\S)");
+
+    [Fact]
+    public void Compose_refuses_to_start_without_POSTGRES_PASSWORD()
+    {
+        var compose = File.ReadAllText(Path.Combine(DeployDirectory, "docker", "compose.yaml"));
+        var uses = Regex.Matches(compose, @"^[^#\n]*\$\{?POSTGRES_PASSWORD(\S*)", RegexOptions.Multiline).ToList();
+        Assert.True(uses.Count >= 2, "compose.yaml: expected POSTGRES_PASSWORD for the server and in the coordinator's connection string");
+        foreach (var use in uses)
+            Assert.True(use.Groups[1].Value.StartsWith(":?", StringComparison.Ordinal), $"compose.yaml: ${{POSTGRES_PASSWORD{use.Groups[1].Value} does not refuse to start when it is unset (use :?)");
+        // And the coordinator's connection string carries it (the node is checked with the operator's stand-in).
+        var coordinator = ComposeSetups().Single(s => s.Source.EndsWith(" coordinator", StringComparison.Ordinal));
+        Assert.Contains($"Password={OperatorValue("POSTGRES_PASSWORD")}", coordinator.Environment["TRAINMANAGER_JOURNAL_CONNECTION"]);
+    }
+
+    [Fact]
+    public void The_local_cluster_script_gives_PostgreSQL_a_random_password_and_the_nodes_a_cluster_secret()
+    {
+        var lines = File.ReadAllLines(Path.Combine(DeployDirectory, "local-cluster.sh")).Where(l => !l.TrimStart().StartsWith('#')).ToList();
+        var code = string.Join("\n", lines);
+        Assert.DoesNotMatch(@"\btrust\b", code);
+        var initdb = Assert.Single(lines, l => l.Contains("\"$bin/initdb\""));
+        Assert.Matches(@"-A (scram-sha-256|md5)\b", initdb);
+        Assert.Contains("--pwfile=", initdb);
+        Assert.Contains("/dev/urandom", code);
+        Assert.Matches(@"journal=""[^""]*;Password=\$", code);
+        // Secrets reach the nodes through their environment, not their command line.
+        Assert.Matches(@"export TRAINMANAGER_JOURNAL_CONNECTION=", code);
+        Assert.Matches(@"export TRAINMANAGER_SECRET_FILE=", code);
+        Assert.DoesNotMatch(@"node_args\+?=\(.*(journal|password|JOURNAL_CONNECTION)", code);
+        Assert.Matches(@"secret ""\$secret_file""", code);
+    }
+
+    [Fact]
+    public void Operators_credential_files_stay_out_of_git_and_out_of_the_image()
+    {
+        var gitignore = File.ReadAllLines(Path.Combine(Root, ".gitignore"));
+        var dockerignore = File.ReadAllLines(Path.Combine(DeployDirectory, "docker", "Dockerfile.dockerignore"));
+        foreach (var pattern in new[] { "deploy/docker/.env", "deploy/kubernetes/secrets/", "*.secret" })
+            Assert.Contains(pattern, gitignore);
+        foreach (var pattern in new[] { "deploy/docker/.env", "deploy/kubernetes/secrets/", "**/*.secret" })
+            Assert.Contains(pattern, dockerignore);
+        // The operator's files are where those patterns cover them.
+        Assert.Contains("file: ./cluster.secret", File.ReadAllText(Path.Combine(DeployDirectory, "docker", "compose.yaml")));
+        Assert.All(Regex.Matches(File.ReadAllText(Path.Combine(DeployDirectory, "kubernetes", "kustomization.yaml")), @"^\s+- [\w.-]+=(\S+)$", RegexOptions.Multiline),
+            m => Assert.StartsWith("secrets/", m.Groups[1].Value));
+    }
+
+    // ---- data ------------------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void Workers_may_read_data_where_the_deploy_files_put_it()
+    {
+        var parse = NodeParser.Load();
+        var compose = File.ReadAllText(Path.Combine(DeployDirectory, "docker", "compose.yaml"));
+        // Container paths that compose mounts (or offers to mount) for experiments and data sets.
+        var composeData = Regex.Matches(compose, @"^\s*#?\s*- \S+:(/(?:experiments|usr/share/datasets)[^\s:]*)(?::ro)?\s*$", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
+        Assert.Contains("/experiments", composeData);
+        Assert.Contains("/usr/share/datasets/fashion-mnist", composeData);
+        var expected = new Dictionary<string, string[]>
+        {
+            ["systemd"] = ["/usr/share/datasets/fashion-mnist"],
+            ["compose"] = composeData.ToArray(),
+            ["kubernetes"] = ["/usr/share/datasets/fashion-mnist"],
+        };
+        var workers = 0;
+        foreach (var setup in AllNodeSetups())
+        {
+            var config = Build(parse, setup);
+            if (!config.GetStringList("akka.cluster.roles").Contains(NodeRoles.Worker))
+                continue;
+            workers++;
+            var roots = TrainManagerSettings.From(config).DataRoots;
+            foreach (var path in expected[setup.Group])
+                Assert.True(roots.Any(r => path == r || path.StartsWith(r.TrimEnd('/') + "/", StringComparison.Ordinal)),
+                    $"{setup.Source}: an experiment's data at {path} is outside the worker's data roots [{string.Join(", ", roots)}]");
+        }
+        Assert.True(workers >= 5, "expected the workers of every deploy method");
     }
 
     [Fact]
@@ -249,8 +375,25 @@ public sealed class DeployFilesTests
     /// <summary>One node as a deploy file starts it: its arguments, its environment and its configuration file.</summary>
     /// <param name="Group">The cluster it belongs to (one per deploy method).</param>
     /// <param name="ConfigFile">The file its --config names, as a path here (null: the arguments name none).</param>
+    /// <param name="ProvidedSecretFiles">The files the deploy method itself puts secrets in for this node (a compose
+    /// secret, a file copied from a Kubernetes Secret), or null where the operator installs them (systemd).</param>
     sealed record NodeSetup(string Group, string Source, IReadOnlyList<string> Args, IReadOnlyDictionary<string, string> Environment,
-        string? ConfigFile, string ExpectedRunsDirectory);
+        string? ConfigFile, string ExpectedRunsDirectory, IReadOnlyList<string>? ProvidedSecretFiles = null);
+
+    const string SecretFileVariable = "TRAINMANAGER_SECRET_FILE";
+
+    /// <summary>A cluster secret made the way an operator makes one, standing in for the file the deploy files name.</summary>
+    static readonly Lazy<string> StandInSecretFile = new(() =>
+    {
+        var folder = Directory.CreateTempSubdirectory("trainmanager-deploy-test-");
+        var path = Path.Combine(folder.FullName, "cluster.secret");
+        TrainManager.Coordinator.Cluster.Security.ClusterSecret.Create(path);
+        return path;
+    });
+
+    /// <summary>The values an operator must supply before a deploy method starts (compose's ${NAME:?...}, the files of
+    /// kustomization.yaml's secretGenerator), and what stands in for them here.</summary>
+    static string OperatorValue(string name) => $"operator-set-{name}";
 
     static IEnumerable<NodeSetup> AllNodeSetups() => SystemdSetups().Concat(ComposeSetups()).Concat(KubernetesSetups());
 
@@ -258,9 +401,13 @@ public sealed class DeployFilesTests
     {
         var (configFile, flags) = parse.Parse(setup.Args);
         Assert.True(configFile is null || setup.ConfigFile is not null, $"{setup.Source}: --config {configFile}, which the deploy files do not provide");
+        // The secret file the deploy files name is the operator's (it does not exist here): a secret made by the test
+        // stands in for it. A node that names none is a node of a real cluster that would refuse to start.
+        Assert.True(setup.Environment.ContainsKey(SecretFileVariable) && flags.SecretFile is null,
+            $"{setup.Source}: the node names no cluster secret file ({SecretFileVariable}); a node reachable from other machines refuses to start without one.");
         try
         {
-            var overrides = flags.Over(ClusterOverrides.FromEnvironment(name => setup.Environment.GetValueOrDefault(name)));
+            var overrides = flags.Over(ClusterOverrides.FromEnvironment(name => name == SecretFileVariable ? StandInSecretFile.Value : setup.Environment.GetValueOrDefault(name)));
             return ClusterConfiguration.Build(configFile is null ? null : setup.ConfigFile, overrides);
         }
         catch (ClusterConfigurationException e)
@@ -315,6 +462,13 @@ public sealed class DeployFilesTests
         var runs = Regex.Match(File.ReadAllText(path), @"^\s+- runs:(\S+)$", RegexOptions.Multiline).Groups[1].Value;
         var servicesAt = Array.IndexOf(lines, "services:");
         Assert.True(servicesAt >= 0, "compose.yaml has no services");
+        // Secrets compose mounts at /run/secrets/NAME: declared at the top with a file (compose refuses to start without
+        // it), and given to a service by the node template or by the service itself.
+        var declaredSecrets = Regex.Matches(File.ReadAllText(path), @"^secrets:\s*\n((?:  .*\n|\s*\n)+)", RegexOptions.Multiline)
+            .SelectMany(m => Regex.Matches(m.Groups[1].Value, @"^  ([\w.-]+):\s*\n    file: \S+", RegexOptions.Multiline)).Select(m => m.Groups[1].Value).ToHashSet();
+        var templateAt = Array.FindIndex(lines, l => l.StartsWith("x-node: &node", StringComparison.Ordinal));
+        Assert.True(templateAt >= 0, "compose.yaml has no node template");
+        var templateSecrets = ListUnder(lines.Skip(templateAt + 1).TakeWhile(l => l.Trim().Length == 0 || l.StartsWith(' ') || l.StartsWith('#')), "  secrets:");
         var found = 0;
         for (var i = servicesAt + 1; i < lines.Length && !Regex.IsMatch(lines[i], @"^\S"); i++)
         {
@@ -338,11 +492,16 @@ public sealed class DeployFilesTests
                 if (command.Success)
                     args.AddRange(QuotedItems(command.Groups[1].Value));
             }
+            var secrets = templateSecrets.Concat(ListUnder(block, "    secrets:")).Where(declaredSecrets.Contains).Select(n => $"/run/secrets/{n}").ToList();
             found++;
-            yield return new NodeSetup("compose", $"compose.yaml service {header.Groups[1].Value}", args, environment, null, runs);
+            yield return new NodeSetup("compose", $"compose.yaml service {header.Groups[1].Value}", args, environment, null, runs, secrets);
         }
         Assert.True(found >= 3, "compose.yaml: expected a coordinator and two workers built on the node template");
     }
+
+    /// <summary>The items of a block list right under <paramref name="key"/> (a line exactly that, indentation included).</summary>
+    static IEnumerable<string> ListUnder(IEnumerable<string> lines, string key) =>
+        lines.SkipWhile(l => l.TrimEnd() != key).Skip(1).TakeWhile(l => Regex.IsMatch(l, @"^\s+- ")).Select(l => l.Trim()[2..].Trim()).ToList();
 
     /// <summary>The Deployments and StatefulSets that run the node, with the ConfigMap's cluster.hocon and the Secret's values.</summary>
     static IEnumerable<NodeSetup> KubernetesSetups()
@@ -352,9 +511,8 @@ public sealed class DeployFilesTests
         var hocon = BlockScalar(configMap, "cluster.hocon");
         var configFile = Path.Combine(Path.GetTempPath(), "trainmanager-deploy-test-configmap.hocon");
         File.WriteAllText(configFile, hocon);
-        var secret = File.ReadAllLines(Path.Combine(folder, "secret.yaml")).SkipWhile(l => l != "stringData:").Skip(1)
-            .Select(l => Regex.Match(l, @"^  ([\w.-]+):\s*(.*)$")).Where(m => m.Success)
-            .ToDictionary(m => m.Groups[1].Value, m => YamlScalar(m.Groups[2].Value));
+        var generated = GeneratedSecrets();
+        Assert.NotEmpty(generated);
         var imageEnvironment = DockerfileEnvironment(Path.Combine(DeployDirectory, "docker", "Dockerfile"));
         var found = 0;
         foreach (var file in Directory.GetFiles(folder, "*.yaml").Order())
@@ -370,21 +528,32 @@ public sealed class DeployFilesTests
                     ["status.podIP"] = "10.244.1.7",
                 };
                 var environment = new Dictionary<string, string>(imageEnvironment, StringComparer.Ordinal);
-                foreach (var (variable, value, field, secretKey) in PodEnvironment(document))
+                foreach (var (variable, value, field, secretName, secretKey) in PodEnvironment(document))
                 {
+                    if (secretKey is not null)
+                        Assert.True(secretName is not null && generated.Contains((secretName, secretKey)),
+                            $"{Relative(file)} {name} {variable}: the Secret {secretName} key {secretKey} is not made by kustomization.yaml's secretGenerator");
                     var text = value is not null ? KubernetesExpand(value, environment, $"{Relative(file)} {name} {variable}")
                         : field is not null ? fields[field]
-                        : secretKey is not null ? secret[secretKey]
+                        : secretKey is not null ? OperatorValue(secretKey)
                         : throw new InvalidOperationException($"{Relative(file)}: {variable} has no value");
                     environment[variable] = text;
                 }
+                // Files copied by an init container from a volume of a generated Secret into the pod.
+                var secretVolumes = Regex.Matches(document, @"- name: (\S+)\s*\n\s+secret:\s*\n\s+secretName: (\S+)")
+                    .Where(m => generated.Any(g => g.Name == m.Groups[2].Value)).Select(m => m.Groups[1].Value).ToHashSet();
+                var mounts = Regex.Matches(document, @"- name: (\S+)\s*\n\s+mountPath: (\S+)").Select(m => (Volume: m.Groups[1].Value, Path: m.Groups[2].Value)).ToList();
+                var provided = Regex.Matches(document, @"^\s+command:\s*\[(.*)\]\s*$", RegexOptions.Multiline)
+                    .Select(m => QuotedItems(m.Groups[1].Value).ToList())
+                    .Where(c => c.Count >= 3 && c[0] == "install" && mounts.Any(v => secretVolumes.Contains(v.Volume) && c[^2].StartsWith(v.Path + "/", StringComparison.Ordinal)))
+                    .Select(c => c[^1]).ToList();
                 var args = Regex.Matches(document, @"^\s+args:\s*\[(.*)\]\s*$", RegexOptions.Multiline).SelectMany(m => QuotedItems(m.Groups[1].Value)).ToList();
                 var runs = Regex.Match(document, @"- name: runs\s*\n\s+mountPath: (\S+)").Groups[1].Value;
                 found++;
                 Assert.True(args.Contains("/etc/trainmanager/cluster.hocon") && document.Contains("mountPath: /etc/trainmanager\n"),
                     $"{Relative(file)} {name}: the ConfigMap is mounted at /etc/trainmanager and given with --config");
                 yield return new NodeSetup("kubernetes", $"{Relative(file)} {name}", args.Select(a => a == "/etc/trainmanager/cluster.hocon" ? configFile : a).ToList(),
-                    environment, configFile, runs);
+                    environment, configFile, runs, provided);
             }
         Assert.True(found >= 3, "kubernetes/: expected coordinator, worker and GPU worker workloads");
     }
@@ -416,8 +585,18 @@ public sealed class DeployFilesTests
             .Select(SplitAssignment).ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
     }
 
+    /// <summary>The (Secret, key) pairs kustomization.yaml's secretGenerator makes from the operator's files.</summary>
+    static HashSet<(string Name, string Key)> GeneratedSecrets()
+    {
+        var text = File.ReadAllText(Path.Combine(DeployDirectory, "kubernetes", "kustomization.yaml"));
+        var generator = Regex.Match(text, @"^secretGenerator:\s*\n((?:[ -].*\n)+)", RegexOptions.Multiline);
+        Assert.True(generator.Success, "kustomization.yaml has no secretGenerator");
+        return Regex.Matches(generator.Groups[1].Value, @"- name: (\S+)\s*\n\s+files:\s*\n((?:\s+- \S+\s*\n)+)")
+            .SelectMany(m => Regex.Matches(m.Groups[2].Value, @"- ([\w.-]+)=\S+").Select(k => (m.Groups[1].Value, k.Groups[1].Value))).ToHashSet();
+    }
+
     /// <summary>A pod's env entries: name with value, fieldRef path or Secret key.</summary>
-    static IEnumerable<(string Name, string? Value, string? Field, string? SecretKey)> PodEnvironment(string document)
+    static IEnumerable<(string Name, string? Value, string? Field, string? SecretName, string? SecretKey)> PodEnvironment(string document)
     {
         var lines = document.Split('\n');
         for (var i = 0; i < lines.Length; i++)
@@ -431,10 +610,10 @@ public sealed class DeployFilesTests
                 var item = Regex.Match(lines[i], @"^\s*- name: (\S+)\s*$");
                 if (!item.Success)
                     continue;
-                string? value = null, field = null, key = null;
+                string? value = null, field = null, key = null, secretName = null;
                 for (var j = i + 1; j < lines.Length && Indent(lines[j]) > Indent(lines[i]) + 1 && !lines[j].TrimStart().StartsWith('-'); j++)
                 {
-                    var entry = Regex.Match(lines[j], @"^\s*(value|fieldPath|key):\s*(.*)$");
+                    var entry = Regex.Match(lines[j], @"^\s*(value|fieldPath|key|name):\s*(.*)$");
                     if (!entry.Success)
                         continue;
                     var text = YamlScalar(entry.Groups[2].Value);
@@ -442,10 +621,12 @@ public sealed class DeployFilesTests
                         value = text;
                     else if (entry.Groups[1].Value == "fieldPath")
                         field = text;
+                    else if (entry.Groups[1].Value == "name")
+                        secretName = text;
                     else
                         key = text;
                 }
-                yield return (item.Groups[1].Value, value, field, key);
+                yield return (item.Groups[1].Value, value, field, secretName, key);
             }
             i--;
         }
@@ -479,9 +660,10 @@ public sealed class DeployFilesTests
 
     static IEnumerable<string> QuotedItems(string flowList) => Regex.Matches(flowList, "\"([^\"]*)\"").Select(m => m.Groups[1].Value);
 
-    /// <summary>Compose's ${NAME:-default} (this test has no such variables set: the default), and $$ for $.</summary>
+    /// <summary>Compose's ${NAME:-default} (this test has no such variables set: the default), ${NAME:?error} (one the
+    /// operator must set: a stand-in), and $$ for $.</summary>
     static string ComposeInterpolate(string text) =>
-        Regex.Replace(text, @"\$\{(\w+)(?::?-([^}]*))?\}", m => m.Groups[2].Value).Replace("$$", "$");
+        Regex.Replace(text, @"\$\{(\w+)(?::?([-?])([^}]*))?\}", m => m.Groups[2].Value == "?" ? OperatorValue(m.Groups[1].Value) : m.Groups[3].Value).Replace("$$", "$");
 
     /// <summary>Kubernetes' $(NAME) in a value: a variable defined earlier in the same env list.</summary>
     static string KubernetesExpand(string text, IReadOnlyDictionary<string, string> defined, string where) =>
