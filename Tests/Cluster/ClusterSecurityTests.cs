@@ -162,3 +162,113 @@ public sealed class ClusterRefusalTests : Akka.TestKit.Xunit2.TestKit, IDisposab
         base.Dispose(disposing);
     }
 }
+
+/// <summary>
+/// The attacks of the issue at once, beside a data-parallel run: idle connections on every data port, a plain Akka
+/// system sending default-serialized messages, a client with another secret trying to join. The run is paced (each
+/// batch at least 50 ms), so its time is the pace, not the machine's load, and a disturbance that delays it shows.
+/// It runs alone (the node-process collection), after the rest.
+/// </summary>
+[Collection(NodeProcessCollection.Name)]
+public sealed class AttacksBesideARunTests : Akka.TestKit.Xunit2.TestKit, IDisposable
+{
+    readonly ClusterNodes _nodes = new();
+
+    static string Paced(string name) => ClusterNodes.Experiment(epochs: 8, name: name, trainLimit: 1280, checkpointEvery: 1,
+        extensions: $"{{ type = {PaceExtension.Type}, min-batch-ms = 50 }}") + """
+
+        workers = 2
+        data-parallel { min-workers = 2, replacement-wait = 30 s }
+        """;
+
+    [Fact]
+    public async Task A_data_parallel_run_finishes_within_ten_percent_of_its_undisturbed_time_while_outsiders_hold_and_hammer_every_port()
+    {
+        var dataPorts = NodeProcess.FreePorts(1);
+        var (member, roles) = _nodes.Start([NodeRoles.Coordinator, NodeRoles.Worker], devices: ["cpu", "cpu"],
+            extraHocon: $"trainmanager.node.data-port = {dataPorts[0]}");
+        var session = ClusterSession.Over(member, roles.Coordinator, TimeSpan.FromSeconds(20));
+        var address = Akka.Cluster.Cluster.Get(member).SelfAddress;
+
+        async Task<TimeSpan> Run(string name)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var runId = ((SubmitAccepted)await session.AskAsync(ClusterRequests.Submit(Paced(name)))).RunId;
+            var ended = await session.FollowAsync(runId, new Silent()).WaitAsync(TimeSpan.FromMinutes(3));
+            RunAssert.EndedAs(RunStatus.Finished, ended);
+            return clock.Elapsed;
+        }
+
+        await Run("warm-up"); // JIT and the first data load, paid by neither measured run
+        var undisturbed = await Run("undisturbed");
+
+        using var stop = new CancellationTokenSource();
+        var idle = new List<System.Net.Sockets.TcpClient>();
+        for (var slot = 0; slot < 2; slot++)
+            for (var i = 0; i < 6; i++)
+            {
+                var connection = new System.Net.Sockets.TcpClient();
+                await connection.ConnectAsync(System.Net.IPAddress.Loopback, dataPorts[0] + slot);
+                idle.Add(connection);
+            }
+        var outsider = ActorSystem.Create("trainmanager", ConfigurationFactory.ParseString("""
+            akka.actor.provider = remote
+            akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
+            akka.loglevel = OFF
+            """));
+        var hammer = Task.Run(async () =>
+        {
+            var registry = outsider.ActorSelection(new RootActorPath(address) / "user" / ClusterBootstrap.RegistryProxyName);
+            while (!stop.IsCancellationRequested)
+            {
+                registry.Tell(new Version(1, 2, 3, 4));
+                await Task.Delay(50);
+            }
+        });
+        var otherSecret = Path.Combine(_nodes.Root, "other.secret");
+        ClusterSecret.Create(otherSecret);
+        var joiner = Task.Run(async () =>
+        {
+            var refusals = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var session = await ClusterSession.JoinAsync(null, [$"127.0.0.1:{address.Port}"], TimeSpan.FromSeconds(2),
+                        new ClusterOverrides { SecretFile = otherSecret });
+                }
+                catch (ClusterUnavailableException)
+                {
+                    refusals++;
+                }
+                await Task.Delay(500); // a client retrying, not a CPU burner: the point is the gate, not the cores
+            }
+            return refusals;
+        });
+
+        TimeSpan disturbed;
+        try
+        {
+            disturbed = await Run("disturbed");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            foreach (var connection in idle)
+                connection.Dispose();
+            await outsider.Terminate();
+        }
+        await hammer;
+        Assert.True(await joiner > 0, "the client with another secret was never refused");
+        Assert.True(disturbed <= undisturbed * 1.10,
+            $"the run took {disturbed.TotalSeconds:0.00} s beside the attacks, {undisturbed.TotalSeconds:0.00} s without: more than 10% longer");
+    }
+
+    sealed class Silent : IRunObserver;
+
+    protected override void Dispose(bool disposing)
+    {
+        _nodes.Dispose();
+        base.Dispose(disposing);
+    }
+}
