@@ -62,6 +62,13 @@ public sealed class MultiProcessClusterTests(PostgresJournalTests.Server server)
         }
 
         coordinator.Kill(); // SIGKILL: nothing written on the way out
+        // The worker trains on with no coordinator: the outage lasts until it has written a checkpoint (and its epochs)
+        // that nobody has journaled yet.
+        var checkpoints = Path.Combine(Root, "runs", longRun, "checkpoints");
+        var before = Directory.GetFiles(checkpoints, "*.ckpt").Length;
+        var outageEnds = DateTime.UtcNow + Long;
+        while (Directory.GetFiles(checkpoints, "*.ckpt").Length == before && DateTime.UtcNow < outageEnds)
+            await Task.Delay(100);
         var restarted = Start("coordinator-restarted", coordinatorPort, "coordinator");
         await restarted.JoinedAsync(Long);
 
