@@ -22,6 +22,8 @@ public sealed class CheckpointResumeTests : Akka.TestKit.Xunit2.TestKit, IDispos
         {
             if (m is CheckpointReport report)
                 checkpoints.Add(report.Checkpoint);
+            if (m is ISequencedReport sequenced) // as the experiment does once it has persisted the report
+                coordinator.Reply(new ReportsPersisted(sequenced.RunId, sequenced.Attempt, sequenced.Seq));
             return m is SlotIdle;
         }, Long);
         Sys.Stop(worker);
@@ -95,7 +97,9 @@ public sealed class CheckpointResumeTests : Akka.TestKit.Xunit2.TestKit, IDispos
         Assert.Contains("Nothing was deleted", failed.Reason);
         Assert.All(checkpoints, c => Assert.True(File.Exists(c.Path + ".rejected"), c.Path));
         Assert.True(File.Exists(failed.ErrorFile), "the full error is kept in the run directory");
-        coordinator.ExpectMsg<SlotIdle>(Long);
+        // The slot is free once the coordinator has persisted the failure (until then the worker sends it again).
+        coordinator.Reply(new ReportsPersisted(failed.RunId, failed.Attempt, failed.Seq));
+        coordinator.FishForMessage(m => m is SlotIdle, Long);
     }
 
     protected override void Dispose(bool disposing)

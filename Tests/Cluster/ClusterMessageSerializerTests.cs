@@ -76,6 +76,8 @@ public sealed class ClusterMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
             new TrainingFinishedReport("r1", Outcome),
             new TrainingFailedReport("r1", "boom", FailureKind.RunFailed, null),
             new TrainingStoppedReport("r1", "leaving", true, Outcome),
+            new EpochReport("r1", 2, Checkpoint.Metrics, Attempt: 2, Seq: 7),
+            new ReportsPersisted("r1", 2, 7),
         ]);
     }
 
@@ -112,6 +114,17 @@ public sealed class ClusterMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal([scheduled.Slot], scheduled.Ranks);
         Assert.Null(scheduled.Slot.DataEndpoint);
         Assert.Equal(WorkerGroupSpec.Single, submitted.WorkerGroup);
+    }
+
+    [Fact]
+    public void Events_journaled_before_reports_were_numbered_read_as_unnumbered()
+    {
+        var epoch = (EpochCompleted)Serializer.FromBinary(
+            """{"at":"2026-11-20T10:00:00+00:00","epoch":3,"metrics":{"train_loss":0.5}}"""u8.ToArray(), "tm.evt.epoch.v1");
+        var numbered = (EpochCompleted)Serializer.FromBinary(Serializer.ToBinary(epoch with { Attempt = 2, Seq = 9 }), "tm.evt.epoch.v1");
+
+        Assert.Equal((0, 0L), (epoch.Attempt, epoch.Seq));
+        Assert.Equal((2, 9L), (numbered.Attempt, numbered.Seq));
     }
 
     [Fact]

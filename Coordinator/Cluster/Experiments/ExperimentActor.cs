@@ -19,6 +19,13 @@ namespace TrainManager.Coordinator.Cluster.Experiments;
 /// and is placed again on the live slots, resuming from its newest checkpoint. Each rank lost is journaled
 /// (<see cref="WorkerLost"/>), and so is each new group (<see cref="ExperimentScheduled"/>).
 /// </para>
+/// <para>
+/// Rank 0's reports are numbered per attempt (<see cref="ISequencedReport"/>) and its worker sends each again until it
+/// is acknowledged (<see cref="ReportsPersisted"/>, sent once the event it caused is persisted). They are handled in
+/// their order and once: a report already handled is acknowledged again and nothing else; one after a gap waits for
+/// the missing one. The last number handled per attempt is kept in the events themselves (<see cref="ISequencedEvent"/>),
+/// so a recovered experiment still knows it.
+/// </para>
 /// </summary>
 public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
 {
@@ -53,13 +60,20 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
     bool _stopPending;
     TrainingOutcome? _stoppedOutcome;
     DateTimeOffset _queuedSince = DateTimeOffset.UtcNow;
+    /// <summary>The last sequenced report handled, per attempt (one entry per placement the run had).</summary>
+    readonly Dictionary<int, long> _handledSeq = [];
 
     public ExperimentActor(string runId, TimeSpan regroupTimeout)
     {
         _state = ExperimentState.Empty(runId);
         _regroupTimeout = regroupTimeout;
         PersistenceId = PersistenceIdPrefix + runId;
-        Recover<IExperimentEvent>(e => _state = _state.Apply(e));
+        Recover<IExperimentEvent>(e =>
+        {
+            _state = _state.Apply(e);
+            if (e is ISequencedEvent { Seq: > 0 } sequenced)
+                _handledSeq[sequenced.Attempt] = Math.Max(HandledSeq(sequenced.Attempt), sequenced.Seq);
+        });
         Recover<RecoveryCompleted>(_ =>
         {
             if (!_state.IsSubmitted)
@@ -87,6 +101,7 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
 
     void AwaitingSubmission()
     {
+        InOrder();
         Command<Create>(create => Persist(create.Submitted, submitted =>
         {
             Apply(submitted);
@@ -100,6 +115,7 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
 
     void Queued()
     {
+        InOrder();
         Command<AssignSlots>(assign =>
         {
             var ranks = assign.Slots.Select(s => s.Address).ToList();
@@ -131,47 +147,54 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
 
     void Placed()
     {
+        InOrder();
         // Rank 0 creates the run directory and chooses the checkpoint every rank resumes from: its start is the run's.
-        Command<TrainingStartedReport>(started => MemberOf(Sender) is { Rank: 0 }, started => Persist(
-            new ExperimentStarted(DateTimeOffset.UtcNow, started.Slot, started.RunDirectory, started.ResumedFrom, started.RejectedCheckpoints),
-            e =>
-            {
-                Apply(e);
-                Become(Training);
-            }));
+        Command<TrainingStartedReport>(started => MemberOf(Sender) is { Rank: 0 }, started =>
+        {
+            Persist(new ExperimentStarted(DateTimeOffset.UtcNow, started.Slot, started.RunDirectory, started.ResumedFrom,
+                    started.RejectedCheckpoints, started.Attempt, started.Seq),
+                e =>
+                {
+                    Apply(e);
+                    Become(Training);
+                });
+            Handled(started);
+        });
         CommonWhileOnSlot();
     }
 
     void Training()
     {
-        Command<EpochReport>(epoch => Persist(new EpochCompleted(DateTimeOffset.UtcNow, epoch.Epoch, epoch.Metrics), Apply));
-        Command<CheckpointReport>(checkpoint => Persist(new CheckpointSaved(DateTimeOffset.UtcNow, checkpoint.Checkpoint), Apply));
+        InOrder();
+        PersistFacts();
         Command<ProgressReport>(p => Broadcast(new RunProgress(RunId, p.Epoch, p.Epochs, p.BatchIndex, p.BatchesPerEpoch, p.Loss, p.SamplesThisEpoch)));
         Command<TrainingFinishedReport>(finished =>
         {
             // Every rank finishes after the same step; rank 0's report carries the numbers.
             if (MemberOf(Sender) is not { } member)
-                return;
+                return; // not confirmed yet after a restart: the worker sends it again
             if (member.Rank == 0)
-                End(new ExperimentFinished(DateTimeOffset.UtcNow, finished.Outcome));
+                End(new ExperimentFinished(DateTimeOffset.UtcNow, finished.Outcome, finished.Attempt, finished.Seq));
             else
                 member.Ended = true;
+            Handled(finished);
         });
         CommonWhileOnSlot();
     }
 
     void Ended()
     {
+        InOrder();
         // A cancelled run still writes its last checkpoint and epoch on the way out: facts worth keeping.
-        Command<EpochReport>(epoch => Persist(new EpochCompleted(DateTimeOffset.UtcNow, epoch.Epoch, epoch.Metrics), Apply));
-        Command<CheckpointReport>(checkpoint => Persist(new CheckpointSaved(DateTimeOffset.UtcNow, checkpoint.Checkpoint), Apply));
-        Command<TrainingStoppedReport>(stopped => MemberDone(Sender, stopped.Outcome));
-        Command<TrainingFinishedReport>(finished => MemberDone(Sender, finished.Outcome));
-        Command<TrainingFailedReport>(_ => MemberDone(Sender, null));
-        Command<RingLostReport>(_ => MemberDone(Sender, null));
+        PersistFacts();
+        // However a fit ends now, nothing more comes of it than letting its slot go: acknowledged in any case.
+        Command<TrainingStoppedReport>(stopped => { MemberDone(Sender, stopped.Outcome); Handled(stopped); });
+        Command<TrainingFinishedReport>(finished => { MemberDone(Sender, finished.Outcome); Handled(finished); });
+        Command<TrainingFailedReport>(failed => { MemberDone(Sender, null); Handled(failed); });
+        Command<RingLostReport>(lost => { MemberDone(Sender, null); Handled(lost); });
         Command<TrainingRefusedReport>(_ => MemberDone(Sender, null));
         Command<Terminated>(t => MemberOf(t.ActorRef) is not null, t => MemberDone(t.ActorRef, null));
-        Command<IWorkerReport>(_ => { }); // progress of a run that is stopping says nothing new
+        Command<IWorkerReport>(report => Handled(report)); // progress of a run that is stopping says nothing new
         Command<CancelRun>(cancel => Sender.Tell(new CancelRefused(RunId, $"run {RunId} already ended: {_state.Status.ToString().ToLowerInvariant()}.")));
         Command<SlotLost>(_ => CheckStopped()); // ranks never confirmed do not hold the stop up (see CheckStopped)
         Command<SlotConfirmed>(confirmed => confirmed.Slot.Tell(new StopTraining(RunId, $"run {RunId} already ended")));
@@ -182,7 +205,8 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
     /// <summary>Placed or training: a slot may vanish or stop, the run may fail or be cancelled.</summary>
     void CommonWhileOnSlot()
     {
-        Command<TrainingStartedReport>(_ => { }); // the other ranks', or rank 0's while re-forming
+        // The other ranks', or rank 0's while re-forming; from a slot not confirmed yet, it waits for the confirmation.
+        Command<TrainingStartedReport>(started => MemberOf(Sender) is not null, started => Handled(started));
         Command<TrainingFailedReport>(failed => MemberOf(Sender) is not null, failed =>
         {
             // A rank that fails for a reason of its own (a bug, bad input) fails the run: re-forming would fail the same way.
@@ -190,14 +214,23 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
             member.Ended = true;
             var rank = member.Rank;
             var reason = _members.Count > 1 ? $"rank {rank}: {failed.Reason}" : failed.Reason;
-            End(new ExperimentFailed(DateTimeOffset.UtcNow, reason, failed.Kind, failed.ErrorFile),
+            End(new ExperimentFailed(DateTimeOffset.UtcNow, reason, failed.Kind, failed.ErrorFile, failed.Attempt, failed.Seq),
                 () => AbandonLiveMembers($"rank {rank} failed"));
+            Handled(failed);
         });
-        Command<RingLostReport>(lost => MemberEnded(Sender, lost: false, $"rank {lost.Rank} lost its ring: {lost.Reason}"));
+        Command<RingLostReport>(lost => MemberOf(Sender) is not null, lost =>
+        {
+            MemberEnded(Sender, lost: false, $"rank {lost.Rank} lost its ring: {lost.Reason}");
+            Handled(lost);
+        });
         Command<TrainingRefusedReport>(refused => MemberEnded(Sender, lost: true, $"{refused.Slot} refused it: {refused.Reason}"));
-        Command<TrainingStoppedReport>(stopped => MemberEnded(Sender, lost: stopped.HandedBack, stopped.HandedBack
-            ? $"its node handed it back ({stopped.Reason})"
-            : $"its worker stopped it ({stopped.Reason})"));
+        Command<TrainingStoppedReport>(stopped => MemberOf(Sender) is not null, stopped =>
+        {
+            MemberEnded(Sender, lost: stopped.HandedBack, stopped.HandedBack
+                ? $"its node handed it back ({stopped.Reason})"
+                : $"its worker stopped it ({stopped.Reason})");
+            Handled(stopped);
+        });
         Command<SlotLost>(lost =>
         {
             // After a restart: ranks whose slot did not claim the run in time are gone; the others re-form without them.
@@ -314,7 +347,63 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
         });
         Command<UnfollowRun>(_ => _followers.Remove(Sender));
         Command<Terminated>(t => _followers.Remove(t.ActorRef));
-        Command<IWorkerReport>(report => _log.Warning("Run {0} is {1}; ignoring {2} from {3}", RunId, _state.Status, report.GetType().Name, Sender));
+        Command<IWorkerReport>(report =>
+        {
+            _log.Warning("Run {0} is {1}; ignoring {2} from {3}", RunId, _state.Status, report.GetType().Name, Sender);
+            // Queued or over: the report will never matter, so its worker may forget it. Still on a slot (one not
+            // confirmed after a restart): the worker sends it again, and it is handled once the slot is confirmed.
+            if (_state.Status is RunStatus.Queued || _state.Status.IsFinal())
+                Handled(report);
+        });
+    }
+
+    /// <summary>The facts of a run, persisted whoever sends them (a slot may be unconfirmed yet after a restart).</summary>
+    void PersistFacts()
+    {
+        Command<EpochReport>(epoch =>
+        {
+            Persist(new EpochCompleted(DateTimeOffset.UtcNow, epoch.Epoch, epoch.Metrics, epoch.Attempt, epoch.Seq), Apply);
+            Handled(epoch);
+        });
+        Command<CheckpointReport>(checkpoint =>
+        {
+            Persist(new CheckpointSaved(DateTimeOffset.UtcNow, checkpoint.Checkpoint, checkpoint.Attempt, checkpoint.Seq), Apply);
+            Handled(checkpoint);
+        });
+    }
+
+    /// <summary>
+    /// First in every behaviour: sequenced reports in their order, once. One already handled is acknowledged again (its
+    /// acknowledgement was lost, or it was sent again before it came); one after a gap is dropped, since its worker
+    /// sends everything unacknowledged again, oldest first; one of an earlier attempt is over and acknowledged.
+    /// </summary>
+    void InOrder()
+    {
+        Command<ISequencedReport>(r => r.Seq > 0 && r.Seq <= HandledSeq(r.Attempt), r => Acknowledge(r.Attempt, HandledSeq(r.Attempt)));
+        Command<ISequencedReport>(r => r.Seq > HandledSeq(r.Attempt) + 1, _ => { });
+        Command<ISequencedReport>(r => r.Seq > 0 && r.Attempt < _state.Attempt, r =>
+        {
+            _log.Info("Run {0} is on attempt {1}; {2} of attempt {3} from {4} comes too late", RunId, _state.Attempt, r.GetType().Name, r.Attempt, Sender);
+            Handled(r);
+        });
+    }
+
+    long HandledSeq(int attempt) => _handledSeq.GetValueOrDefault(attempt);
+
+    /// <summary>A sequenced report was handled: its worker hears so once whatever it persisted is in the journal.</summary>
+    void Handled(IWorkerReport report)
+    {
+        if (report is not ISequencedReport { Seq: > 0 } sequenced)
+            return;
+        _handledSeq[sequenced.Attempt] = sequenced.Seq;
+        Acknowledge(sequenced.Attempt, sequenced.Seq);
+    }
+
+    /// <summary>Deferred: the acknowledgement goes out after the handlers of every event persisted before it have run.</summary>
+    void Acknowledge(int attempt, long seq)
+    {
+        var worker = Sender;
+        DeferAsync(new ReportsPersisted(RunId, attempt, seq), worker.Tell);
     }
 
     void Cancel(CancelRun cancel, bool stopSlots)

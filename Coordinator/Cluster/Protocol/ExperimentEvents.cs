@@ -10,6 +10,15 @@ public interface IExperimentEvent : IClusterMessage
     DateTimeOffset At { get; }
 }
 
+/// <summary>An event written for a worker's <see cref="ISequencedReport"/>: it keeps the report's attempt and sequence
+/// number, so a coordinator recovered from the journal knows which reports it already has (a report sent again is
+/// acknowledged, not written twice). Both are 0 in events of unsequenced reports and of older versions.</summary>
+public interface ISequencedEvent : IExperimentEvent
+{
+    int Attempt { get; }
+    long Seq { get; }
+}
+
 /// <summary>The experiment was accepted: everything needed to run it again anywhere.</summary>
 /// <param name="ExperimentHocon">The resolved experiment (every default spelled out, overrides applied).</param>
 /// <param name="InstantiationJson">The instantiation parameters: resolved model spec, optimizer, scheduler, data, seed.</param>
@@ -60,20 +69,26 @@ public sealed record ExperimentStarted(
     SlotAddress Slot,
     string RunDirectory,
     CheckpointRecord? ResumedFrom,
-    IReadOnlyList<RejectedCheckpoint> RejectedCheckpoints) : IExperimentEvent;
+    IReadOnlyList<RejectedCheckpoint> RejectedCheckpoints,
+    int Attempt = 0,
+    long Seq = 0) : ISequencedEvent;
 
 /// <summary>An epoch ended with these metrics (train and test loss, accuracy, learning rate, speed).</summary>
-public sealed record EpochCompleted(DateTimeOffset At, int Epoch, IReadOnlyDictionary<string, double> Metrics) : IExperimentEvent;
+public sealed record EpochCompleted(DateTimeOffset At, int Epoch, IReadOnlyDictionary<string, double> Metrics, int Attempt = 0, long Seq = 0)
+    : ISequencedEvent;
 
 /// <summary>A checkpoint was written where any node can read it.</summary>
-public sealed record CheckpointSaved(DateTimeOffset At, CheckpointRecord Checkpoint) : IExperimentEvent;
+public sealed record CheckpointSaved(DateTimeOffset At, CheckpointRecord Checkpoint, int Attempt = 0, long Seq = 0)
+    : ISequencedEvent;
 
 /// <summary>The training ran to its end (or stopped early by its own rule, e.g. an extension that stops it).</summary>
-public sealed record ExperimentFinished(DateTimeOffset At, TrainingOutcome Outcome) : IExperimentEvent;
+public sealed record ExperimentFinished(DateTimeOffset At, TrainingOutcome Outcome, int Attempt = 0, long Seq = 0)
+    : ISequencedEvent;
 
 /// <summary>The training failed; <paramref name="Reason"/> is written for the person who reads it, the stack trace is
 /// in <paramref name="ErrorFile"/> (in the run directory) when there is one.</summary>
-public sealed record ExperimentFailed(DateTimeOffset At, string Reason, FailureKind Kind, string? ErrorFile) : IExperimentEvent;
+public sealed record ExperimentFailed(DateTimeOffset At, string Reason, FailureKind Kind, string? ErrorFile, int Attempt = 0, long Seq = 0)
+    : ISequencedEvent;
 
 /// <summary>Whose mistake a failure was: the experiment's (fix the input and submit again) or the run's.</summary>
 public enum FailureKind

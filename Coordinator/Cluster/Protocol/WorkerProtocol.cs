@@ -46,30 +46,76 @@ public interface IWorkerReport : IClusterMessage
     string RunId { get; }
 }
 
+/// <summary>
+/// A report the journal must not lose: the worker keeps it until the coordinator says it is persisted
+/// (<see cref="ReportsPersisted"/>), and sends it again, with backoff, until then. <see cref="Seq"/> counts a worker's
+/// reports of one attempt from 1, in the order they happened; the coordinator handles them in that order, once each.
+/// Only rank 0 of a run sequences its reports (it reports the run's facts); a rank &gt; 0 sends <see cref="Seq"/> 0,
+/// which means "not sequenced": best effort, as before.
+/// </summary>
+public interface ISequencedReport : IWorkerReport
+{
+    int Attempt { get; }
+    long Seq { get; }
+
+    ISequencedReport WithSequence(int attempt, long seq);
+}
+
+/// <summary>The coordinator has handled (and persisted, where it persists anything) every report of the attempt up to
+/// <paramref name="Seq"/>: the worker forgets them.</summary>
+public sealed record ReportsPersisted(string RunId, int Attempt, long Seq) : IClusterMessage;
+
 public sealed record TrainingStartedReport(string RunId, SlotAddress Slot, string RunDirectory, CheckpointRecord? ResumedFrom,
-    IReadOnlyList<RejectedCheckpoint> RejectedCheckpoints) : IWorkerReport;
+    IReadOnlyList<RejectedCheckpoint> RejectedCheckpoints, int Attempt = 0, long Seq = 0) : ISequencedReport
+{
+    public ISequencedReport WithSequence(int attempt, long seq) => this with { Attempt = attempt, Seq = seq };
+}
 
 /// <summary>The slot could not take the run (it was busy: a race with another placement).</summary>
 public sealed record TrainingRefusedReport(string RunId, SlotAddress Slot, string Reason) : IWorkerReport;
 
-public sealed record EpochReport(string RunId, int Epoch, IReadOnlyDictionary<string, double> Metrics) : IWorkerReport;
+public sealed record EpochReport(string RunId, int Epoch, IReadOnlyDictionary<string, double> Metrics, int Attempt = 0, long Seq = 0)
+    : ISequencedReport
+{
+    public ISequencedReport WithSequence(int attempt, long seq) => this with { Attempt = attempt, Seq = seq };
+}
 
-public sealed record CheckpointReport(string RunId, CheckpointRecord Checkpoint) : IWorkerReport;
+public sealed record CheckpointReport(string RunId, CheckpointRecord Checkpoint, int Attempt = 0, long Seq = 0)
+    : ISequencedReport
+{
+    public ISequencedReport WithSequence(int attempt, long seq) => this with { Attempt = attempt, Seq = seq };
+}
 
 public sealed record ProgressReport(string RunId, int Epoch, int Epochs, int BatchIndex, int BatchesPerEpoch, double Loss,
     long SamplesThisEpoch) : IWorkerReport;
 
-public sealed record TrainingFinishedReport(string RunId, TrainingOutcome Outcome) : IWorkerReport;
+public sealed record TrainingFinishedReport(string RunId, TrainingOutcome Outcome, int Attempt = 0, long Seq = 0)
+    : ISequencedReport
+{
+    public ISequencedReport WithSequence(int attempt, long seq) => this with { Attempt = attempt, Seq = seq };
+}
 
-public sealed record TrainingFailedReport(string RunId, string Reason, FailureKind Kind, string? ErrorFile) : IWorkerReport;
+public sealed record TrainingFailedReport(string RunId, string Reason, FailureKind Kind, string? ErrorFile, int Attempt = 0, long Seq = 0)
+    : ISequencedReport
+{
+    public ISequencedReport WithSequence(int attempt, long seq) => this with { Attempt = attempt, Seq = seq };
+}
 
 /// <summary>The run stopped on request: cancelled (<paramref name="HandedBack"/> false) or handed back because the
 /// node is leaving (true; the run is placed again and resumes from its newest checkpoint).</summary>
-public sealed record TrainingStoppedReport(string RunId, string Reason, bool HandedBack, TrainingOutcome Outcome) : IWorkerReport;
+public sealed record TrainingStoppedReport(string RunId, string Reason, bool HandedBack, TrainingOutcome Outcome, int Attempt = 0, long Seq = 0)
+    : ISequencedReport
+{
+    public ISequencedReport WithSequence(int attempt, long seq) => this with { Attempt = attempt, Seq = seq };
+}
 
 /// <summary>A data-parallel rank's fit ended because its ring broke (a peer died, left, or stopped answering) or
 /// could not be formed. Nothing is wrong with the run: it goes on from its last checkpoint with the live workers.</summary>
-public sealed record RingLostReport(string RunId, int Rank, string Reason) : IWorkerReport;
+public sealed record RingLostReport(string RunId, int Rank, string Reason, int Attempt = 0, long Seq = 0)
+    : ISequencedReport
+{
+    public ISequencedReport WithSequence(int attempt, long seq) => this with { Attempt = attempt, Seq = seq };
+}
 
 /// <summary>A slot is free again (its run ended, or it never started one).</summary>
 public sealed record SlotIdle(IActorRef Slot, SlotAddress Address) : IClusterMessage;

@@ -385,6 +385,9 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             _log.Warning("{0} reported {1} on run {2}, which it does not run now; telling it to stop", slot.Address, report.GetType().Name, report.RunId);
             if (report is not (TrainingStoppedReport or TrainingFailedReport or TrainingFinishedReport))
                 Sender.Tell(new StopTraining(report.RunId, "the coordinator has placed this run elsewhere or ended it"));
+            // A numbered report is sent until acknowledged: the experiment, which knows what it has handled, answers it.
+            if (report is ISequencedReport { Seq: > 0 } && _experiments.TryGetValue(report.RunId, out var owner))
+                owner.Forward(report);
             return;
         }
         if (report is TrainingRefusedReport)

@@ -57,6 +57,7 @@ public static class ProtocolManifests
         ("tm.work.failed.v1", typeof(TrainingFailedReport)),
         ("tm.work.stopped.v1", typeof(TrainingStoppedReport)),
         ("tm.work.ring-lost.v1", typeof(RingLostReport)),
+        ("tm.work.persisted.v1", typeof(ReportsPersisted)),
     ];
 
     static readonly FrozenDictionary<string, Type> TypesByManifest = Table.ToFrozenDictionary(e => e.Manifest, e => e.Type, StringComparer.Ordinal);

@@ -11,9 +11,15 @@ namespace TrainManager.Coordinator.Cluster.Workers;
 /// One worker slot: runs one experiment at a time on its device. The fit runs on its own thread through a
 /// <see cref="StageRunnerActor"/> (so the slot can always answer, and the stage path is observable), and everything it
 /// learns goes to the coordinator. States: <see cref="Idle"/>, <see cref="Preparing"/>, <see cref="Training"/>,
-/// <see cref="Leaving"/> (the node is shutting down and takes no new work).
+/// <see cref="Reporting"/> (the fit is over, the coordinator has yet to persist how it went), <see cref="Leaving"/> (the
+/// node is shutting down and takes no new work).
+/// <para>
+/// The facts the journal keeps (started, each epoch and checkpoint, how the fit ended) go through a
+/// <see cref="ReportOutbox"/>: numbered, and sent again with backoff until the coordinator says they are persisted, so a
+/// coordinator that crashes or moves loses none of them. The slot is idle again only once the last of them is.
+/// </para>
 /// </summary>
-public sealed class WorkerActor : ReceiveActor
+public sealed class WorkerActor : ReceiveActor, IWithTimers
 {
     /// <summary>Ask a slot what it runs; answered with <see cref="SlotRegistration"/>.</summary>
     public sealed record GetSlotState
@@ -34,6 +40,10 @@ public sealed class WorkerActor : ReceiveActor
     public sealed record ReportTo(IActorRef Coordinator);
 
     sealed record JobReady(TrainingJob Job);
+    sealed record ResendReports
+    {
+        public static ResendReports Instance { get; } = new();
+    }
     sealed record JobFailed(Exception Error);
 
     const string LeavingReason = "the node is leaving the cluster";
@@ -54,6 +64,9 @@ public sealed class WorkerActor : ReceiveActor
     string? _lastReportedCheckpoint;
     IActorRef? _handBackRequester;
     int _fits;
+    readonly ReportOutbox _outbox = new();
+    /// <summary>The run whose fit is over while its last reports wait to be persisted (<see cref="Reporting"/>).</summary>
+    string? _reportingRunId;
 
     /// <param name="listener">Where this slot accepts the gradient connections of data-parallel runs (its address is
     /// <see cref="SlotAddress.DataEndpoint"/>); it outlives the actor (whoever started it closes it, when the actor
@@ -69,6 +82,8 @@ public sealed class WorkerActor : ReceiveActor
 
     public static Props Props(SlotAddress address, IActorRef coordinator, WorkerSettings settings, RingListener? listener = null) =>
         Akka.Actor.Props.Create(() => new WorkerActor(address, coordinator, settings, listener));
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     void Idle()
     {
@@ -165,6 +180,23 @@ public sealed class WorkerActor : ReceiveActor
         ReceiveWhileBusy();
     }
 
+    /// <summary>The fit is over and the slot free for the worker, but not yet for the scheduler: it still claims the run
+    /// (so a restarted coordinator keeps it) until the coordinator has persisted the run's last reports.</summary>
+    void Reporting()
+    {
+        Receive<StartTraining>(start =>
+            _coordinator.Tell(new TrainingRefusedReport(start.RunId, _address, $"it is still reporting how {_reportingRunId} ended"), Self));
+        Receive<StopTraining>(_ => { });
+        Receive<HandBack>(_ =>
+        {
+            _log.Warning("Run {0}: the node is leaving with {1} report(s) the coordinator has not confirmed", _reportingRunId, _outbox.Count);
+            Sender.Tell(new HandedBack(_address, null));
+            _reportingRunId = null;
+            Become(Leaving);
+        });
+        ReceiveSlotState();
+    }
+
     void Leaving()
     {
         Receive<StartTraining>(start => Report(new TrainingRefusedReport(start.RunId, _address, LeavingReason)));
@@ -190,8 +222,38 @@ public sealed class WorkerActor : ReceiveActor
 
     void ReceiveSlotState()
     {
-        Receive<GetSlotState>(_ => Sender.Tell(new SlotRegistration(Self, _address, _runId)));
-        Receive<ReportTo>(reportTo => _coordinator = reportTo.Coordinator);
+        Receive<GetSlotState>(_ => Sender.Tell(new SlotRegistration(Self, _address, _runId ?? _reportingRunId)));
+        Receive<ReportTo>(reportTo =>
+        {
+            _coordinator = reportTo.Coordinator;
+            // A coordinator that has just asked for our slots is alive: what it may have missed goes to it now.
+            if (!_outbox.IsEmpty)
+                Resend();
+        });
+        Receive<ReportsPersisted>(Acknowledged);
+        Receive<ResendReports>(_ => Resend());
+    }
+
+    void Acknowledged(ReportsPersisted persisted)
+    {
+        if (!_outbox.Acknowledge(persisted.RunId, persisted.Attempt, persisted.Seq) || !_outbox.IsEmpty)
+            return;
+        Timers.Cancel(nameof(ResendReports));
+        if (_reportingRunId is not null)
+        {
+            _reportingRunId = null;
+            _coordinator.Tell(new SlotIdle(Self, _address), Self);
+            Become(Idle);
+        }
+    }
+
+    void Resend()
+    {
+        if (_outbox.IsEmpty)
+            return;
+        foreach (var report in _outbox.DueForRetry())
+            _coordinator.Tell(report, Self);
+        Timers.StartSingleTimer(nameof(ResendReports), ResendReports.Instance, _outbox.RetryDelay);
     }
 
     void Prepare(StartTraining start)
@@ -201,6 +263,8 @@ public sealed class WorkerActor : ReceiveActor
         _stopReason = null;
         _abandoned = false;
         _lastReportedCheckpoint = null;
+        if (_rank == 0)
+            _outbox.Begin(start.RunId, start.Attempt);
         _log.Info("Run {0} (attempt {1}) starts on {2}{3}", start.RunId, start.Attempt, _address,
             start.Ring is { } ring ? $" as rank {ring.Rank} of {ring.WorldSize}" : "");
         var self = Self;
@@ -273,7 +337,18 @@ public sealed class WorkerActor : ReceiveActor
         _job?.Stop.RequestStop(reason);
     }
 
-    void Report(IWorkerReport report) => _coordinator.Tell(report, Self);
+    /// <summary>Rank 0's facts of the run go through the outbox; the rest (progress, a refusal, the reports of a rank
+    /// &gt; 0) are sent once.</summary>
+    void Report(IWorkerReport report)
+    {
+        if (report is ISequencedReport sequenced && _rank == 0 && report.RunId == _outbox.RunId)
+        {
+            report = _outbox.Add(sequenced);
+            if (!Timers.IsTimerActive(nameof(ResendReports)))
+                Timers.StartSingleTimer(nameof(ResendReports), ResendReports.Instance, _outbox.RetryDelay);
+        }
+        _coordinator.Tell(report, Self);
+    }
 
     void Finish()
     {
@@ -291,6 +366,13 @@ public sealed class WorkerActor : ReceiveActor
             _handBackRequester = null;
             // No SlotIdle: the scheduler must not place anything here again; the slot disappears with the node.
             Become(Leaving);
+            return;
+        }
+        if (!_outbox.IsEmpty)
+        {
+            // Free only once the coordinator has the run's end: until then a restarted one must still find the run here.
+            _reportingRunId = runId;
+            Become(Reporting);
             return;
         }
         _coordinator.Tell(new SlotIdle(Self, _address), Self);
