@@ -189,7 +189,8 @@ public sealed class DeployFilesTests
             var entry = Regex.Match(cli, $@"^      {variable}:\s*(\S+)\s*$", RegexOptions.Multiline);
             Assert.True(entry.Success, $"compose.yaml service cli: no {variable}");
             var secret = entry.Groups[1].Value.Replace("/run/secrets/", "");
-            Assert.Matches(new Regex($@"^      - {Regex.Escape(secret)}\s*$", RegexOptions.Multiline), cli);
+            Assert.True(Regex.IsMatch(cli, $@"^      - {Regex.Escape(secret)}\s*$", RegexOptions.Multiline),
+                $"compose.yaml service cli: {variable}={entry.Groups[1].Value}, but the service's secrets: do not list {secret}");
         }
 
         // The operator is told how to make the CA and the certificates, for each method.
