@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Akka.Configuration;
 using TrainManager.Coordinator.Cluster;
 using TrainManager.Coordinator.Cluster.Hosting;
+using TrainManager.Coordinator.Cluster.Security;
 
 namespace TrainManager.Tests.Deploy;
 
@@ -121,7 +122,8 @@ public sealed class DeployFilesTests
             Assert.True(seeds.Count == 1, $"{group.Key}: the nodes name different seed nodes: {string.Join(" | ", seeds)}");
             foreach (var (setup, config) in built.Where(b => b.Config.GetStringList("akka.cluster.roles").Contains(NodeRoles.Coordinator)))
             {
-                var self = $"akka.tcp://{ClusterConfiguration.SystemName}@{config.GetString("akka.remote.dot-netty.tcp.hostname")}:{config.GetInt("akka.remote.dot-netty.tcp.port")}";
+                var protocol = config.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl") ? ClusterConfiguration.TlsProtocol : "akka.tcp://";
+                var self = $"{protocol}{ClusterConfiguration.SystemName}@{config.GetString("akka.remote.dot-netty.tcp.hostname")}:{config.GetInt("akka.remote.dot-netty.tcp.port")}";
                 Assert.True(config.GetStringList("akka.cluster.seed-nodes").Contains(self), $"{setup.Source}: the coordinator {self} is not among the seeds {seeds[0]}.");
             }
             Assert.Contains(built, b => b.Config.GetStringList("akka.cluster.roles").Contains(NodeRoles.Coordinator));
@@ -153,6 +155,64 @@ public sealed class DeployFilesTests
         var readme = File.ReadAllText(Path.Combine(DeployDirectory, "README.md"));
         foreach (var made in new[] { "trainmanager secret /etc/trainmanager/cluster.secret", "trainmanager secret deploy/docker/cluster.secret", "trainmanager secret deploy/kubernetes/secrets/cluster.secret" })
             Assert.Contains(made, readme);
+    }
+
+    [Fact]
+    public void Every_node_not_on_loopback_has_TLS_on_with_a_certificate_and_the_CA_its_deploy_method_provides()
+    {
+        var parse = NodeParser.Load();
+        var setups = AllNodeSetups().ToList();
+        Assert.Contains(setups, s => s.Group == "systemd");
+        Assert.Contains(setups, s => s.Group == "compose");
+        Assert.Contains(setups, s => s.Group == "kubernetes");
+        foreach (var setup in setups)
+        {
+            var config = Build(parse, setup); // with TLS on, Build also runs the node's own TLS check on stand-in files
+            var host = config.GetString("akka.remote.dot-netty.tcp.hostname");
+            Assert.False(ClusterSecret.IsLoopback(host), $"{setup.Source}: bound to loopback ({host})");
+            Assert.True(config.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl"), $"{setup.Source}: a node at {host} without TLS");
+            foreach (var (variable, key) in TlsFiles)
+            {
+                var file = setup.Environment.GetValueOrDefault(variable) ?? ConfigFileValue(setup, key);
+                Assert.True(!string.IsNullOrEmpty(file), $"{setup.Source}: TLS is on but neither {variable} nor {key} names a file; the node would refuse to start.");
+                if (setup.ProvidedSecretFiles is { } provided)
+                    Assert.True(provided.Contains(file), $"{setup.Source}: {variable}={file}, but the deploy method puts files only at [{string.Join(", ", provided)}]");
+                else
+                    Assert.True(file.StartsWith("/etc/trainmanager/", StringComparison.Ordinal), $"{setup.Source}: {variable}={file}, outside /etc/trainmanager where deploy/README.md installs it");
+            }
+        }
+
+        // The compose CLI container is no node, but joins the same cluster: it needs the same files.
+        var cli = ComposeService("cli");
+        foreach (var (variable, _) in TlsFiles)
+        {
+            var entry = Regex.Match(cli, $@"^      {variable}:\s*(\S+)\s*$", RegexOptions.Multiline);
+            Assert.True(entry.Success, $"compose.yaml service cli: no {variable}");
+            var secret = entry.Groups[1].Value.Replace("/run/secrets/", "");
+            Assert.True(Regex.IsMatch(cli, $@"^      - {Regex.Escape(secret)}\s*$", RegexOptions.Multiline),
+                $"compose.yaml service cli: {variable}={entry.Groups[1].Value}, but the service's secrets: do not list {secret}");
+        }
+
+        // The operator is told how to make the CA and the certificates, for each method.
+        var readme = File.ReadAllText(Path.Combine(DeployDirectory, "README.md"));
+        foreach (var made in new[]
+                 {
+                     "trainmanager tls ca deploy/docker/ca", "trainmanager tls certificate --ca deploy/docker/ca --host coordinator,worker-1,worker-2,cli deploy/docker/node.pfx",
+                     "trainmanager tls ca deploy/kubernetes/secrets/ca", "deploy/kubernetes/secrets/node.pfx",
+                     "/etc/trainmanager/node.pfx", "/etc/trainmanager/ca.crt",
+                 })
+            Assert.Contains(made, readme);
+    }
+
+    [Fact]
+    public void No_deploy_file_recommends_turning_certificate_validation_off_or_a_self_signed_certificate()
+    {
+        foreach (var file in DeployFiles().Append(Path.Combine(Root, "README.md")))
+            foreach (var (line, number) in File.ReadLines(file).Select((l, i) => (l, i + 1)))
+            {
+                Assert.False(Regex.IsMatch(line, @"^\s*(#\s*)?([\w.-]+\.)?suppress-validation\s*=\s*(true|on|yes)"), $"{Relative(file)}:{number}: {line.Trim()}");
+                Assert.False(Regex.IsMatch(line, @"openssl\s+(req|pkcs12|x509)\b"), $"{Relative(file)}:{number}: a certificate made outside the cluster's CA: {line.Trim()}");
+            }
     }
 
     [Fact]
@@ -213,12 +273,14 @@ public sealed class DeployFilesTests
     {
         var gitignore = File.ReadAllLines(Path.Combine(Root, ".gitignore"));
         var dockerignore = File.ReadAllLines(Path.Combine(DeployDirectory, "docker", "Dockerfile.dockerignore"));
-        foreach (var pattern in new[] { "deploy/docker/.env", "deploy/kubernetes/secrets/", "*.secret" })
+        foreach (var pattern in new[] { "deploy/docker/.env", "deploy/kubernetes/secrets/", "*.secret", "*.pfx", "deploy/docker/ca/" })
             Assert.Contains(pattern, gitignore);
-        foreach (var pattern in new[] { "deploy/docker/.env", "deploy/kubernetes/secrets/", "**/*.secret" })
+        foreach (var pattern in new[] { "deploy/docker/.env", "deploy/kubernetes/secrets/", "**/*.secret", "**/*.pfx", "deploy/docker/ca/" })
             Assert.Contains(pattern, dockerignore);
         // The operator's files are where those patterns cover them.
-        Assert.Contains("file: ./cluster.secret", File.ReadAllText(Path.Combine(DeployDirectory, "docker", "compose.yaml")));
+        var compose = File.ReadAllText(Path.Combine(DeployDirectory, "docker", "compose.yaml"));
+        foreach (var file in new[] { "file: ./cluster.secret", "file: ./node.pfx", "file: ./ca/ca.crt" })
+            Assert.Contains(file, compose);
         Assert.All(Regex.Matches(File.ReadAllText(Path.Combine(DeployDirectory, "kubernetes", "kustomization.yaml")), @"^\s+- [\w.-]+=(\S+)$", RegexOptions.Multiline),
             m => Assert.StartsWith("secrets/", m.Groups[1].Value));
     }
@@ -375,8 +437,8 @@ public sealed class DeployFilesTests
     /// <summary>One node as a deploy file starts it: its arguments, its environment and its configuration file.</summary>
     /// <param name="Group">The cluster it belongs to (one per deploy method).</param>
     /// <param name="ConfigFile">The file its --config names, as a path here (null: the arguments name none).</param>
-    /// <param name="ProvidedSecretFiles">The files the deploy method itself puts secrets in for this node (a compose
-    /// secret, a file copied from a Kubernetes Secret), or null where the operator installs them (systemd).</param>
+    /// <param name="ProvidedSecretFiles">The files the deploy method itself puts secrets and certificates in for this node
+    /// (a compose secret, a Kubernetes Secret's file, mounted or copied), or null where the operator installs them (systemd).</param>
     sealed record NodeSetup(string Group, string Source, IReadOnlyList<string> Args, IReadOnlyDictionary<string, string> Environment,
         string? ConfigFile, string ExpectedRunsDirectory, IReadOnlyList<string>? ProvidedSecretFiles = null);
 
@@ -405,16 +467,66 @@ public sealed class DeployFilesTests
         // stands in for it. A node that names none is a node of a real cluster that would refuse to start.
         Assert.True(setup.Environment.ContainsKey(SecretFileVariable) && flags.SecretFile is null,
             $"{setup.Source}: the node names no cluster secret file ({SecretFileVariable}); a node reachable from other machines refuses to start without one.");
+        // Likewise the TLS files: where the deploy file names one (a variable or its cluster.hocon key), a CA and a
+        // certificate made by the test stand in for the operator's.
+        var named = TlsFiles.Where(f => setup.Environment.ContainsKey(f.Variable) || ConfigFileValue(setup, f.Key) is { Length: > 0 })
+            .Select(f => f.Variable).ToHashSet(StringComparer.Ordinal);
+        string? Lookup(string name) => name switch
+        {
+            SecretFileVariable => StandInSecretFile.Value,
+            TlsCertificateVariable when named.Contains(name) => StandInTls.Value.Certificate,
+            CaCertificateVariable when named.Contains(name) => StandInTls.Value.Authority,
+            "TRAINMANAGER_TLS_PASSWORD" => null, // the stand-in certificate has none
+            _ => setup.Environment.GetValueOrDefault(name),
+        };
+        Config config;
         try
         {
-            var overrides = flags.Over(ClusterOverrides.FromEnvironment(name => name == SecretFileVariable ? StandInSecretFile.Value : setup.Environment.GetValueOrDefault(name)));
-            return ClusterConfiguration.Build(configFile is null ? null : setup.ConfigFile, overrides);
+            config = ClusterConfiguration.Build(configFile is null ? null : setup.ConfigFile, flags.Over(ClusterOverrides.FromEnvironment(Lookup)));
         }
         catch (ClusterConfigurationException e)
         {
             throw new Xunit.Sdk.XunitException($"{setup.Source}: the node refuses its settings: {e.Message}");
         }
+        if (!config.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl"))
+            return config;
+        foreach (var (variable, key) in TlsFiles)
+            Assert.True(named.Contains(variable), $"{setup.Source}: TLS is on (its address or seeds are not loopback) but neither {variable} nor {key} names a file; the node would refuse to start.");
+        try
+        {
+            Assert.NotNull(ClusterTls.SetupFor(config));
+        }
+        catch (ClusterConfigurationException e)
+        {
+            throw new Xunit.Sdk.XunitException($"{setup.Source}: the node's TLS check refuses its files: {e.Message}");
+        }
+        return config;
     }
+
+    const string TlsCertificateVariable = "TRAINMANAGER_TLS_CERTIFICATE";
+    const string CaCertificateVariable = "TRAINMANAGER_CA_CERTIFICATE";
+
+    /// <summary>The two files a member with TLS on needs: its variable and its cluster.hocon key.</summary>
+    static readonly (string Variable, string Key)[] TlsFiles =
+    [
+        (TlsCertificateVariable, "akka.remote.dot-netty.tcp.ssl.certificate.path"),
+        (CaCertificateVariable, "trainmanager.security.ca-certificate"),
+    ];
+
+    /// <summary>A CA and a certificate it issued, made the way an operator makes them (trainmanager tls ca, tls certificate).</summary>
+    static readonly Lazy<(string Certificate, string Authority)> StandInTls = new(() =>
+    {
+        var folder = Directory.CreateTempSubdirectory("trainmanager-deploy-test-tls-").FullName;
+        var authority = Path.Combine(folder, "ca");
+        ClusterTls.CreateAuthority(authority);
+        var certificate = Path.Combine(folder, "node.pfx");
+        ClusterTls.Issue(authority, certificate, "node", ["node"]).Dispose();
+        return (certificate, Path.Combine(authority, ClusterTls.AuthorityCertificateFile));
+    });
+
+    /// <summary>A setting of the node's --config file (empty when unset or when it has none).</summary>
+    static string ConfigFileValue(NodeSetup setup, string key) =>
+        setup.ConfigFile is null ? "" : ConfigurationFactory.ParseString(File.ReadAllText(setup.ConfigFile)).GetString(key, "");
 
     /// <summary>The units with the example env files: the coordinator, and trainmanager-node@NAME for each other NAME.env.</summary>
     static IEnumerable<NodeSetup> SystemdSetups()
@@ -499,6 +611,15 @@ public sealed class DeployFilesTests
         Assert.True(found >= 3, "compose.yaml: expected a coordinator and two workers built on the node template");
     }
 
+    /// <summary>The text of one compose service, its header excluded.</summary>
+    static string ComposeService(string name)
+    {
+        var lines = File.ReadAllLines(Path.Combine(DeployDirectory, "docker", "compose.yaml"));
+        var at = Array.IndexOf(lines, $"  {name}:");
+        Assert.True(at >= 0, $"compose.yaml has no service {name}");
+        return string.Join('\n', lines.Skip(at + 1).TakeWhile(l => l.Trim().Length == 0 || l.StartsWith("    ", StringComparison.Ordinal) || l.TrimStart().StartsWith('#'))) + "\n";
+    }
+
     /// <summary>The items of a block list right under <paramref name="key"/> (a line exactly that, indentation included).</summary>
     static IEnumerable<string> ListUnder(IEnumerable<string> lines, string key) =>
         lines.SkipWhile(l => l.TrimEnd() != key).Skip(1).TakeWhile(l => Regex.IsMatch(l, @"^\s+- ")).Select(l => l.Trim()[2..].Trim()).ToList();
@@ -541,12 +662,17 @@ public sealed class DeployFilesTests
                 }
                 // Files copied by an init container from a volume of a generated Secret into the pod.
                 var secretVolumes = Regex.Matches(document, @"- name: (\S+)\s*\n\s+secret:\s*\n\s+secretName: (\S+)")
-                    .Where(m => generated.Any(g => g.Name == m.Groups[2].Value)).Select(m => m.Groups[1].Value).ToHashSet();
+                    .Where(m => generated.Any(g => g.Name == m.Groups[2].Value)).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
                 var mounts = Regex.Matches(document, @"- name: (\S+)\s*\n\s+mountPath: (\S+)").Select(m => (Volume: m.Groups[1].Value, Path: m.Groups[2].Value)).ToList();
                 var provided = Regex.Matches(document, @"^\s+command:\s*\[(.*)\]\s*$", RegexOptions.Multiline)
                     .Select(m => QuotedItems(m.Groups[1].Value).ToList())
-                    .Where(c => c.Count >= 3 && c[0] == "install" && mounts.Any(v => secretVolumes.Contains(v.Volume) && c[^2].StartsWith(v.Path + "/", StringComparison.Ordinal)))
+                    .Where(c => c.Count >= 3 && c[0] == "install" && mounts.Any(v => secretVolumes.ContainsKey(v.Volume) && c[^2].StartsWith(v.Path + "/", StringComparison.Ordinal)))
                     .Select(c => c[^1]).ToList();
+                // Files of a generated Secret mounted as they are into the node's container (not only its init container).
+                var nodeContainer = Regex.Match(document, @"^      containers:\s*\n((?:        .*\n|\s*\n)+)", RegexOptions.Multiline).Groups[1].Value;
+                provided.AddRange(Regex.Matches(nodeContainer, @"- name: (\S+)\s*\n\s+mountPath: (\S+)")
+                    .Where(m => secretVolumes.ContainsKey(m.Groups[1].Value))
+                    .SelectMany(m => generated.Where(g => g.Name == secretVolumes[m.Groups[1].Value]).Select(g => $"{m.Groups[2].Value}/{g.Key}")));
                 var args = Regex.Matches(document, @"^\s+args:\s*\[(.*)\]\s*$", RegexOptions.Multiline).SelectMany(m => QuotedItems(m.Groups[1].Value)).ToList();
                 var runs = Regex.Match(document, @"- name: runs\s*\n\s+mountPath: (\S+)").Groups[1].Value;
                 found++;
