@@ -166,7 +166,7 @@ public sealed class ClusterRefusalTests : Akka.TestKit.Xunit2.TestKit, IDisposab
 /// <summary>
 /// The attacks of the issue at once, beside a data-parallel run: idle connections on every data port, a plain Akka
 /// system sending default-serialized messages, a client with another secret trying to join. The run is paced (each
-/// batch at least 50 ms), so its time is the pace, not the machine's load, and a disturbance that delays it shows.
+/// batch at least 100 ms), so its time is the pace, not the machine's load, and a disturbance that delays it shows.
 /// It runs alone (the node-process collection), after the rest.
 /// </summary>
 [Collection(NodeProcessCollection.Name)]
@@ -175,7 +175,7 @@ public sealed class AttacksBesideARunTests(Xunit.Abstractions.ITestOutputHelper 
     readonly ClusterNodes _nodes = new();
 
     static string Paced(string name) => ClusterNodes.Experiment(epochs: 8, name: name, trainLimit: 1280, checkpointEvery: 1,
-        extensions: $"{{ type = {PaceExtension.Type}, min-batch-ms = 50 }}") + """
+        extensions: $"{{ type = {PaceExtension.Type}, min-batch-ms = 100 }}") + """
 
         workers = 2
         data-parallel { min-workers = 2, replacement-wait = 30 s }
@@ -199,7 +199,8 @@ public sealed class AttacksBesideARunTests(Xunit.Abstractions.ITestOutputHelper 
             return clock.Elapsed;
         }
 
-        await Run("warm-up"); // JIT and the first data load, paid by neither measured run
+        await Run("warm-up"); // JIT and the first data load, paid by neither measured run (the same 8 s: a shorter one would
+                              // leave paths of the longer runs cold)
         var undisturbed = await Run("undisturbed");
 
         using var stop = new CancellationTokenSource();
@@ -241,7 +242,7 @@ public sealed class AttacksBesideARunTests(Xunit.Abstractions.ITestOutputHelper 
                 {
                     refusals++;
                 }
-                await Task.Delay(2000); // a client retrying, not a CPU burner: the point is the gate, not the cores
+                await Task.Delay(3000); // a client retrying, not a CPU burner: the point is the gate, not the cores
             }
             return refusals;
         });
