@@ -228,23 +228,20 @@ public sealed class AttacksBesideARunTests(Xunit.Abstractions.ITestOutputHelper 
         });
         var otherSecret = Path.Combine(_nodes.Root, "other.secret");
         ClusterSecret.Create(otherSecret);
+        // One client with another secret, as the run starts: refused. (Looping it would measure what starting actor
+        // systems costs two cores, not whether the gate holds anything up.)
         var joiner = Task.Run(async () =>
         {
-            var refusals = 0;
-            while (!stop.IsCancellationRequested)
+            try
             {
-                try
-                {
-                    using var session = await ClusterSession.JoinAsync(null, [$"127.0.0.1:{address.Port}"], TimeSpan.FromSeconds(2),
-                        new ClusterOverrides { SecretFile = otherSecret });
-                }
-                catch (ClusterUnavailableException)
-                {
-                    refusals++;
-                }
-                await Task.Delay(3000); // a client retrying, not a CPU burner: the point is the gate, not the cores
+                using var session = await ClusterSession.JoinAsync(null, [$"127.0.0.1:{address.Port}"], TimeSpan.FromSeconds(5),
+                    new ClusterOverrides { SecretFile = otherSecret });
+                return 0;
             }
-            return refusals;
+            catch (ClusterUnavailableException e) when (e.Message.Contains("failed its secret check", StringComparison.Ordinal))
+            {
+                return 1;
+            }
         });
 
         TimeSpan disturbed;
@@ -261,10 +258,15 @@ public sealed class AttacksBesideARunTests(Xunit.Abstractions.ITestOutputHelper 
         }
         await hammer;
         var refusals = await joiner;
-        output.WriteLine($"undisturbed {undisturbed.TotalSeconds:0.00} s, beside the attacks {disturbed.TotalSeconds:0.00} s ({disturbed / undisturbed:0.000}x); {idle.Count} idle data-port connections, {refusals} refused joins");
-        Assert.True(refusals > 0, "the client with another secret was never refused");
-        Assert.True(disturbed <= undisturbed * 1.10,
-            $"the run took {disturbed.TotalSeconds:0.00} s beside the attacks, {undisturbed.TotalSeconds:0.00} s without: more than 10% longer");
+        // Undisturbed again, after: the two undisturbed runs bracket the disturbed one, so a machine whose load changes
+        // meanwhile (another job beside the tests) moves the baseline with it.
+        var after = await Run("undisturbed-again");
+        var baseline = undisturbed > after ? undisturbed : after;
+        output.WriteLine($"undisturbed {undisturbed.TotalSeconds:0.00} s and {after.TotalSeconds:0.00} s, beside the attacks {disturbed.TotalSeconds:0.00} s " +
+                         $"({disturbed / baseline:0.000}x); {idle.Count} idle data-port connections, {refusals} refused join");
+        Assert.True(refusals == 1, "the client with another secret was not refused");
+        Assert.True(disturbed <= baseline * 1.10,
+            $"the run took {disturbed.TotalSeconds:0.00} s beside the attacks, {undisturbed.TotalSeconds:0.00} s and {after.TotalSeconds:0.00} s without: more than 10% longer");
     }
 
     sealed class Silent : IRunObserver;
