@@ -58,8 +58,9 @@ public sealed class TlsCertificateCommand(IAnsiConsole console) : TrainManagerCo
         var password = Environment.GetEnvironmentVariable("TRAINMANAGER_TLS_PASSWORD") ?? "";
         var issued = ClusterTls.Issue(settings.Authority!, settings.File, hosts[0], hosts, password);
         Console.MarkupLineInterpolated($"Issued [bold]{issued.Subject}[/] ({string.Join(", ", hosts)}) to {Path.GetFullPath(settings.File)}, valid until {issued.NotAfter:yyyy-MM-dd}.");
-        Console.WriteLine("Point the machine's akka.remote.dot-netty.tcp.ssl.certificate.path at it" +
-                          (password.Length > 0 ? " (its password is TRAINMANAGER_TLS_PASSWORD)." : "."));
+        Console.WriteLine($"Give it to that node or client: TRAINMANAGER_TLS_CERTIFICATE={Path.GetFullPath(settings.File)} " +
+                          $"(akka.remote.dot-netty.tcp.ssl.certificate.path) and TRAINMANAGER_CA_CERTIFICATE={Path.GetFullPath(Path.Combine(settings.Authority!, ClusterTls.AuthorityCertificateFile))}" +
+                          (password.Length > 0 ? "; its password is TRAINMANAGER_TLS_PASSWORD." : "."));
         return ExitCodes.Success;
     }
 }
