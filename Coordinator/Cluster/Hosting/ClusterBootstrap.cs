@@ -99,8 +99,7 @@ public static class ClusterBootstrap
                     listener.Dispose();
             });
             slots = system.ActorOf(WorkerSlotsActor.Props(settings.Devices, proxy,
-                new WorkerSettings(settings.RunsDirectory, settings.ProgressInterval, catalogForRun, settings.RingConnectTimeout, settings.CheckpointKey,
-                    settings.DataRoots.Contains("/") ? null : settings.DataRoots),
+                new WorkerSettings(settings.RunsDirectory, settings.ProgressInterval, catalogForRun, settings.RingConnectTimeout, settings.CheckpointKey, settings.DataRoots),
                 listeners, settings.DataHost), ExperimentRegistry.SlotsActorName);
             var handBack = settings.HandBackTimeout;
             // Leaving (SIGTERM, Ctrl+C, a test's shutdown) hands the runs back before the node leaves the cluster:

@@ -63,7 +63,7 @@ public static class ClusterConfiguration
         var settings = TrainManagerSettings.From(merged);
         var secret = ResolveSecret(merged);
         var tls = TlsOn(merged);
-        return ConfigurationFactory.ParseString(Fixed + "\n" + TlsSeeds(merged, tls) + $"\ntrainmanager.security.resolved-secret = \"{secret.ToBase64()}\"" +
+        return ConfigurationFactory.ParseString(Fixed + "\n" + TlsSeeds(merged, tls) + $"\n{ClusterSecret.ConfigPath} = \"{secret.ToBase64()}\"" +
                                                 $"\nakka.remote.dot-netty.tcp.enable-ssl = {(tls ? "on" : "off")}")
             .WithFallback(ConfigurationFactory.ParseString(PersistenceHocon(settings)))
             .WithFallback(merged)

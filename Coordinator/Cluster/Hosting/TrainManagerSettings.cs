@@ -92,10 +92,7 @@ public sealed partial record TrainManagerSettings
             HandBackTimeout = section.GetTimeSpan("worker.hand-back-timeout", TimeSpan.FromMinutes(2)),
             JoinTimeout = section.GetTimeSpan("client.join-timeout", TimeSpan.FromSeconds(10)),
             RequestTimeout = section.GetTimeSpan("client.request-timeout", TimeSpan.FromSeconds(15)),
-            CheckpointKey = section.GetString("security.resolved-secret", "") is { Length: > 0 } secret
-                ? Security.ClusterSecret.FromBase64(secret, "trainmanager.security.resolved-secret")
-                    .CheckpointKey(section.GetBoolean("security.accept-unsigned-checkpoints", false))
-                : null,
+            CheckpointKey = Security.ClusterSecret.FromConfig(config)?.CheckpointKey(section.GetBoolean("security.accept-unsigned-checkpoints", false)),
         };
     }
 

@@ -61,9 +61,7 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     {
         _options = options;
         _extensionTypes = new HashSet<string>(extensionTypes, StringComparer.Ordinal);
-        _keyId = Context.System.Settings.Config.GetString("trainmanager.security.resolved-secret", "") is { Length: > 0 } secret
-            ? Security.ClusterSecret.FromBase64(secret, "trainmanager.security.resolved-secret").KeyId
-            : "(none)";
+        _keyId = Security.ClusterSecret.FromConfig(Context.System.Settings.Config)?.KeyId ?? "(none)";
         if (options.RecoverOnStart)
             LoadingJournal();
         else

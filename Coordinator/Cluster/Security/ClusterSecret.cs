@@ -76,17 +76,8 @@ public sealed class ClusterSecret
         var secret = Random();
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            using var stream = new FileStream(full, options);
-            stream.Write(Encoding.ASCII.GetBytes($"{Header}\n{secret.ToBase64()}\n"));
-        }
-        catch (IOException) when (File.Exists(full))
-        {
-            throw new ClusterConfigurationException(
-                $"{full} already exists; a cluster secret is never overwritten (the nodes that use it would be locked out). Remove it first if you mean to replace it.");
+            PrivateFile.CreateNew(full, Encoding.ASCII.GetBytes($"{Header}\n{secret.ToBase64()}\n"),
+                "a cluster secret is never overwritten (the nodes that use it would be locked out). Remove it first if you mean to replace it.");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -121,6 +112,13 @@ public sealed class ClusterSecret
     /// <param name="acceptUnsigned">Load checkpoints that carry no MAC (<c>trainmanager.security.accept-unsigned-checkpoints</c>).</param>
     public TrainManager.Checkpoints.CheckpointKey CheckpointKey(bool acceptUnsigned = false) =>
         new(Derive("checkpoint")) { AcceptUnsigned = acceptUnsigned };
+
+    /// <summary>Where <see cref="Hosting.ClusterConfiguration.Build"/> puts the secret a member proves, in its configuration.</summary>
+    public const string ConfigPath = "trainmanager.security.resolved-secret";
+
+    /// <summary>The secret a member's configuration carries (<see cref="ConfigPath"/>); null when it has none.</summary>
+    public static ClusterSecret? FromConfig(Akka.Configuration.Config config) =>
+        config.GetString(ConfigPath, "") is { Length: > 0 } text ? FromBase64(text, ConfigPath) : null;
 
     /// <summary>A key for one purpose (<c>"remoting"</c>, <c>"checkpoint"</c>): HMAC-SHA256 of the purpose under the secret.</summary>
     public byte[] Derive(string purpose) => HMACSHA256.HashData(_secret, Encoding.UTF8.GetBytes($"trainmanager/{purpose}/v1"));

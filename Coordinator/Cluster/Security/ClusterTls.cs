@@ -21,6 +21,8 @@ public static class ClusterTls
     public const string AuthorityCertificateFile = "ca.crt";
     public const string AuthorityKeyFile = "ca.key";
 
+    const string NeverOverwritten = "it is never overwritten. Remove it first if you mean to replace it.";
+
     /// <summary>The TLS setup of a member whose configuration turns TLS on; null when it is off.</summary>
     /// <exception cref="ClusterConfigurationException">A file is missing or unreadable, or validation is suppressed.</exception>
     public static DotNettySslSetup? SetupFor(Config config)
@@ -79,7 +81,7 @@ public static class ClusterTls
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         var authority = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(10));
-        WritePrivate(keyPath, key.ExportPkcs8PrivateKeyPem());
+        PrivateFile.CreateNew(keyPath, System.Text.Encoding.ASCII.GetBytes(key.ExportPkcs8PrivateKeyPem()), NeverOverwritten);
         File.WriteAllText(certificatePath, authority.ExportCertificatePem());
         return X509CertificateLoader.LoadCertificateFromFile(certificatePath);
     }
@@ -116,7 +118,7 @@ public static class ClusterTls
         using var issued = request.Create(authority, DateTimeOffset.UtcNow.AddMinutes(-5), authorityCertificate.NotAfter.AddDays(-1), serial);
         using var withKey = issued.CopyWithPrivateKey(key);
         var bytes = withKey.Export(X509ContentType.Pfx, password);
-        WritePrivate(output, bytes);
+        PrivateFile.CreateNew(output, bytes, NeverOverwritten);
         return LoadPkcs12(output, password);
     }
 
@@ -142,26 +144,6 @@ public static class ClusterTls
         catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
         {
             throw new ClusterConfigurationException($"cannot read the cluster CA certificate {Path.GetFullPath(path)}: {e.Message}", e);
-        }
-    }
-
-    static void WritePrivate(string path, string text) => WritePrivate(path, System.Text.Encoding.ASCII.GetBytes(text));
-
-    static void WritePrivate(string path, byte[] bytes)
-    {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        try
-        {
-            using var stream = new FileStream(full, options);
-            stream.Write(bytes);
-        }
-        catch (IOException) when (File.Exists(full))
-        {
-            throw new ClusterConfigurationException($"{full} already exists; it is never overwritten. Remove it first if you mean to replace it.");
         }
     }
 }

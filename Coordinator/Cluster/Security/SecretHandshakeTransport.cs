@@ -29,10 +29,9 @@ public sealed class SecretHandshakeTransport : Transport
     public SecretHandshakeTransport(ActorSystem system, Akka.Configuration.Config config)
     {
         var settings = system.Settings.Config;
-        var secret = settings.GetString("trainmanager.security.resolved-secret", "");
-        if (secret.Length == 0)
-            throw new ClusterConfigurationException("this actor system has no cluster secret; build its configuration with ClusterConfiguration.Build.");
-        _key = ClusterSecret.FromBase64(secret, "trainmanager.security.resolved-secret").Derive("remoting");
+        _key = (ClusterSecret.FromConfig(settings)
+                ?? throw new ClusterConfigurationException("this actor system has no cluster secret; build its configuration with ClusterConfiguration.Build."))
+            .Derive("remoting");
         _timeout = settings.GetTimeSpan("trainmanager.security.handshake-timeout", TimeSpan.FromSeconds(10));
         var type = Type.GetType(WrappedTransportType, throwOnError: true)!;
         _wrapped = (Transport)Activator.CreateInstance(type, system, config)!;

@@ -35,7 +35,7 @@ public static class DataRoots
     public static void Require(string? path, IReadOnlyList<string>? roots)
     {
         if (path is null || roots is null)
-            return; // the node's own dataset locations (data.path unset), or a node that reads anywhere (the embedded train)
+            return; // the node's own dataset locations (data.path unset), or settings made without roots (tests)
         var full = Path.GetFullPath(path);
         if (roots.Any(root => IsUnder(full, root)))
             return;
