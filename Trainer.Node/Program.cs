@@ -6,7 +6,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TrainManager.Coordinator.Cluster;
+using TrainManager.Components;
 using TrainManager.Coordinator.Cluster.Hosting;
+using TrainManager.Coordinator.Cluster.Workers;
 using TrainManager.Extensions;
 using TrainManager.Node;
 using TrainManager.Runtime;
@@ -56,7 +58,13 @@ catch (Exception e) when (e is ClusterConfigurationException or NodeStartExcepti
     return 2;
 }
 
+// The node's composition root: one catalog for every run, built here and handed down; a run's console extensions
+// write to the node's log with the run id.
+var components = new NodeComponents(BuiltInComponents.Catalog(),
+    runId => ComponentServices.Empty.With<Spectre.Console.IAnsiConsole>(RunLogConsole.For(runId)));
+
 var builder = Host.CreateApplicationBuilder();
+builder.Services.AddSingleton(components);
 builder.Logging.ClearProviders();
 builder.Logging.AddSimpleConsole(options =>
 {
@@ -77,7 +85,7 @@ builder.Services.AddAkka(ClusterConfiguration.SystemName, (akka, _) =>
     });
     akka.WithActors((system, registry) =>
     {
-        var roles = ClusterBootstrap.StartRoles(system, settings, runId => ExtensionCatalog.WithBuiltIns(RunLogConsole.For(runId)));
+        var roles = ClusterBootstrap.StartRoles(system, settings, components);
         registry.Register<ExperimentRegistryProxy>(roles.Coordinator);
         var cluster = Akka.Cluster.Cluster.Get(system);
         if (config.GetStringList("akka.cluster.seed-nodes").Count == 0)

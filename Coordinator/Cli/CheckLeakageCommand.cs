@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using TrainManager.Components;
 using TrainManager.Data;
 using TrainManager.Experiments;
 using TrainManager.Extensions.Leakage;
@@ -12,7 +13,7 @@ namespace TrainManager.Coordinator.Cli;
 /// <summary><c>trainmanager check-leakage EXPERIMENT.hocon [--set k=v]...</c>: proves, for the experiment's model and a
 /// real training batch, that no sample's output or gradient depends on another sample. Exits non-zero on a leak.</summary>
 [Description("Check the experiment's model for batch leakage on a real training batch (forward and backward).")]
-public sealed class CheckLeakageCommand(IAnsiConsole console) : TrainManagerCommand<CheckLeakageCommand.Settings>(console)
+public sealed class CheckLeakageCommand(IAnsiConsole console, ComponentCatalog components) : TrainManagerCommand<CheckLeakageCommand.Settings>(console)
 {
     public sealed class Settings : CommandSettings
     {
@@ -31,9 +32,10 @@ public sealed class CheckLeakageCommand(IAnsiConsole console) : TrainManagerComm
 
     protected override int Run(Settings settings, CancellationToken cancellationToken)
     {
-        var experiment = ExperimentLoader.Load(settings.Experiment, settings.Overrides);
+        var loaded = ExperimentComponents.Load(settings.Experiment, settings.Overrides, components, Console);
+        var experiment = loaded.Experiment;
         TrainManager.Runtime.CpuRandomState.Seed(experiment.Seed);
-        using var model = ModelRegistry.WithBuiltIns().Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
+        using var model = loaded.Catalog.Models.Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
         var (train, test) = DataSources.Load(experiment.Data);
         using var disposeTrain = train as IDisposable;
         using var disposeTest = test as IDisposable;

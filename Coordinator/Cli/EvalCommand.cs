@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using TrainManager.Components;
 using TrainManager.Experiments;
 using TrainManager.Training;
 
@@ -9,7 +10,7 @@ namespace TrainManager.Coordinator.Cli;
 
 /// <summary><c>trainmanager eval RUN-DIR-OR-CHECKPOINT [--set k=v]...</c>.</summary>
 [Description("Evaluate a trained model on the test split: a run directory's newest checkpoint, or a given checkpoint.")]
-public sealed class EvalCommand(IAnsiConsole console) : TrainManagerCommand<EvalCommand.Settings>(console)
+public sealed class EvalCommand(IAnsiConsole console, ComponentCatalog components) : TrainManagerCommand<EvalCommand.Settings>(console)
 {
     public sealed class Settings : CommandSettings
     {
@@ -29,12 +30,14 @@ public sealed class EvalCommand(IAnsiConsole console) : TrainManagerCommand<Eval
     protected override int Run(Settings settings, CancellationToken cancellationToken)
     {
         var (run, checkpoint) = CheckpointLocator.ForEvaluation(settings.Target);
-        var experiment = ExperimentLoader.Load(run.ExperimentFile, settings.Overrides);
-        ReportOverrides(run, experiment);
+        // The run's own build of its training project, so the model is the code it trained with.
+        var loaded = ExperimentComponents.Load(run.ExperimentFile, settings.Overrides, components, Console, recordedBuild: run.CodeBuild);
+        var experiment = loaded.Experiment;
+        ReportOverrides(run, experiment, loaded.Catalog);
         // No run directory and no extensions: evaluating reads a run, it does not add to it.
         // The checkpoint must verify under the user's key (the one local runs sign with; TRAINMANAGER_SECRET_FILE names another).
         var checkpointKey = Coordinator.Cluster.Security.ClusterSecret.ForThisUser().CheckpointKey(settings.AcceptUnsignedCheckpoints);
-        using var trainer = Trainer.FromExperiment(experiment, run: null, extensions: [], checkpointKey: checkpointKey);
+        using var trainer = Trainer.FromExperiment(experiment, loaded.Catalog, run: null, extensions: [], checkpointKey: checkpointKey);
         int epoch;
         try
         {
@@ -63,12 +66,12 @@ public sealed class EvalCommand(IAnsiConsole console) : TrainManagerCommand<Eval
 
     /// <summary>Says which overrides change the recorded model: free ones apply as they are; ones that shape the
     /// weights mean the checkpoint cannot load, which the user should hear before the load fails.</summary>
-    private void ReportOverrides(RunDirectory run, Experiment overridden)
+    private void ReportOverrides(RunDirectory run, Experiment overridden, ComponentCatalog catalog)
     {
         if (overridden.Overrides.Count == 0) return;
         var recorded = ExperimentLoader.Load(run.ExperimentFile);
         Console.MarkupLineInterpolated($"[grey]overrides on top of the recorded instantiation parameters: {string.Join(", ", overridden.Overrides.Select(o => $"{o.Key}={o.Value}"))}[/]");
-        var impacts = Models.OverrideImpact.Assess(Models.ModelRegistry.WithBuiltIns(),
+        var impacts = Models.OverrideImpact.Assess(catalog.Models,
             new Models.ModelSpec(recorded.Model.Type, recorded.Model.Arguments),
             new Models.ModelSpec(overridden.Model.Type, overridden.Model.Arguments));
         foreach (var impact in impacts)

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using TrainManager.Components;
 using TrainManager.Coordinator.Cli.Cluster;
 using TrainManager.Coordinator.Cluster.Protocol;
 using TrainManager.Coordinator.Cluster.Security;
@@ -15,7 +16,7 @@ namespace TrainManager.Coordinator.Cli;
 
 /// <summary><c>trainmanager train EXPERIMENT.hocon [--set k=v]... [--runs-dir DIR] [--state-dir DIR] [--resume CHECKPOINT]</c>.</summary>
 [Description("Train the model an experiment file describes, in a new run directory.")]
-public sealed class TrainCommand(IAnsiConsole console) : TrainManagerCommand<TrainCommand.Settings>(console)
+public sealed class TrainCommand(IAnsiConsole console, ComponentCatalog components) : TrainManagerCommand<TrainCommand.Settings>(console)
 {
     public sealed class Settings : CommandSettings
     {
@@ -46,13 +47,13 @@ public sealed class TrainCommand(IAnsiConsole console) : TrainManagerCommand<Tra
 
     protected override int Run(Settings settings, CancellationToken cancellationToken)
     {
-        var catalog = ExtensionCatalog.WithBuiltIns(Console);
         var overrides = settings.Overrides.ToList();
         if (settings.RunsDirectory is { } runsDirectory)
             overrides.Add($"runs-dir={runsDirectory}"); // an override, so the run records where it was put
-        var experiment = ExperimentLoader.Load(settings.Experiment, overrides, catalog.Names);
+        var loaded = ExperimentComponents.Load(settings.Experiment, overrides, components, Console);
+        var experiment = loaded.Experiment;
         // Checked before the run directory exists, so a typo in the model arguments leaves nothing behind.
-        var model = ModelRegistry.WithBuiltIns().Resolve(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
+        var model = loaded.ResolveModel();
         var resumeFrom = settings.Resume is null ? null : CheckpointLocator.ForResume(settings.Resume);
         // The user's key: checkpoints this run writes verify in the next train --resume or eval on this machine.
         var checkpointKey = ClusterSecret.ForThisUser().CheckpointKey(settings.AcceptUnsignedCheckpoints);
@@ -65,7 +66,7 @@ public sealed class TrainCommand(IAnsiConsole console) : TrainManagerCommand<Tra
 
         // The embedded default: an in-process single-node cluster (coordinator and one worker slot, journal in
         // .trainmanager/) runs the experiment, so a local run is journaled and run by the same code as a cluster run.
-        var (run, ended) = EmbeddedTrain.Run(Console, catalog, experiment, model, resumeFrom, settings.StateDirectory, checkpointKey,
+        var (run, ended) = EmbeddedTrain.Run(Console, loaded, model, resumeFrom, settings.StateDirectory, checkpointKey,
             cancellationToken);
         if (ended.Status == RunStatus.Failed)
             throw EmbeddedTrain.Failure(ended);

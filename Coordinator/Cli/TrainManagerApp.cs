@@ -1,5 +1,7 @@
 using Spectre.Console;
 using Spectre.Console.Cli;
+using TrainManager.Components;
+using TrainManager.Extensions;
 
 namespace TrainManager.Coordinator.Cli;
 
@@ -7,15 +9,18 @@ namespace TrainManager.Coordinator.Cli;
 public static class TrainManagerApp
 {
     /// <summary>The configured app, writing to <paramref name="console"/> (tests pass one that records).</summary>
-    public static CommandApp Create(IAnsiConsole console)
+    /// <param name="components">The components experiments may name besides their own project's: the built-ins by default.</param>
+    public static CommandApp Create(IAnsiConsole console, ComponentCatalog? components = null)
     {
         ArgumentNullException.ThrowIfNull(console);
+        components ??= BuiltInComponents.Catalog();
         var app = new CommandApp();
         app.Configure(config =>
         {
             config.SetApplicationName("trainmanager");
             config.Settings.Console = console;
             config.Settings.Registrar.RegisterInstance<IAnsiConsole>(console);
+            config.Settings.Registrar.RegisterInstance(components);
             config.Settings.CancellationExitCode = ExitCodes.Interrupted;
             // Mistyped command lines (unknown verb or option, missing argument) are bad input, like a bad experiment.
             config.SetExceptionHandler((exception, _) =>

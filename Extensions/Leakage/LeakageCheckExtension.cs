@@ -1,6 +1,7 @@
 using TrainManager.Experiments;
 using TrainManager.Stages;
 using static TorchSharp.torch;
+using TrainManager.Components;
 
 namespace TrainManager.Extensions.Leakage;
 
@@ -14,15 +15,15 @@ public sealed class LeakageCheckExtension(string? runDirectory, bool failOnLeak,
     /// <summary>Writes files (or the console): once, on rank 0, in a data-parallel run.</summary>
     public override RankScope Ranks => RankScope.RankZero;
 
-    public static readonly IReadOnlyCollection<string> SettingNames = ["fail-on-leak", "probes"];
-
     public override string Name => "leakage-check";
 
     public LeakageReport? Report { get; private set; }
 
-    public static LeakageCheckExtension FromSettings(ExtensionSection section, ExtensionContext context) =>
-        new(context.RunDirectory, section.GetBool("fail-on-leak", true),
-            new LeakageCheckOptions { ProbeCount = section.GetInt("probes", 4) });
+    [Component("leakage-check", Description = "proves on the first batch that samples do not mix")]
+    public static LeakageCheckExtension Create(ExtensionContext context,
+        [Setting("stop the run when samples mix (false: only warn)")] bool failOnLeak = true,
+        [Setting("samples probed")] int probes = 4) =>
+        new(context.RunDirectory, failOnLeak, new LeakageCheckOptions { ProbeCount = probes });
 
     public void PreBatch(nn.Module<Tensor, Tensor> model, Tensor inputs, long step)
     {

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TrainManager.Experiments;
 using TrainManager.Stages;
+using TrainManager.Components;
 
 namespace TrainManager.Extensions.Plots;
 
@@ -21,9 +22,6 @@ public sealed class GradientPlotExtension : Extension
 {
     /// <summary>Writes files (or the console): once, on rank 0, in a data-parallel run.</summary>
     public override RankScope Ranks => RankScope.RankZero;
-
-    public static readonly IReadOnlyCollection<string> SettingNames =
-        ["every", "vanish-threshold", "explode-threshold", "histogram-every", "histogram-steps", "histogram-bins", "min-render-seconds"];
 
     private static readonly TimeSpan FinalDrawingTimeout = TimeSpan.FromMinutes(2);
 
@@ -56,15 +54,23 @@ public sealed class GradientPlotExtension : Extension
     /// <summary>Parameters flagged at their last measurement, and how.</summary>
     public IReadOnlyDictionary<string, GradientCondition> Flagged => _health.Flagged;
 
-    public static GradientPlotExtension FromSettings(ExtensionSection section) => new(new GradientPlotOptions
+    [Component("gradient-plot", Description = "plots/gradients-*.png; vanishing and exploding layers flagged")]
+    public static GradientPlotExtension Create(
+        [Setting("measure gradients every N steps")] int every = 10,
+        [Setting("a layer's gradient norm below this is vanishing (0: off)")] double vanishThreshold = 1e-7,
+        [Setting("a layer's gradient norm above this is exploding (0: off)")] double explodeThreshold = 1e3,
+        [Setting("draw histograms every N steps (0: first and last only)")] int histogramEvery = 0,
+        [Setting("also draw histograms at these steps")] long[]? histogramSteps = null,
+        [Setting("bins per histogram")] int histogramBins = 60,
+        [Setting("at least this many seconds between drawings")] double minRenderSeconds = 5) => new(new GradientPlotOptions
     {
-        Every = section.GetInt("every", 10),
-        VanishThreshold = section.GetDouble("vanish-threshold", 1e-7),
-        ExplodeThreshold = section.GetDouble("explode-threshold", 1e3),
-        HistogramEvery = section.GetInt("histogram-every", 0),
-        HistogramSteps = Steps(section, "histogram-steps"),
-        HistogramBins = section.GetInt("histogram-bins", 60),
-        MinRenderInterval = TimeSpan.FromSeconds(section.GetDouble("min-render-seconds", 5)),
+        Every = every,
+        VanishThreshold = vanishThreshold,
+        ExplodeThreshold = explodeThreshold,
+        HistogramEvery = histogramEvery,
+        HistogramSteps = histogramSteps ?? [],
+        HistogramBins = histogramBins,
+        MinRenderInterval = TimeSpan.FromSeconds(minRenderSeconds),
     });
 
     /// <summary>The planned last step (epochs × batches per epoch − 1) gets a histogram; a run stopped early does not reach it.</summary>
@@ -127,15 +133,5 @@ public sealed class GradientPlotExtension : Extension
     {
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         return file;
-    }
-
-    private static IReadOnlyList<long> Steps(ExtensionSection section, string name)
-    {
-        if (!section.Settings.TryGetValue(name, out var value) || value is null) return [];
-        if (value is System.Collections.IEnumerable list and not string)
-            return list.Cast<object?>().Select(step => step is long or int
-                ? Convert.ToInt64(step, System.Globalization.CultureInfo.InvariantCulture)
-                : throw new ArgumentException($"{name} must be a list of steps, e.g. {name} = [0, 500, 1000], but holds '{step}'.")).ToList();
-        throw new ArgumentException($"{name} must be a list of steps, e.g. {name} = [0, 500, 1000], but is '{value}'.");
     }
 }

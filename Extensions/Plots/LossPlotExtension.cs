@@ -1,6 +1,7 @@
 using TrainManager.Experiments;
 using TrainManager.Stages;
 using static TorchSharp.torch;
+using TrainManager.Components;
 
 namespace TrainManager.Extensions.Plots;
 
@@ -15,8 +16,6 @@ public sealed class LossPlotExtension : Extension
 {
     /// <summary>Writes files (or the console): once, on rank 0, in a data-parallel run.</summary>
     public override RankScope Ranks => RankScope.RankZero;
-
-    public static readonly IReadOnlyCollection<string> SettingNames = ["refresh-every-batches", "worst", "min-render-seconds", "loss-label"];
 
     private readonly LossPlotOptions _options;
     private readonly RenderSchedule _schedule;
@@ -42,12 +41,17 @@ public sealed class LossPlotExtension : Extension
 
     public LossPlotOptions Options => _options;
 
-    public static LossPlotExtension FromSettings(ExtensionSection section) => new(new LossPlotOptions
+    [Component("loss-plot", Description = "plots/loss-*.png and the worst samples")]
+    public static LossPlotExtension Create(
+        [Setting("redraw every N batches")] int refreshEveryBatches = 200,
+        [Setting("worst samples listed")] int worst = 20,
+        [Setting("at least this many seconds between drawings")] double minRenderSeconds = 5,
+        [Setting("the loss axis' label")] string lossLabel = "cross-entropy loss (nats)") => new(new LossPlotOptions
     {
-        RefreshEveryBatches = section.GetInt("refresh-every-batches", 200),
-        Worst = section.GetInt("worst", 20),
-        MinRenderInterval = TimeSpan.FromSeconds(section.GetDouble("min-render-seconds", 5)),
-        LossLabel = section.GetString("loss-label", "cross-entropy loss (nats)"),
+        RefreshEveryBatches = refreshEveryBatches,
+        Worst = worst,
+        MinRenderInterval = TimeSpan.FromSeconds(minRenderSeconds),
+        LossLabel = lossLabel,
     });
 
     public void PreFit(string? runDir) => _plotsDirectory = runDir is null ? null : Path.Combine(runDir, "plots");

@@ -5,6 +5,7 @@ using Spectre.Console;
 using TrainManager.Experiments;
 using TrainManager.Stages;
 using static TorchSharp.torch;
+using TrainManager.Components;
 
 namespace TrainManager.Extensions.Progress;
 
@@ -30,9 +31,6 @@ public sealed class ProgressExtension : Extension, IDisposable
     /// <summary>Writes files (or the console): once, on rank 0, in a data-parallel run.</summary>
     public override RankScope Ranks => RankScope.RankZero;
 
-    /// <summary>The settings an experiment may give: <c>{ type = progress, refresh-ms = 250, mode = lines }</c>.</summary>
-    public static readonly IReadOnlyCollection<string> SettingNames = ["refresh-ms", "mode"];
-
     readonly IAnsiConsole _console;
     readonly long _refreshTicks;
     readonly bool _live;
@@ -56,15 +54,18 @@ public sealed class ProgressExtension : Extension, IDisposable
     }
 
     /// <summary>Builds the extension from <c>{ type = progress, refresh-ms = 100, mode = auto|live|lines }</c>.</summary>
-    public static ProgressExtension FromSettings(ExtensionSection section, IAnsiConsole console)
+    /// <param name="console">Where it writes: the entry point's console (on a node, the run's log).</param>
+    [Component("progress", Description = "live progress bar in a terminal, one line per epoch in logs")]
+    public static ProgressExtension Create(IAnsiConsole? console = null,
+        [Setting("milliseconds between display updates (at least 10)")] int refreshMs = 100,
+        [Setting("auto, live or lines")] string mode = "auto")
     {
-        var refreshMs = section.GetInt("refresh-ms", 100);
         if (refreshMs < 10)
             throw new ArgumentException($"refresh-ms must be at least 10 (milliseconds between display updates), but is {refreshMs}.");
-        var modeText = section.GetString("mode", "auto");
-        if (!Enum.TryParse<ProgressMode>(modeText, ignoreCase: true, out var mode) || !Enum.IsDefined(mode))
+        var modeText = mode;
+        if (!Enum.TryParse<ProgressMode>(modeText, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed))
             throw new ArgumentException($"mode must be auto, live or lines, but is \"{modeText}\".");
-        return new ProgressExtension(console, TimeSpan.FromMilliseconds(refreshMs), mode);
+        return new ProgressExtension(console, TimeSpan.FromMilliseconds(refreshMs), parsed);
     }
 
     public override string Name => "progress";

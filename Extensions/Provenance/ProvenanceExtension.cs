@@ -4,6 +4,7 @@ using TrainManager.Experiments;
 using TrainManager.Runtime;
 using TrainManager.Stages;
 using static TorchSharp.torch;
+using TrainManager.Components;
 
 namespace TrainManager.Extensions.Provenance;
 
@@ -18,15 +19,16 @@ public sealed class ProvenanceExtension(string runDirectory, string workingDirec
     /// <summary>Writes files (or the console): once, on rank 0, in a data-parallel run.</summary>
     public override RankScope Ranks => RankScope.RankZero;
 
-    public static readonly IReadOnlyCollection<string> SettingNames = ["repository"];
-
     public override string Name => "provenance";
 
     public CodeProvenance? Code { get; private set; }
 
-    public static ProvenanceExtension FromSettings(ExtensionSection section, ExtensionContext context) =>
+    /// <param name="repository">The working copy to record; by default the one holding the experiment file.</param>
+    [Component("provenance", Description = "git commit, diff and environment of the run")]
+    public static ProvenanceExtension Create(ExtensionContext context,
+        [Setting("the working copy to record; default: the experiment file's folder")] string? repository = null) =>
         new(context.RequireRunDirectory("provenance"),
-            section.GetString("repository", context.Experiment.SourceFile is { } file ? Path.GetDirectoryName(Path.GetFullPath(file))! : Environment.CurrentDirectory));
+            repository ?? (context.Experiment.SourceFile is { } file ? Path.GetDirectoryName(Path.GetFullPath(file))! : Environment.CurrentDirectory));
 
     public void PreFit(Device device, long seed)
     {

@@ -6,6 +6,7 @@ using TrainManager.Models;
 using TrainManager.Runtime;
 using TrainManager.Stages;
 using TrainManager.Training;
+using TrainManager.Components;
 
 namespace TrainManager.Extensions.Report;
 
@@ -23,14 +24,13 @@ public sealed class RunReportExtension(string? experimentName = null, TimeProvid
     /// <summary>Writes files (or the console): once, on rank 0, in a data-parallel run.</summary>
     public override RankScope Ranks => RankScope.RankZero;
 
-    public static readonly IReadOnlyCollection<string> SettingNames = [];
-
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly List<EpochMetrics> _epochs = new();
     private RunFacts? _facts;
     private long _started;
 
-    public static RunReportExtension FromSettings(ExtensionSection section, ExtensionContext context) => new(context.Experiment.Name);
+    [Component("report", Description = "report.html: the whole run on one page")]
+    public static RunReportExtension Create(ExtensionContext context) => new(context.Experiment.Name);
 
     public void PreFit(string? runDir, ModelSpec? modelSpec = null, torch.nn.Module? model = null, torch.Device? device = null,
         int epochs = 0, int? batchSize = null, long? seed = null, int worldSize = 1)

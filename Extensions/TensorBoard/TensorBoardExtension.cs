@@ -2,6 +2,7 @@ using TorchSharp;
 using TrainManager.Experiments;
 using TrainManager.Stages;
 using static TorchSharp.torch;
+using TrainManager.Components;
 
 namespace TrainManager.Extensions.TensorBoard;
 
@@ -16,15 +17,15 @@ public sealed class TensorBoardExtension(string logDirectory, int scalarEvery, i
     /// <summary>Writes files (or the console): once, on rank 0, in a data-parallel run.</summary>
     public override RankScope Ranks => RankScope.RankZero;
 
-    public static readonly IReadOnlyCollection<string> SettingNames = ["scalar-every", "histogram-every"];
-
     private EventFileWriter? _writer;
 
     public override string Name => "tensorboard";
 
-    public static TensorBoardExtension FromSettings(ExtensionSection section, ExtensionContext context) =>
-        new(Path.Combine(context.RequireRunDirectory("tensorboard"), "tb"),
-            section.GetInt("scalar-every", 10), section.GetInt("histogram-every", 200));
+    [Component("tensorboard", Description = "TensorBoard event files in tb/")]
+    public static TensorBoardExtension Create(ExtensionContext context,
+        [Setting("write the batch scalars every N steps")] int scalarEvery = 10,
+        [Setting("write weight histograms every N steps")] int histogramEvery = 200) =>
+        new(Path.Combine(context.RequireRunDirectory("tensorboard"), "tb"), scalarEvery, histogramEvery);
 
     public string? EventFile => _writer?.FilePath;
 

@@ -31,7 +31,7 @@ public sealed class CheckpointResumeTests : Akka.TestKit.Xunit2.TestKit, IDispos
     }
 
     WorkerSettings Settings(TrainManager.Checkpoints.CheckpointKey? key = null) =>
-        new(_runs, TimeSpan.FromSeconds(1), _ => ClusterNodes.Catalog(), CheckpointKey: key);
+        new(_runs, TimeSpan.FromSeconds(1), ClusterNodes.Components(), CheckpointKey: key);
 
     [Fact]
     public void A_checkpoint_edited_and_re_hashed_fails_its_MAC_is_kept_aside_and_the_run_resumes_from_the_one_before()

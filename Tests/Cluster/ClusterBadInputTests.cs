@@ -49,7 +49,7 @@ public sealed class ClusterBadInputTests : Akka.TestKit.Xunit2.TestKit, IDisposa
             Hocon = ClusterNodes.TestHocon(),
         });
 
-        var error = Assert.Throws<NodeStartException>(() => ClusterBootstrap.Start(config, _ => ClusterNodes.Catalog()));
+        var error = Assert.Throws<NodeStartException>(() => ClusterBootstrap.Start(config, ClusterNodes.Components()));
 
         Assert.Contains($"port {port} on 127.0.0.1 is already in use", error.Message);
         Assert.Contains("--port", error.Message);

@@ -6,6 +6,8 @@ using Spectre.Console;
 using TrainManager.Coordinator.Cluster;
 using TrainManager.Coordinator.Cluster.Hosting;
 using TrainManager.Extensions;
+using TrainManager.Components;
+using TrainManager.Coordinator.Cluster.Workers;
 
 namespace TrainManager.Tests.Cluster;
 
@@ -67,20 +69,20 @@ internal sealed class ClusterNodes : IDisposable
     /// <summary>Starts a member; with <paramref name="join"/> it joins that member's cluster, else it forms its own.</summary>
     public (ActorSystem System, ClusterRoles Roles) Start(string[] roles, string[]? devices = null, ActorSystem? join = null, string? extraHocon = null)
     {
-        var (system, started) = ClusterBootstrap.Start(Config(roles, devices, extraHocon), _ => Catalog(), joinSelfWhenNoSeeds: join is null);
+        var (system, started) = ClusterBootstrap.Start(Config(roles, devices, extraHocon), Components(), joinSelfWhenNoSeeds: join is null);
         if (join is not null)
             Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(join).SelfAddress);
         _systems.Add(system);
         return (system, started);
     }
 
-    /// <summary>The built-in extensions, writing nowhere (a node has no terminal), and the tests' <see cref="PaceExtension"/>.</summary>
-    public static ExtensionCatalog Catalog() => ExtensionCatalog.WithBuiltIns(AnsiConsole.Create(new AnsiConsoleSettings
+    /// <summary>The tests' catalog (the built-ins and <see cref="PaceExtension"/>), its console extensions writing nowhere (a node has no terminal).</summary>
+    public static NodeComponents Components() => new(TestComponents.Catalog, _ => ComponentServices.Empty.With(AnsiConsole.Create(new AnsiConsoleSettings
     {
         Ansi = AnsiSupport.No,
         Interactive = InteractionSupport.No,
         Out = new AnsiConsoleOutput(TextWriter.Null),
-    })).Register(PaceExtension.Type, (section, _) => new PaceExtension(TimeSpan.FromMilliseconds(section.GetDouble("min-batch-ms", 5))), ["min-batch-ms"]);
+    })));
 
     /// <summary>Leaves the cluster the way a node does on SIGTERM: runs are handed back first.</summary>
     public static void Leave(ActorSystem system)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TrainManager.Components;
 using TrainManager.Stages;
 
 namespace TrainManager.Tests.Cluster;
@@ -8,9 +9,11 @@ namespace TrainManager.Tests.Cluster;
 /// that long. A test that acts on a run while it trains (a node joins, another leaves, a coordinator restarts) needs the
 /// run to last longer than its actions; on an idle machine a small MLP otherwise finishes 120 epochs in two seconds.
 /// </summary>
-internal sealed class PaceExtension(TimeSpan minimumBatch) : Extension
+[Component(Type)]
+internal sealed class PaceExtension(double minBatchMs = 5) : Extension
 {
     public const string Type = "pace";
+    readonly TimeSpan minimumBatch = TimeSpan.FromMilliseconds(minBatchMs);
     readonly Stopwatch _batch = new();
 
     public void PreBatch() => _batch.Restart();

@@ -137,7 +137,7 @@ public sealed class ReliableReportTests() : Akka.TestKit.Xunit2.TestKit(Configur
             var runId = NewRunId();
             var observer = CreateTestProbe();
             var gate = Sys.ActorOf(Props.Create(() => new FlakyCoordinator(observer.Ref)));
-            var settings = new WorkerSettings(runs, TimeSpan.FromMilliseconds(100), _ => ClusterNodes.Catalog());
+            var settings = new WorkerSettings(runs, TimeSpan.FromMilliseconds(100), ClusterNodes.Components());
             var worker = Sys.ActorOf(WorkerActor.Props(Slot, gate, settings));
             var experiment = Placed(runId, worker, ClusterNodes.Experiment(epochs: 3), epochs: 3);
 

@@ -42,7 +42,7 @@ public sealed class DataParallelTrainingTests
     public async Task Two_workers_with_half_batches_follow_the_loss_sequence_of_one_worker_with_the_whole_batch()
     {
         var single = new BatchLosses();
-        using (var trainer = Trainer.FromExperiment(Deterministic(64), null, [single]))
+        using (var trainer = Trainer.FromExperiment(Deterministic(64), TestComponents.Catalog, null, [single]))
             trainer.Fit();
 
         using var ring = await LoopbackRing.FormAsync(2);
@@ -50,7 +50,7 @@ public sealed class DataParallelTrainingTests
         var digests = new[] { new ParameterDigests(), new ParameterDigests() };
         var experiment = Deterministic(32);
         // Built one after the other: seeding and initialising draw from torch's one global generator.
-        var trainers = Enumerable.Range(0, 2).Select(rank => Trainer.FromExperiment(experiment, null,
+        var trainers = Enumerable.Range(0, 2).Select(rank => Trainer.FromExperiment(experiment, TestComponents.Catalog, null,
             [new DataParallelExtension(ring.Ranks[rank]), losses[rank], digests[rank]], rank: rank, worldSize: 2)).ToArray();
         try
         {
@@ -86,7 +86,7 @@ public sealed class DataParallelTrainingTests
     public async Task Gradients_are_reduced_where_autograd_left_them_and_a_replaced_one_is_bound_again_before_the_exchange()
     {
         var single = new BatchLosses();
-        using (var trainer = Trainer.FromExperiment(Deterministic(64), null, [single]))
+        using (var trainer = Trainer.FromExperiment(Deterministic(64), TestComponents.Catalog, null, [single]))
             trainer.Fit();
 
         foreach (var replace in new[] { false, true })
@@ -95,7 +95,7 @@ public sealed class DataParallelTrainingTests
             var losses = new[] { new BatchLosses(), new BatchLosses() };
             var digests = new[] { new ParameterDigests(), new ParameterDigests() };
             var dataParallel = new[] { new DataParallelExtension(ring.Ranks[0]), new DataParallelExtension(ring.Ranks[1]) };
-            var trainers = Enumerable.Range(0, 2).Select(rank => Trainer.FromExperiment(Deterministic(32), null,
+            var trainers = Enumerable.Range(0, 2).Select(rank => Trainer.FromExperiment(Deterministic(32), TestComponents.Catalog, null,
                 replace
                     ? [dataParallel[rank], losses[rank], digests[rank], new ReplacesAGradient()]
                     : [dataParallel[rank], losses[rank], digests[rank]],
@@ -130,7 +130,7 @@ public sealed class DataParallelTrainingTests
     {
         var experiment = Deterministic(32) with { Epochs = 1 };
         var onRankOne = new WritesFiles();
-        using var trainer = Trainer.FromExperiment(experiment, null, [onRankOne], rank: 1, worldSize: 2);
+        using var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, null, [onRankOne], rank: 1, worldSize: 2);
         trainer.Fit();
         Assert.Equal(0, onRankOne.Calls);
         Assert.DoesNotContain(onRankOne, trainer.Extensions);

@@ -41,7 +41,7 @@ public sealed class ElasticResumeTests
         var visited = new[] { new VisitedExamples(), new VisitedExamples() };
         var run = RunDirectory.Create(experiment);
         // Built one after the other: seeding and initialising draw from torch's one global generator.
-        var trainers = Enumerable.Range(0, 2).Select(rank => Trainer.FromExperiment(experiment, rank == 0 ? run : null,
+        var trainers = Enumerable.Range(0, 2).Select(rank => Trainer.FromExperiment(experiment, TestComponents.Catalog, rank == 0 ? run : null,
             [new DataParallelExtension(ring.Ranks[rank]), visited[rank], new StopMidEpoch(0, afterBatch)], rank: rank, worldSize: 2)).ToArray();
         var results = new FitResult[2];
         try
@@ -58,7 +58,7 @@ public sealed class ElasticResumeTests
     private static (FitResult Result, VisitedExamples Visited, int BatchesPerEpoch) ResumeOneRank(Experiment experiment, string checkpoint, params Extension[] more)
     {
         var visited = new VisitedExamples();
-        using var trainer = Trainer.FromExperiment(experiment, RunDirectory.Create(experiment), [visited, .. more]);
+        using var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, RunDirectory.Create(experiment), [visited, .. more]);
         return (trainer.Fit(checkpoint), visited, trainer.BatchesPerEpoch);
     }
 

@@ -21,7 +21,7 @@ public sealed class CheckpointAuthenticationTests : IDisposable
     ModelInstance NewModel(int seed)
     {
         manual_seed(seed);
-        return ModelRegistry.WithBuiltIns().Create(_spec);
+        return TestComponents.Catalog.Models.Create(_spec);
     }
 
     static float[][] Parameters(ModelInstance model) =>

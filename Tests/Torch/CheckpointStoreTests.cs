@@ -12,7 +12,7 @@ namespace TrainManager.Tests.Torch;
 public sealed class CheckpointStoreTests : IDisposable
 {
     readonly string _directory = Directory.CreateTempSubdirectory("tm-ckpt-").FullName;
-    readonly ModelRegistry _registry = ModelRegistry.WithBuiltIns();
+    readonly ModelRegistry _registry = TestComponents.Catalog.Models;
     readonly ModelSpec _spec = new("mlp", new Dictionary<string, object?> { ["hidden"] = new[] { 16 }, ["input"] = 8, ["classes"] = 3 });
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

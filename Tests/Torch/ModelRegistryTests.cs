@@ -1,12 +1,13 @@
 using TrainManager.Models;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using TrainManager.Components;
 
 namespace TrainManager.Tests.Torch;
 
 public sealed class ModelRegistryTests
 {
-    readonly ModelRegistry _registry = ModelRegistry.WithBuiltIns();
+    readonly ModelRegistry _registry = TestComponents.Catalog.Models;
 
     static ModelSpec Spec(string type, params (string Name, object? Value)[] arguments) =>
         new(type, arguments.ToDictionary(a => a.Name, a => a.Value));
@@ -116,7 +117,7 @@ public sealed class ModelRegistryTests
     [Fact]
     public void A_user_module_registered_by_type_is_built_from_snake_case_arguments()
     {
-        var registry = ModelRegistry.WithBuiltIns().Register<TinyNet>("tiny");
+        var registry = TestComponents.Catalog.Models.Register<TinyNet>("tiny");
 
         using var model = registry.Create(Spec("tiny", ("hidden_size", 3)));
 
@@ -137,7 +138,7 @@ public sealed class ModelRegistryTests
     [Fact]
     public void Registering_the_same_name_twice_is_refused()
     {
-        var error = Assert.Throws<ArgumentException>(() => _registry.Register(MlpClassifier.Definition));
+        var error = Assert.Throws<ArgumentException>(() => _registry.Register<MlpClassifier>("mlp"));
 
         Assert.Contains("already registered", error.Message);
     }

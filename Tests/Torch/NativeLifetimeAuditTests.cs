@@ -15,7 +15,7 @@ public sealed class NativeLifetimeAuditTests
     static readonly Assembly[] Framework =
     [
         typeof(TrainManager.Training.Trainer).Assembly,                                   // stages, training, data, models, ring
-        typeof(TrainManager.Extensions.ExtensionCatalog).Assembly,                        // built-in extensions
+        typeof(TrainManager.Extensions.BuiltInComponents).Assembly,                      // built-in extensions
         typeof(TrainManager.Coordinator.Cluster.Workers.TrainingJob).Assembly,            // CLI, coordinator, workers
         typeof(NativeLifetimeAudit).Assembly,                                // the test kit users run their extensions on
     ];
@@ -33,7 +33,7 @@ public sealed class NativeLifetimeAuditTests
     [Fact]
     public void Every_layer_of_the_built_in_models_keeps_its_Scalars_alive()
     {
-        var registry = ModelRegistry.WithBuiltIns();
+        var registry = TestComponents.Catalog.Models;
         foreach (var name in new[] { "mlp", "cnn" })
         {
             using var model = registry.Create(new ModelSpec(name, new Dictionary<string, object?>()));

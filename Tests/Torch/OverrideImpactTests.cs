@@ -4,7 +4,7 @@ namespace TrainManager.Tests.Torch;
 
 public sealed class OverrideImpactTests
 {
-    private static readonly ModelRegistry Registry = ModelRegistry.WithBuiltIns();
+    private static readonly ModelRegistry Registry = TestComponents.Catalog.Models;
 
     private static ModelSpec Cnn(params (string, object?)[] args) =>
         new("cnn", args.ToDictionary(a => a.Item1, a => a.Item2));

@@ -29,7 +29,7 @@ public sealed class TrainerTests
     {
         var recorder = new LossRecorder();
         var run = RunDirectory.Create(experiment);
-        using var trainer = Trainer.FromExperiment(experiment, run, [recorder, .. more]);
+        using var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, run, [recorder, .. more]);
         return (trainer.Fit(resume), recorder, run);
     }
 
@@ -117,7 +117,7 @@ public sealed class TrainerTests
                 Model = new ModelSection("mlp", new Dictionary<string, object?> { ["hidden"] = new[] { 16 }, ["dropout"] = 0.0 }),
             };
             var parameters = new FinalParameters();
-            using var trainer = Trainer.FromExperiment(experiment, null, [parameters]);
+            using var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, null, [parameters]);
             trainer.Fit();
             return parameters.Values;
         }
@@ -201,7 +201,7 @@ public sealed class TrainerTests
         };
         var seen = new SeesPrediction();
         var run = RunDirectory.Create(experiment);
-        using var trainer = Trainer.FromExperiment(experiment, run, [new ZeroInputs(), seen]);
+        using var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, run, [new ZeroInputs(), seen]);
         trainer.Fit();
         using var probe = trainer.Predict(zeros(4, 1, 28, 28));
         Assert.Equal(0f, (probe - probe[0]).abs().max().item<float>());
@@ -214,7 +214,7 @@ public sealed class TrainerTests
     public void A_hook_asking_for_a_misspelled_fixture_is_refused_before_training()
     {
         var experiment = TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 1);
-        var e = Assert.Throws<HookRegistrationException>(() => Trainer.FromExperiment(experiment, null, [new Typo()]));
+        var e = Assert.Throws<HookRegistrationException>(() => Trainer.FromExperiment(experiment, TestComponents.Catalog, null, [new Typo()]));
         Assert.Contains("'loss'", e.Message);
     }
 
@@ -234,7 +234,7 @@ public sealed class TrainerTests
     public void Evaluate_reports_loss_and_accuracy_on_the_test_split()
     {
         var experiment = TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 1);
-        using var trainer = Trainer.FromExperiment(experiment, null, []);
+        using var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, null, []);
         var result = trainer.Evaluate();
         Assert.Equal(200, result.Samples);
         Assert.InRange(result.Accuracy, 0, 1);

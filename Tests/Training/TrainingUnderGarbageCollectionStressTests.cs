@@ -3,6 +3,7 @@ using TrainManager.Experiments;
 using TrainManager.Extensions;
 using TrainManager.Testing;
 using TrainManager.Training;
+using TrainManager.Components;
 
 namespace TrainManager.Tests.Training;
 
@@ -36,7 +37,7 @@ public sealed class TrainingUnderGarbageCollectionStressTests
         // finalized sooner or later, and the runtime says so. (Before the fix: about 600 Scalars in such a fit.)
         var experiment = Experiment(model, optimizer);
         var run = RunDirectory.Create(experiment);
-        using var trainer = Trainer.FromExperiment(experiment, run, BuiltIns(experiment, run));
+        using var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, run, BuiltIns(experiment, run));
         using var watch = NativeFinalizations.Watch();
 
         trainer.Fit();
@@ -56,7 +57,7 @@ public sealed class TrainingUnderGarbageCollectionStressTests
         using (var stress = GarbageCollectionStress.Start())
         {
             string firstCheckpoint;
-            using (var trainer = Trainer.FromExperiment(experiment, run, BuiltIns(experiment, run)))
+            using (var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, run, BuiltIns(experiment, run)))
             {
                 var result = trainer.Fit();
                 Assert.Equal(2, result.Epochs);
@@ -64,7 +65,7 @@ public sealed class TrainingUnderGarbageCollectionStressTests
                 firstCheckpoint = trainer.Checkpoints!.List().First();
             }
             var longer = experiment with { Epochs = 3 };
-            using (var resumed = Trainer.FromExperiment(longer, run, BuiltIns(longer, run)))
+            using (var resumed = Trainer.FromExperiment(longer, TestComponents.Catalog, run, BuiltIns(longer, run)))
                 Assert.Equal(3, resumed.Fit(firstCheckpoint).Epochs);
 
             // The stress was real: the runtime collected many times while these 48 batches trained.
@@ -85,6 +86,6 @@ public sealed class TrainingUnderGarbageCollectionStressTests
         };
 
     static IReadOnlyList<TrainManager.Stages.Extension> BuiltIns(Experiment experiment, RunDirectory run) =>
-        ExtensionCatalog.WithBuiltIns(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) }))
-            .CreateAll(new ExtensionContext(run.Path, experiment));
+        TestComponents.Catalog.CreateExtensions(new ExtensionContext(run.Path, experiment),
+            ComponentServices.Empty.With(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) })));
 }

@@ -35,9 +35,15 @@ public sealed record Experiment
     public string RunsDirectory { get; init; } = "runs";
     /// <summary>The resolved configuration as HOCON text, recorded with the run.</summary>
     public string ResolvedHocon { get; init; } = "";
+    /// <summary>The user's training project whose components the experiment names; null: built-ins only.</summary>
+    public CodeSection? Code { get; init; }
     /// <summary>The <c>--set</c> overrides applied on top of the file, in order.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Overrides { get; init; } = [];
 }
+
+/// <summary><c>code { project = "../MyModels" }</c>: the training project (a folder with one .csproj, or the .csproj itself)
+/// that declares the experiment's own components. Relative to the experiment file.</summary>
+public sealed record CodeSection(string Project);
 
 /// <summary>A model type and its constructor arguments (the instantiation parameters).</summary>
 public sealed record ModelSection(string Type, IReadOnlyDictionary<string, object?> Arguments);

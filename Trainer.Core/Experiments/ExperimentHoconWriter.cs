@@ -31,6 +31,13 @@ public static partial class ExperimentHoconWriter
         Field(w, 0, "threads", experiment.Threads);
         w.AppendLine();
 
+        if (experiment.Code is { } code)
+        {
+            Open(w, 0, "code");
+            Field(w, 1, "project", code.Project);
+            Close(w, 0);
+        }
+
         Open(w, 0, "model");
         Field(w, 1, "type", experiment.Model.Type);
         Open(w, 1, "args");

@@ -10,7 +10,7 @@ namespace TrainManager.Experiments;
 /// out, which loads back to an equal experiment.
 /// </summary>
 /// <remarks>
-/// A relative <c>data.path</c> written in the file is relative to the file's folder (so an experiment and its data
+/// A relative <c>data.path</c> or <c>code.project</c> written in the file is relative to the file's folder (so an experiment and its data
 /// can move together); one given with <c>--set</c> is relative to the current directory, like any command-line path.
 /// <c>runs-dir</c> stays relative to the current directory, where a person looks for <c>runs/</c>.
 /// </remarks>
@@ -78,6 +78,7 @@ public static partial class ExperimentLoader
 
         var applied = new List<KeyValuePair<string, string>>();
         var setsDataPath = false;
+        var setsProject = false;
         foreach (var assignment in overrides ?? [])
         {
             var (key, value) = ParseOverride(assignment);
@@ -87,6 +88,7 @@ public static partial class ExperimentLoader
                 throw new ExperimentException($"the value is not valid HOCON: {error.Message}", where, keyPath: key);
             var parsed = ParseHocon(fragment, where);
             setsDataPath |= parsed.HasPath("data.path");
+            setsProject |= parsed.HasPath("code.project");
             config = parsed.WithFallback(config);
             applied.Add(new(key, value));
         }
@@ -116,6 +118,9 @@ public static partial class ExperimentLoader
             var resolved = Path.GetFullPath(setsDataPath ? dataPath : Path.Combine(baseDirectory, dataPath));
             experiment = experiment with { Data = experiment.Data with { Path = resolved } };
         }
+
+        if (baseDirectory is not null && experiment.Code is { } code && !Path.IsPathRooted(code.Project))
+            experiment = experiment with { Code = new CodeSection(Path.GetFullPath(setsProject ? code.Project : Path.Combine(baseDirectory, code.Project))) };
 
         experiment = experiment with { SourceFile = sourceFile, Overrides = applied };
         return experiment with { ResolvedHocon = ExperimentHoconWriter.Render(experiment) };

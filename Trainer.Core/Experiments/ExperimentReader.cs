@@ -20,8 +20,9 @@ internal sealed partial class ExperimentReader(
     static readonly string[] TopLevelKeys =
     [
         "name", "seed", "device", "epochs", "batch-size", "eval-batch-size", "threads", "model", "data", "optimizer",
-        "scheduler", "gradient-clip", "accumulate", "checkpoint", "extensions", "workers", "data-parallel", "runs-dir",
+        "scheduler", "gradient-clip", "accumulate", "checkpoint", "extensions", "workers", "data-parallel", "runs-dir", "code",
     ];
+    static readonly string[] CodeKeys = ["project"];
     static readonly string[] ModelKeys = ["type", "args"];
     static readonly string[] DataKeys = ["dataset", "path", "train-limit", "test-limit"];
     static readonly string[] OptimizerKeys = ["type", "lr", "momentum", "nesterov", "weight-decay", "beta1", "beta2"];
@@ -80,7 +81,16 @@ internal sealed partial class ExperimentReader(
             Workers = workers,
             DataParallel = ReadDataParallel(workers),
             RunsDirectory = String(root, "", "runs-dir") ?? defaults.RunsDirectory,
+            Code = ReadCode(),
         };
+    }
+
+    CodeSection? ReadCode()
+    {
+        var code = Block(root, "", "code", required: null);
+        if (code is null) return null;
+        CheckKeys(code, "code", CodeKeys);
+        return new CodeSection(RequiredString(code, "code", "project", "code { project = \"../MyModels\" }"));
     }
 
     ModelSection ReadModel()

@@ -1,4 +1,5 @@
 using TorchSharp.Modules;
+using TrainManager.Components;
 using TrainManager.Runtime;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -11,28 +12,20 @@ namespace TrainManager.Models;
 /// and the class logits. With the defaults (channels [32, 64], hidden 128) it reaches about 91–92% test accuracy on
 /// Fashion-MNIST in a few epochs and costs ~4 MFLOP per image forward, light enough for two CPU cores.
 /// </summary>
+[Component("cnn", Description = "convolutional image classifier")]
 public sealed class ConvNetClassifier : Module<Tensor, Tensor>
 {
-    public static ModelDefinition Definition { get; } = new(
-        "cnn",
-        [
-            ModelParameter.Int("in_channels", 1, "channels of the input image"),
-            ModelParameter.Int("image_size", 28, "height and width of the (square) input image"),
-            ModelParameter.IntList("channels", [32, 64], "output channels of each conv block; each block halves the image"),
-            ModelParameter.Int("hidden", 128, "width of the fully connected hidden layer"),
-            ModelParameter.Int("classes", 10, "number of output classes"),
-            ModelParameter.Number("dropout", 0.25, "dropout probability before each fully connected layer"),
-            ModelParameter.Bool("batch_norm", true, "batch normalisation after each convolution"),
-        ],
-        a => new ConvNetClassifier(a.Int("in_channels"), a.Int("image_size"), a.IntList("channels"), a.Int("hidden"),
-            a.Int("classes"), a.Number("dropout"), a.Bool("batch_norm")),
-        "convolutional image classifier");
-
     readonly Sequential features;
     readonly Sequential head;
 
-    public ConvNetClassifier(int inChannels = 1, int imageSize = 28, int[]? channels = null, int hidden = 128, int classes = 10,
-        double dropout = 0.25, bool batchNorm = true) : base("cnn")
+    public ConvNetClassifier(
+        [Setting("channels of the input image")] int inChannels = 1,
+        [Setting("height and width of the (square) input image")] int imageSize = 28,
+        [Setting("output channels of each conv block; each block halves the image", Default = new[] { 32, 64 })] int[]? channels = null,
+        [Setting("width of the fully connected hidden layer")] int hidden = 128,
+        [Setting("number of output classes")] int classes = 10,
+        [Setting("dropout probability before each fully connected layer")] double dropout = 0.25,
+        [Setting("batch normalisation after each convolution")] bool batchNorm = true) : base("cnn")
     {
         channels ??= [32, 64];
         Validate(inChannels, imageSize, channels, hidden, classes, dropout);

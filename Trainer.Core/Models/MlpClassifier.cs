@@ -1,4 +1,5 @@
 using TorchSharp.Modules;
+using TrainManager.Components;
 using TrainManager.Runtime;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -9,22 +10,16 @@ namespace TrainManager.Models;
 /// A multilayer perceptron classifier: flatten, then (linear, ReLU, dropout) per hidden layer, then a linear
 /// layer to class logits. Registered as <c>mlp</c>.
 /// </summary>
+[Component("mlp", Description = "multilayer perceptron")]
 public sealed class MlpClassifier : Module<Tensor, Tensor>
 {
-    public static ModelDefinition Definition { get; } = new(
-        "mlp",
-        [
-            ModelParameter.Int("input", 784, "input features (the image is flattened)"),
-            ModelParameter.IntList("hidden", [256, 128], "width of each hidden layer"),
-            ModelParameter.Int("classes", 10, "number of output classes"),
-            ModelParameter.Number("dropout", 0.0, "dropout probability after each hidden layer"),
-        ],
-        a => new MlpClassifier(a.Int("input"), a.IntList("hidden"), a.Int("classes"), a.Number("dropout")),
-        "multilayer perceptron");
-
     readonly Sequential layers;
 
-    public MlpClassifier(int input = 784, int[]? hidden = null, int classes = 10, double dropout = 0.0) : base("mlp")
+    public MlpClassifier(
+        [Setting("input features (the image is flattened)")] int input = 784,
+        [Setting("width of each hidden layer", Default = new[] { 256, 128 })] int[]? hidden = null,
+        [Setting("number of output classes")] int classes = 10,
+        [Setting("dropout probability after each hidden layer")] double dropout = 0.0) : base("mlp")
     {
         hidden ??= [256, 128];
         Validate(input, hidden, classes, dropout);

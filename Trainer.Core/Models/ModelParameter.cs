@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace TrainManager.Models;
 
-public enum ModelParameterKind { Int, Number, Bool, Text, IntList, NumberList }
+public enum ModelParameterKind { Int, Number, Bool, Text, IntList, NumberList, TextList }
 
 /// <summary>Raised for an unknown model type, an unknown argument or a value of the wrong type.</summary>
 public sealed class ModelConfigurationException(string message) : Exception(message), Experiments.IBadInput;
@@ -29,6 +29,7 @@ public sealed record ModelParameter(string Name, ModelParameterKind Kind, object
         ModelParameterKind.Bool => "boolean",
         ModelParameterKind.Text => "string",
         ModelParameterKind.IntList => "list of integers",
+        ModelParameterKind.TextList => "list of strings",
         _ => "list of numbers",
     };
 
@@ -53,8 +54,9 @@ public sealed record ModelParameter(string Name, ModelParameterKind Kind, object
             ModelParameterKind.Int => ToInt(value),
             ModelParameterKind.Number => ToDouble(value),
             ModelParameterKind.Bool => ToBool(value),
-            ModelParameterKind.Text => value as string ?? throw new FormatException($"expected a string, got {Describe(value)}"),
+            ModelParameterKind.Text => ToText(value),
             ModelParameterKind.IntList => ToList(value).Select(ToInt).ToArray(),
+            ModelParameterKind.TextList => ToList(value).Select(ToText).ToArray(),
             _ => ToList(value).Select(ToDouble).ToArray(),
         };
     }
@@ -81,6 +83,14 @@ public sealed record ModelParameter(string Name, ModelParameterKind Kind, object
         int or long or short or byte or sbyte or ushort or uint or ulong or decimal => System.Convert.ToDouble(value, CultureInfo.InvariantCulture),
         string s when double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) => parsed,
         _ => throw new FormatException($"expected a number, got {Describe(value)}"),
+    };
+
+    // HOCON does not keep quotes, so a name that looks like a number or a boolean arrives as one; text is what was meant.
+    static string ToText(object value) => value switch
+    {
+        string s => s,
+        long or int or double or bool => System.Convert.ToString(value, CultureInfo.InvariantCulture)!,
+        _ => throw new FormatException($"expected a string, got {Describe(value)}"),
     };
 
     static bool ToBool(object value) => value switch

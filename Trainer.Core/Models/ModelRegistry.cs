@@ -23,18 +23,26 @@ public sealed class ModelInstance(ModelSpec spec, Module<Tensor, Tensor> module)
 }
 
 /// <summary>
-/// The model types an experiment may name. Types are registered explicitly, by code, under a name; an experiment
-/// file can only pick among them, never name an arbitrary CLR type to instantiate.
-/// Built-ins: <c>mlp</c> (<see cref="MlpClassifier"/>) and <c>cnn</c> (<see cref="ConvNetClassifier"/>).
+/// The model types an experiment may name. Types come from the <see cref="Components.ComponentCatalog"/> (classes
+/// marked <c>[Component("name")]</c>, the built-in <c>mlp</c> and <c>cnn</c> among them) or are registered by code under
+/// a name; an experiment file can only pick among them, never name an arbitrary CLR type to instantiate.
 /// </summary>
 public sealed class ModelRegistry
 {
     readonly Dictionary<string, ModelDefinition> _definitions = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>A registry holding the built-in models; add your own with <see cref="Register(ModelDefinition)"/>.</summary>
-    public static ModelRegistry WithBuiltIns() => new ModelRegistry()
-        .Register(MlpClassifier.Definition)
-        .Register(ConvNetClassifier.Definition);
+    /// <summary>An empty registry; add models with <see cref="Register(ModelDefinition)"/>.</summary>
+    public ModelRegistry() { }
+
+    /// <summary>A registry of the catalog's model components.</summary>
+    internal ModelRegistry(IEnumerable<Components.ComponentDefinition> models)
+    {
+        foreach (var model in models) Register(FromComponent(model));
+        _ownedByCatalog = true;
+    }
+
+    /// <summary>A catalog's registry is shared by every run of its process: it changes only by building another catalog.</summary>
+    readonly bool _ownedByCatalog;
 
     public IReadOnlyCollection<string> Names => _definitions.Keys.Order(StringComparer.Ordinal).ToList();
 
@@ -43,6 +51,9 @@ public sealed class ModelRegistry
     public ModelRegistry Register(ModelDefinition definition)
     {
         ArgumentNullException.ThrowIfNull(definition);
+        if (_ownedByCatalog)
+            throw new InvalidOperationException(
+                $"The models of a ComponentCatalog cannot be added to; declare model '{definition.Name}' with [Component(\"{definition.Name}\")] and build a catalog that holds it (catalog.WithTypes(typeof(YourModel)) or your training project).");
         if (string.IsNullOrWhiteSpace(definition.Name))
             throw new ArgumentException("A model needs a name.", nameof(definition));
         var duplicate = definition.Parameters.GroupBy(p => Normalize(p.Name)).FirstOrDefault(g => g.Count() > 1);
@@ -57,30 +68,42 @@ public sealed class ModelRegistry
         Register(new ModelDefinition(name, parameters, factory, description));
 
     /// <summary>
-    /// Registers a module type by its public constructor (the one with the most parameters): each parameter becomes
-    /// an argument named in snake_case (<c>hiddenSize</c> → <c>hidden_size</c>) with the C# default value as its
-    /// default. Supported parameter types: int, long, double, float, bool, string, int[], long[], double[].
-    /// An array parameter can only default to null in C#; use the explicit overload to record a real default.
+    /// Registers a module type by its public constructor (the one with the most parameters), as a
+    /// <c>[Component]</c> class is: each parameter becomes an argument named in snake_case (<c>hiddenSize</c> →
+    /// <c>hidden_size</c>) with the C# default value (or its <see cref="Components.SettingAttribute"/>'s) as its default.
     /// </summary>
     public ModelRegistry Register<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TModule>(string name, string description = "")
         where TModule : Module<Tensor, Tensor>
     {
         var constructor = typeof(TModule).GetConstructors().OrderByDescending(c => c.GetParameters().Length).FirstOrDefault()
             ?? throw new ArgumentException($"{typeof(TModule).Name} has no public constructor to build it with.");
-        var infos = constructor.GetParameters();
-        var parameters = infos.Select(p => ToParameter(typeof(TModule), p)).ToList();
-        return Register(name, parameters, arguments =>
+        try
         {
-            var values = infos.Select((p, i) => ToClr(arguments.Values[parameters[i].Name], p.ParameterType)).ToArray();
+            return Register(FromComponent(new Components.ComponentDefinition(Components.ComponentKind.Model, name, description, constructor)));
+        }
+        catch (Components.ComponentDeclarationException e)
+        {
+            throw new ArgumentException(e.Message);
+        }
+    }
+
+    static ModelDefinition FromComponent(Components.ComponentDefinition component)
+    {
+        if (component.Services.Count > 0)
+            throw new Components.ComponentDeclarationException(
+                $"{component.Describe()}: a model's constructor parameters are its instantiation parameters (int, long, double, float, bool, " +
+                $"string, or arrays of those); {string.Join(", ", component.Services.Select(t => t.Name))} is none of them.");
+        return new ModelDefinition(component.Name, component.Settings, arguments =>
+        {
             try
             {
-                return (TModule)constructor.Invoke(values);
+                return (Module<Tensor, Tensor>)component.Build(arguments.Values, Components.ComponentServices.Empty);
             }
-            catch (TargetInvocationException e) when (e.InnerException is not null)
+            catch (Exception e) when (e is not ModelConfigurationException and not OutOfMemoryException)
             {
-                throw new ModelConfigurationException($"Building model '{name}' ({typeof(TModule).Name}) failed: {e.InnerException.Message}");
+                throw new ModelConfigurationException($"Building model '{component.Name}' ({component.Type.Name}) failed: {e.Message}");
             }
-        }, description);
+        }, component.Description);
     }
 
     /// <summary>
@@ -142,7 +165,7 @@ public sealed class ModelRegistry
         var suggestion = type is null ? null : Closest(type, _definitions.Keys);
         throw new ModelConfigurationException(
             $"Unknown model type '{type}'{(suggestion is null ? "" : $" (did you mean '{suggestion}'?)")}. " +
-            $"Registered types: {string.Join(", ", Names)}. A custom model must be registered in code with ModelRegistry.Register before it can be named in an experiment.");
+            $"Registered types: {string.Join(", ", Names)}. A model of your own is a Module<Tensor, Tensor> class marked [Component(\"name\")] in your training project, named in the experiment's code {{ project = ... }}.");
     }
 
     static string ListParameters(ModelDefinition definition) =>
@@ -167,47 +190,5 @@ public sealed class ModelRegistry
             previous = current;
         }
         return previous[b.Length];
-    }
-
-    static ModelParameter ToParameter(Type module, ParameterInfo info)
-    {
-        var kind = info.ParameterType switch
-        {
-            var t when t == typeof(int) || t == typeof(long) => ModelParameterKind.Int,
-            var t when t == typeof(double) || t == typeof(float) => ModelParameterKind.Number,
-            var t when t == typeof(bool) => ModelParameterKind.Bool,
-            var t when t == typeof(string) => ModelParameterKind.Text,
-            var t when t == typeof(int[]) || t == typeof(long[]) => ModelParameterKind.IntList,
-            var t when t == typeof(double[]) => ModelParameterKind.NumberList,
-            var t => throw new ArgumentException(
-                $"{module.Name}'s constructor parameter '{info.Name}' has type {t.Name}; registrable parameters are " +
-                "int, long, double, float, bool, string, int[], long[] and double[]. Use the explicit Register overload for others."),
-        };
-        var name = SnakeCase(info.Name!);
-        if (!info.HasDefaultValue)
-            return new ModelParameter(name, kind, null, Required: true);
-        var parameter = new ModelParameter(name, kind, null);
-        return parameter with { Default = info.DefaultValue is null ? null : parameter.Convert(info.DefaultValue) };
-    }
-
-    static object? ToClr(object? value, Type type) => value switch
-    {
-        null => null,
-        int i when type == typeof(long) => (long)i,
-        double d when type == typeof(float) => (float)d,
-        int[] a when type == typeof(long[]) => a.Select(x => (long)x).ToArray(),
-        _ => value,
-    };
-
-    static string SnakeCase(string name)
-    {
-        var builder = new StringBuilder(name.Length + 4);
-        for (int i = 0; i < name.Length; i++)
-        {
-            if (char.IsUpper(name[i]) && i > 0)
-                builder.Append('_');
-            builder.Append(char.ToLowerInvariant(name[i]));
-        }
-        return builder.ToString();
     }
 }

@@ -11,6 +11,9 @@ public sealed class RunDirectory
 {
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
+    /// <summary>Where a run keeps the build of the training project it trained with (relative to the run).</summary>
+    public const string CodeBuildDirectory = "code/bin";
+
     private RunDirectory(string path, string id)
     {
         Path = path;
@@ -24,6 +27,8 @@ public sealed class RunDirectory
     public string MetricsDirectory => Sub("metrics");
     public string CheckpointDirectory => Sub("checkpoints");
     public string PlotsDirectory => Sub("plots");
+    /// <summary>The copy of the training project's build the run used (see <see cref="Components.ProjectBuild"/>); absent when it named none.</summary>
+    public string CodeBuild => System.IO.Path.Combine(Path, CodeBuildDirectory);
 
     /// <summary>Creates a new run directory (<c>yyyyMMdd-HHmmss-name-xxxxxxxx</c>) under the experiment's runs
     /// directory. The run claims it by creating its <c>experiment.hocon</c> exclusively, so two runs never share one:

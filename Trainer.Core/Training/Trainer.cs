@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TorchSharp;
 using TrainManager.Checkpoints;
+using TrainManager.Components;
 using TrainManager.Data;
 using TrainManager.Experiments;
 using TrainManager.Models;
@@ -49,14 +50,14 @@ public sealed class Trainer : Extensible, IDisposable
     /// recorded in the run directory before anything is trained or loaded.</summary>
     /// <param name="checkpointKey">Signs the checkpoints this trainer writes and authenticates the one it resumes from;
     /// null: unsigned checkpoints, checked by their checksum only (see <see cref="CheckpointStore"/>).</param>
-    public static Trainer FromExperiment(Experiment experiment, RunDirectory? run, IReadOnlyList<Extension> extensions,
-        ModelRegistry? models = null, int rank = 0, int worldSize = 1, CheckpointKey? checkpointKey = null)
+    /// <param name="catalog">Where the experiment's model (and its other components) come from.</param>
+    public static Trainer FromExperiment(Experiment experiment, ComponentCatalog catalog, RunDirectory? run, IReadOnlyList<Extension> extensions,
+        int rank = 0, int worldSize = 1, CheckpointKey? checkpointKey = null)
     {
         TorchRuntime.EnsureLoaded();
         CpuRandomState.Seed(experiment.Seed);
-        var registry = models ?? ModelRegistry.WithBuiltIns();
-        var spec = new ModelSpec(experiment.Model.Type, experiment.Model.Arguments);
-        var model = registry.Create(spec);
+        ArgumentNullException.ThrowIfNull(catalog);
+        var model = catalog.Models.Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
         var (train, test) = DataSources.Load(experiment.Data);
         var setup = new TrainerSetup(experiment, model, train, test, run, rank, worldSize, checkpointKey);
         run?.WriteJson("instantiation.json", Instantiation.Describe(experiment, model.Spec, extensions));

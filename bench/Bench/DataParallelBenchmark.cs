@@ -94,9 +94,9 @@ public static class DataParallelBenchmark
         var shares = Enumerable.Range(0, workers).Select(_ => new ExchangeShare()).ToArray();
         Action[] runs =
         [
-            () => TrainSideBySide([Trainer.FromExperiment(experiment, null, [single])]),
+            () => TrainSideBySide([Trainer.FromExperiment(experiment, BenchExtensions.Catalog, null, [single])]),
             // The machine's own ceiling: as many workers at once, each alone (no ring), sharing the cores and memory.
-            () => TrainSideBySide(Enumerable.Range(0, workers).Select(rank => Trainer.FromExperiment(experiment, null, [alone[rank]])).ToArray()),
+            () => TrainSideBySide(Enumerable.Range(0, workers).Select(rank => Trainer.FromExperiment(experiment, BenchExtensions.Catalog, null, [alone[rank]])).ToArray()),
             () => TrainOnRing(experiment, workers, meters, shares),
         ];
         for (var i = 0; i < runs.Length; i++)
@@ -123,7 +123,7 @@ public static class DataParallelBenchmark
         var rings = Task.WhenAll(Enumerable.Range(0, workers).Select(rank =>
             RingAllReduce.ConnectAsync(new RingMembership(rank, workers, peers, token), listeners[rank]))).GetAwaiter().GetResult();
         // Built one after the other (seeding draws from torch's global generator), then trained on a thread each.
-        TrainSideBySide(Enumerable.Range(0, workers).Select(rank => Trainer.FromExperiment(experiment, null,
+        TrainSideBySide(Enumerable.Range(0, workers).Select(rank => Trainer.FromExperiment(experiment, BenchExtensions.Catalog, null,
             [new DataParallelExtension(rings[rank]), meters[rank], shares[rank]], rank: rank, worldSize: workers)).ToArray());
         foreach (var ring in rings) ring.Dispose();
         foreach (var listener in listeners) listener.Dispose();

@@ -84,7 +84,7 @@ public static class StressSoak
         };
         var run = RunDirectory.Create(experiment);
         string? first;
-        using (var trainer = Trainer.FromExperiment(experiment, run, Extensions(experiment, run)))
+        using (var trainer = Trainer.FromExperiment(experiment, BenchExtensions.Catalog, run, Extensions(experiment, run)))
         {
             var result = trainer.Fit();
             if (!double.IsFinite(result.TrainLoss)) throw new InvalidOperationException($"training loss is {result.TrainLoss}");
@@ -93,15 +93,12 @@ public static class StressSoak
         if (resume)
         {
             var longer = experiment with { Epochs = 3 };
-            using var resumed = Trainer.FromExperiment(longer, run, Extensions(longer, run));
+            using var resumed = Trainer.FromExperiment(longer, BenchExtensions.Catalog, run, Extensions(longer, run));
             resumed.Fit(first ?? throw new InvalidOperationException("no checkpoint was written"));
         }
         Directory.Delete(run.Path, recursive: true);
     }
 
-    static IReadOnlyList<Extension> Extensions(Experiment experiment, RunDirectory run)
-    {
-        var quiet = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
-        return ExtensionCatalog.WithBuiltIns(quiet).CreateAll(new ExtensionContext(run.Path, experiment));
-    }
+    static IReadOnlyList<Extension> Extensions(Experiment experiment, RunDirectory run) =>
+        BenchExtensions.Catalog.CreateExtensions(new TrainManager.Components.ExtensionContext(run.Path, experiment), BenchExtensions.Quiet);
 }

@@ -79,8 +79,8 @@ public static class TrainingBenchmark
         var extGate = new EpochGate();
         var bareRun = RunDirectory.Create(long_);
         var extRun = RunDirectory.Create(long_);
-        var bareTrainer = Trainer.FromExperiment(long_, bareRun, [bareGate]);
-        var extTrainer = Trainer.FromExperiment(long_, extRun, [extGate, .. extensions(extRun)]);
+        var bareTrainer = Trainer.FromExperiment(long_, BenchExtensions.Catalog, bareRun, [bareGate]);
+        var extTrainer = Trainer.FromExperiment(long_, BenchExtensions.Catalog, extRun, [extGate, .. extensions(extRun)]);
         var threads = new[] { new Thread(() => bareTrainer.Fit()), new Thread(() => extTrainer.Fit()) };
         foreach (var t in threads) t.Start();
         using var hand = new HandWrittenTrainer(long_, train, test);
@@ -116,7 +116,7 @@ public static class TrainingBenchmark
         {
             (_experiment, _train, _test) = (experiment, train, test);
             TrainManager.Runtime.CpuRandomState.Seed(experiment.Seed);
-            _model = ModelRegistry.WithBuiltIns().Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
+            _model = BenchExtensions.Catalog.Models.Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
             _optimizer = optim.Adam(_model.Module.parameters(), experiment.Optimizer.LearningRate);
             _sampler = new EpochSampler(train.Count, experiment.BatchSize, experiment.Seed);
         }
@@ -179,7 +179,7 @@ public static class TrainingBenchmark
         var probe = new MemoryProbe();
         var longRun = experiment with { Epochs = options.MemoryEpochs };
         var run = RunDirectory.Create(longRun);
-        using (var trainer = Trainer.FromExperiment(longRun, run, [probe, .. BenchExtensions.Create(options.Extensions, longRun, run.Path)]))
+        using (var trainer = Trainer.FromExperiment(longRun, BenchExtensions.Catalog, run, [probe, .. BenchExtensions.Create(options.Extensions, longRun, run.Path)]))
             trainer.Fit();
         Directory.Delete(run.Path, recursive: true);
         var rss = probe.ResidentMiB;

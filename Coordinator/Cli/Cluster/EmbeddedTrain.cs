@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Spectre.Console;
 using TrainManager.Checkpoints;
+using TrainManager.Components;
+using TrainManager.Coordinator.Cluster.Workers;
 using TrainManager.Coordinator.Cluster.Client;
 using TrainManager.Coordinator.Cluster.Protocol;
 using TrainManager.Experiments;
@@ -20,13 +22,14 @@ public static class EmbeddedTrain
 {
     /// <summary>Runs <paramref name="experiment"/> to its end; Ctrl+C cancels it (it stops after its batch, checkpointed).</summary>
     /// <returns>The run directory (null when it was cancelled before it started) and how the run ended.</returns>
-    public static (RunDirectory? Run, RunEnded Ended) Run(IAnsiConsole console, ExtensionCatalog catalog, Experiment experiment, ModelSpec model,
+    public static (RunDirectory? Run, RunEnded Ended) Run(IAnsiConsole console, LoadedExperiment loaded, ModelSpec model,
         string? resumeFrom, string? stateDirectory, CheckpointKey checkpointKey, CancellationToken cancellationToken)
     {
+        var experiment = loaded.Experiment;
         var runsRoot = Path.GetFullPath(experiment.RunsDirectory);
         var submission = Submission.Create(experiment, model, resumeFrom, checkpointKey);
         // The embedded node's runs directory is the experiment's: this process is both the user and the node.
-        using var cluster = EmbeddedCluster.Start(experiment.Device, _ => catalog, runsRoot, stateDirectory, experiment.Workers,
+        using var cluster = EmbeddedCluster.Start(experiment.Device, new NodeComponents(loaded.Catalog, _ => ComponentServices.Empty.With(console), loaded.Project), runsRoot, stateDirectory, experiment.Workers,
             checkpointKey.AcceptUnsigned);
         var session = cluster.Session;
         var accepted = session.AskAsync(submission).GetAwaiter().GetResult() switch

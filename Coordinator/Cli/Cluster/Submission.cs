@@ -1,5 +1,6 @@
 using System.Text.Json;
 using TrainManager.Checkpoints;
+using TrainManager.Components;
 using TrainManager.Coordinator.Cluster.Protocol;
 using TrainManager.Coordinator.Cluster.Workers;
 using TrainManager.Experiments;
@@ -16,10 +17,17 @@ public static class Submission
 {
     /// <summary>Loads and checks the experiment (file, overrides, extension types, model arguments).</summary>
     /// <exception cref="ExperimentException">The experiment is invalid; the message has file, line and key.</exception>
-    public static Experiment Load(string file, IEnumerable<string> overrides, ExtensionCatalog catalog, out ModelSpec model)
+    public static Experiment Load(string file, IEnumerable<string> overrides, ComponentCatalog catalog, out ModelSpec model)
     {
-        var experiment = ExperimentLoader.Load(file, overrides, catalog.Names);
-        model = ModelRegistry.WithBuiltIns().Resolve(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
+        var experiment = ExperimentLoader.Load(file, overrides, catalog.Names(ComponentKind.Extension));
+        if (experiment.Code is { } code)
+            // The cluster's nodes build runs from the catalog they started with; a project of one's own reaches them only
+            // when it is installed beside them.
+            throw new ExperimentException(
+                $"this experiment names its own training project ({code.Project}), which the cluster's nodes do not have: a cluster runs only the " +
+                "components its nodes were started with. Train it locally with `trainmanager train`, or drop code { ... } to use the built-ins.",
+                experiment.SourceFile, keyPath: "code.project");
+        model = catalog.Models.Resolve(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
         return experiment;
     }
 

@@ -8,7 +8,7 @@ namespace TrainManager.Coordinator.Cli.Cluster;
 
 /// <summary><c>trainmanager submit EXPERIMENT.hocon --cluster HOST:PORT [--set k=v]... [--resume CHECKPOINT] [--follow]</c>.</summary>
 [Description("Submit an experiment to a cluster; it runs on a free worker slot (or waits for one).")]
-public sealed class SubmitCommand(IAnsiConsole console) : ClusterCommand<SubmitCommand.Settings>(console)
+public sealed class SubmitCommand(IAnsiConsole console, TrainManager.Components.ComponentCatalog components) : ClusterCommand<SubmitCommand.Settings>(console)
 {
     public sealed class Settings : ClusterCommandSettings
     {
@@ -32,7 +32,7 @@ public sealed class SubmitCommand(IAnsiConsole console) : ClusterCommand<SubmitC
     protected override int RunOnCluster(Settings settings, CancellationToken cancellationToken)
     {
         // Checked here first, so a typo is reported with its file and line before anything reaches the cluster.
-        var experiment = Submission.Load(settings.Experiment, settings.Overrides, ExtensionCatalog.WithBuiltIns(), out var model);
+        var experiment = Submission.Load(settings.Experiment, settings.Overrides, components, out var model);
         var resume = settings.Resume is null ? null : CheckpointLocator.ForResume(settings.Resume);
 
         using var session = Connect(settings, cancellationToken);

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using TrainManager.Coordinator.Cluster.Hosting;
+using TrainManager.Coordinator.Cluster.Workers;
 using TrainManager.Extensions;
 
 namespace TrainManager.Coordinator.Cluster.Client;
@@ -27,7 +28,7 @@ public sealed class EmbeddedCluster : IDisposable
     public TrainManager.Checkpoints.CheckpointKey CheckpointKey { get; }
 
     /// <param name="device">The slots' device: the experiment's own.</param>
-    /// <param name="catalogForRun">The extensions of the run, writing to the user's terminal.</param>
+    /// <param name="components">What the run is built from; its console extensions write to the user's terminal.</param>
     /// <param name="runsDirectory">The node's runs directory: where the experiment asked its runs to go.</param>
     /// <param name="stateDirectory">Where the journal is; null: TRAINMANAGER_STATE_DIRECTORY, else <c>.trainmanager/</c>.</param>
     /// <param name="workers">How many slots: the experiment's workers. On <c>cuda</c> they are cuda:0, cuda:1, ... (one
@@ -35,7 +36,7 @@ public sealed class EmbeddedCluster : IDisposable
     /// <param name="acceptUnsignedCheckpoints">Resume from a checkpoint that carries no MAC (<c>--accept-unsigned-checkpoints</c>).</param>
     /// <exception cref="JournalUnusableException">The journal file is corrupt or locked by another process.</exception>
     /// <exception cref="ClusterConfigurationException">The user's secret file cannot be used.</exception>
-    public static EmbeddedCluster Start(string device, Func<string, ExtensionCatalog> catalogForRun, string runsDirectory, string? stateDirectory = null,
+    public static EmbeddedCluster Start(string device, NodeComponents components, string runsDirectory, string? stateDirectory = null,
         int workers = 1, bool acceptUnsignedCheckpoints = false)
     {
         var devices = string.Equals(device, "cuda", StringComparison.OrdinalIgnoreCase) && workers > 1
@@ -72,7 +73,7 @@ public sealed class EmbeddedCluster : IDisposable
         var config = ClusterConfiguration.Build(null, overrides);
         var settings = TrainManagerSettings.From(config);
         SqliteJournalCheck.EnsureUsable(settings); // before the system: a bad journal is one line now, not a hang later
-        var (system, roles) = ClusterBootstrap.Start(config, catalogForRun);
+        var (system, roles) = ClusterBootstrap.Start(config, components);
         return new EmbeddedCluster(system, roles, settings);
     }
 

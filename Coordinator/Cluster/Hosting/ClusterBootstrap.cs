@@ -29,13 +29,13 @@ public static class ClusterBootstrap
 
     /// <summary>Creates an actor system from <paramref name="config"/> and starts its roles.</summary>
     /// <exception cref="NodeStartException">The port is taken, or the system could not start; the message says what to do.</exception>
-    public static (ActorSystem System, ClusterRoles Roles) Start(Config config, Func<string, ExtensionCatalog> catalogForRun, bool joinSelfWhenNoSeeds = true)
+    public static (ActorSystem System, ClusterRoles Roles) Start(Config config, NodeComponents components, bool joinSelfWhenNoSeeds = true)
     {
         var settings = TrainManagerSettings.From(config);
         var system = CreateSystem(config);
         try
         {
-            var roles = StartRoles(system, settings, catalogForRun);
+            var roles = StartRoles(system, settings, components);
             var cluster = Akka.Cluster.Cluster.Get(system);
             if (joinSelfWhenNoSeeds && config.GetStringList("akka.cluster.seed-nodes").Count == 0)
                 cluster.Join(cluster.SelfAddress);
@@ -70,7 +70,7 @@ public static class ClusterBootstrap
     }
 
     /// <summary>Starts the roles of an already created member (Akka.Hosting calls this from <c>WithActors</c>).</summary>
-    public static ClusterRoles StartRoles(ActorSystem system, TrainManagerSettings settings, Func<string, ExtensionCatalog> catalogForRun)
+    public static ClusterRoles StartRoles(ActorSystem system, TrainManagerSettings settings, NodeComponents components)
     {
         var cluster = Akka.Cluster.Cluster.Get(system);
         var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{RegistryManagerName}",
@@ -82,7 +82,7 @@ public static class ClusterBootstrap
                 Directory.CreateDirectory(settings.StateDirectory); // SQLite creates the file, not its folder
             system.ActorOf(ClusterSingletonManager.Props(
                 ExperimentRegistry.Props(settings.Scheduler with { QueryJournalId = ClusterConfiguration.QueryJournalId },
-                    catalogForRun(string.Empty).Names), // validated against the catalog the members build runs from
+                    components.Catalog.Names(Components.ComponentKind.Extension)), // validated against the catalog the members build runs from
                 PoisonPill.Instance,
                 ClusterSingletonManagerSettings.Create(system).WithRole(NodeRoles.Coordinator)), RegistryManagerName);
         }
@@ -99,7 +99,7 @@ public static class ClusterBootstrap
                     listener.Dispose();
             });
             slots = system.ActorOf(WorkerSlotsActor.Props(settings.Devices, proxy,
-                new WorkerSettings(settings.RunsDirectory, settings.ProgressInterval, catalogForRun, settings.RingConnectTimeout, settings.CheckpointKey, settings.DataRoots),
+                new WorkerSettings(settings.RunsDirectory, settings.ProgressInterval, components, settings.RingConnectTimeout, settings.CheckpointKey, settings.DataRoots),
                 listeners, settings.DataHost), ExperimentRegistry.SlotsActorName);
             var handBack = settings.HandBackTimeout;
             // Leaving (SIGTERM, Ctrl+C, a test's shutdown) hands the runs back before the node leaves the cluster:

@@ -15,14 +15,13 @@ namespace TrainManager.Coordinator.Cluster.Workers;
 /// <summary>What a worker slot needs besides its device: where runs live, and how to build a run's extensions.</summary>
 /// <param name="RunsDirectory">The shared runs directory (every node mounts it at the same path), used when a submission
 /// does not name its own.</param>
-/// <param name="CatalogForRun">The extension catalog for a run: on a node, console extensions write to the node's log
-/// with the run id; in the embedded <c>train</c>, to the user's terminal.</param>
+/// <param name="Components">The catalog runs are built from, and the services each run's components get.</param>
 /// <param name="RingConnectTimeout">How long the ranks of a data-parallel run may take to form their ring: it covers the
 /// slowest rank's loading of data and model, since each connects once it is ready.</param>
 /// <param name="CheckpointKey">Signs the checkpoints runs write and authenticates the ones they resume from (the
 /// cluster's, <see cref="Hosting.TrainManagerSettings.CheckpointKey"/>); null: unsigned, checksum only.</param>
 /// <param name="DataRoots">The folders an experiment's data.path may name on this node (full paths); null: any.</param>
-public sealed record WorkerSettings(string RunsDirectory, TimeSpan ProgressInterval, Func<string, ExtensionCatalog> CatalogForRun,
+public sealed record WorkerSettings(string RunsDirectory, TimeSpan ProgressInterval, NodeComponents Components,
     TimeSpan? RingConnectTimeout = null, CheckpointKey? CheckpointKey = null, IReadOnlyList<string>? DataRoots = null)
 {
     public static readonly TimeSpan DefaultRingConnectTimeout = TimeSpan.FromMinutes(2);
@@ -123,16 +122,17 @@ public sealed class TrainingJob : IDisposable
         var rank = start.Ring?.Rank ?? 0;
         try
         {
-            var catalog = settings.CatalogForRun(start.RunId);
+            var catalog = settings.Components.Catalog;
+            var extensionTypes = catalog.Names(Components.ComponentKind.Extension);
             // The slot decides the exact device: a cuda experiment placed on slot cuda:1 trains on cuda:1, and the
             // override is recorded in the run's experiment.hocon like any other.
-            var experiment = ExperimentLoader.Parse(start.ExperimentHocon, $"run {start.RunId}", extensionTypes: catalog.Names);
+            var experiment = ExperimentLoader.Parse(start.ExperimentHocon, $"run {start.RunId}", extensionTypes: extensionTypes);
             DataRoots.Require(experiment.Data.Path, settings.DataRoots);
             // The run directory keeps the submitted text as it was (with its "# Override:" lines), not a re-rendering.
             var recorded = start.ExperimentHocon;
             if (!string.Equals(experiment.Device, slot.Device, StringComparison.OrdinalIgnoreCase))
             {
-                experiment = ExperimentLoader.Parse(start.ExperimentHocon, $"run {start.RunId}", [$"device={slot.Device}"], catalog.Names);
+                experiment = ExperimentLoader.Parse(start.ExperimentHocon, $"run {start.RunId}", [$"device={slot.Device}"], extensionTypes);
                 recorded += $"\n# Placed on worker slot {slot}: it trains on that slot's device.\ndevice = \"{slot.Device}\"\n";
             }
             // Where the experiment file is, when this machine has it (the embedded run, a shared checkout): extensions such as
@@ -146,6 +146,8 @@ public sealed class TrainingJob : IDisposable
             {
                 createdRunDirectory = !File.Exists(Path.Combine(existing, "experiment.hocon"));
                 run = createdRunDirectory ? RunDirectory.Create(experiment, root, start.RunId) : RunDirectory.Open(existing);
+                if (createdRunDirectory && settings.Components.Project is { } project)
+                    project.CopyTo(run.CodeBuild);
                 ownDirectory = run.Path;
             }
             else
@@ -156,8 +158,8 @@ public sealed class TrainingJob : IDisposable
 
             // Every rank checks the checkpoints the same way and so picks the same one; only rank 0 moves a bad one aside.
             var resume = ResumePoint.Choose(start.ResumeCandidates, settings.CheckpointKey, keepAside: rank == 0);
-            extensions = catalog.CreateAll(new ExtensionContext(ownDirectory, experiment));
-            trainer = Trainer.FromExperiment(experiment, run, extensions, rank: rank, worldSize: start.Ring?.WorldSize ?? 1,
+            extensions = catalog.CreateExtensions(new Components.ExtensionContext(ownDirectory, experiment), settings.Components.ServicesForRun(start.RunId));
+            trainer = Trainer.FromExperiment(experiment, catalog, run, extensions, rank: rank, worldSize: start.Ring?.WorldSize ?? 1,
                 checkpointKey: settings.CheckpointKey);
             var dataParallel = start.Ring is { } ring ? new DataParallelExtension(FormRing(ring, experiment, listener, settings, cancel)) : null;
             if (dataParallel is not null)

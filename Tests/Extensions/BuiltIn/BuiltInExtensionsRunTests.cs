@@ -8,6 +8,7 @@ using TrainManager.Tests.Extensions.TensorBoard;
 using TrainManager.Tests.Training;
 using TrainManager.Training;
 using static TorchSharp.torch;
+using TrainManager.Components;
 
 namespace TrainManager.Tests.Extensions.BuiltIn;
 
@@ -15,10 +16,8 @@ namespace TrainManager.Tests.Extensions.BuiltIn;
 public sealed class BuiltInExtensionsRunTests
 {
     private static IReadOnlyList<Extension> FromCatalog(Experiment experiment, RunDirectory run) =>
-        experiment.Extensions.Select(section => ExtensionCatalog
-                .WithBuiltIns(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) }))
-                .Create(section, new ExtensionContext(run.Path, experiment)))
-            .ToList();
+        TestComponents.Catalog.CreateExtensions(new ExtensionContext(run.Path, experiment),
+            ComponentServices.Empty.With(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) })));
 
     private static ExtensionSection Named(string type) => new(type, new Dictionary<string, object?>());
 
@@ -30,7 +29,7 @@ public sealed class BuiltInExtensionsRunTests
             Extensions = new[] { "loss-plot", "gradient-plot", "tensorboard", "provenance", "leakage-check", "report" }.Select(Named).ToList(),
         };
         var run = RunDirectory.Create(experiment);
-        using (var trainer = Trainer.FromExperiment(experiment, run, FromCatalog(experiment, run)))
+        using (var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, run, FromCatalog(experiment, run)))
             trainer.Fit();
 
         Assert.NotEmpty(Directory.GetFiles(run.PlotsDirectory, "*.png"));
@@ -60,7 +59,7 @@ public sealed class BuiltInExtensionsRunTests
         };
         var run = RunDirectory.Create(experiment);
         FitResult result;
-        using (var trainer = Trainer.FromExperiment(experiment, run, [.. FromCatalog(experiment, run), new StopMidEpoch()]))
+        using (var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, run, [.. FromCatalog(experiment, run), new StopMidEpoch()]))
             result = trainer.Fit();
         Assert.Equal("interrupted", result.StopReason);
         Assert.Contains("batch-000003", result.LastCheckpoint);
@@ -68,6 +67,7 @@ public sealed class BuiltInExtensionsRunTests
     }
 
     /// <summary>Pairs of samples are folded into one row, mixed by a linear layer, and unfolded: a classic view bug.</summary>
+    [Component("folded-pairs")]
     private sealed class FoldedPairs : nn.Module<Tensor, Tensor>
     {
         private readonly TorchSharp.Modules.Linear mix = nn.Linear(2 * 784, 2 * 10);
@@ -78,14 +78,14 @@ public sealed class BuiltInExtensionsRunTests
     [Fact]
     public void The_leakage_check_stops_a_run_whose_model_mixes_the_batch_before_any_step()
     {
-        var registry = ModelRegistry.WithBuiltIns().Register("folded-pairs", [], _ => new FoldedPairs());
+        var catalog = TestComponents.Catalog.WithTypes(typeof(FoldedPairs));
         var experiment = TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 1, trainLimit: 256) with
         {
             Model = new ModelSection("folded-pairs", new Dictionary<string, object?>()),
             Extensions = [Named("leakage-check")],
         };
         var run = RunDirectory.Create(experiment);
-        using var trainer = Trainer.FromExperiment(experiment, run, FromCatalog(experiment, run), registry);
+        using var trainer = Trainer.FromExperiment(experiment, catalog, run, FromCatalog(experiment, run));
         var e = Assert.Throws<HookFailedException>(() => trainer.Fit());
         Assert.IsType<BatchLeakageException>(e.InnerException);
         Assert.Equal(0, trainer.Step);

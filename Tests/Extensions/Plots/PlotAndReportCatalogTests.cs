@@ -1,3 +1,4 @@
+using TrainManager.Components;
 using TrainManager.Experiments;
 using TrainManager.Extensions;
 using TrainManager.Extensions.Plots;
@@ -9,7 +10,7 @@ namespace TrainManager.Tests.Extensions.Plots;
 /// <summary>An experiment names the plot and report extensions with kebab-case settings.</summary>
 public sealed class PlotAndReportCatalogTests
 {
-    private static readonly ExtensionCatalog Catalog = ExtensionCatalog.WithBuiltIns();
+    private static readonly ComponentCatalog Catalog = TestComponents.Catalog;
     private static readonly ExtensionContext Context = new(null, TrainingFixtures.Mlp(Path.GetTempPath()));
 
     private static ExtensionSection Section(string type, params (string Key, object? Value)[] settings) =>
@@ -18,7 +19,7 @@ public sealed class PlotAndReportCatalogTests
     [Fact]
     public void Loss_plot_settings_map_to_its_options()
     {
-        var extension = Assert.IsType<LossPlotExtension>(Catalog.Create(
+        var extension = Assert.IsType<LossPlotExtension>(Catalog.CreateExtension(
             Section("loss-plot", ("refresh-every-batches", 50L), ("worst", 5L), ("min-render-seconds", 1.5)), Context));
 
         Assert.Equal(50, extension.Options.RefreshEveryBatches);
@@ -29,7 +30,7 @@ public sealed class PlotAndReportCatalogTests
     [Fact]
     public void Gradient_plot_settings_map_to_its_options()
     {
-        var extension = Assert.IsType<GradientPlotExtension>(Catalog.Create(Section("gradient-plot",
+        var extension = Assert.IsType<GradientPlotExtension>(Catalog.CreateExtension(Section("gradient-plot",
             ("every", 25L), ("vanish-threshold", 1e-9), ("explode-threshold", 50.0), ("histogram-every", 1000L),
             ("histogram-steps", new List<object?> { 0L, 500L })), Context));
 
@@ -43,7 +44,7 @@ public sealed class PlotAndReportCatalogTests
     [Fact]
     public void Histogram_steps_that_are_not_a_list_of_steps_are_an_experiment_error_naming_the_setting()
     {
-        var e = Assert.Throws<ExperimentException>(() => Catalog.Create(
+        var e = Assert.Throws<ExperimentException>(() => Catalog.CreateExtension(
             Section("gradient-plot", ("histogram-steps", new List<object?> { 0L, "last" })), Context));
 
         Assert.Contains("histogram-steps", e.Message);
@@ -52,8 +53,8 @@ public sealed class PlotAndReportCatalogTests
     [Fact]
     public void The_report_takes_no_settings_and_its_experiment_name_from_the_experiment()
     {
-        Assert.IsType<RunReportExtension>(Catalog.Create(Section("report"), Context));
-        var e = Assert.Throws<ExperimentException>(() => Catalog.Create(Section("report", ("theme", "dark")), Context));
+        Assert.IsType<RunReportExtension>(Catalog.CreateExtension(Section("report"), Context));
+        var e = Assert.Throws<ExperimentException>(() => Catalog.CreateExtension(Section("report", ("theme", "dark")), Context));
         Assert.Contains("theme", e.Message);
     }
 }

@@ -4,6 +4,7 @@ using TrainManager.Extensions;
 using TrainManager.Extensions.Progress;
 using TrainManager.Tests.Cli;
 using TrainManager.Training;
+using TrainManager.Components;
 
 namespace TrainManager.Tests.Extensions.Progress;
 
@@ -94,7 +95,9 @@ public sealed class ProgressExtensionTests
     {
         var section = new ExtensionSection("progress", new Dictionary<string, object?> { ["mode"] = mode, ["refresh-ms"] = 250L });
 
-        var progress = ProgressExtension.FromSettings(section, new RecordingConsole().Console);
+        var progress = Assert.IsType<ProgressExtension>(TestComponents.Catalog.CreateExtension(section,
+            new ExtensionContext(null, TrainManager.Tests.Training.TrainingFixtures.Mlp(Path.GetTempPath())),
+            ComponentServices.Empty.With(new RecordingConsole().Console)));
 
         Assert.Equal(live, progress.IsLive);
         Assert.Equal(TimeSpan.FromMilliseconds(250), progress.RefreshInterval);
@@ -112,7 +115,7 @@ public sealed class ProgressExtensionTests
         var console = new RecordingConsole();
         var progress = new ProgressExtension(console.Console, mode: ProgressMode.Lines);
 
-        using (var trainer = Trainer.FromExperiment(experiment, run: null, [progress]))
+        using (var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, null, [progress]))
             trainer.Fit();
 
         Assert.Contains("epoch 1/2  train loss ", console.Output);

@@ -22,7 +22,7 @@ public sealed class RunReportTrainingTests
             new LossPlotExtension(new LossPlotOptions { RefreshEveryBatches = 4, Worst = 10 }),
             new GradientPlotExtension(new GradientPlotOptions { Every = 2 }, flags.Add),
         ];
-        using (var trainer = Trainer.FromExperiment(experiment, run, extensions))
+        using (var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, run, extensions))
             trainer.Fit();
 
         var plots = Path.Combine(run.Path, "plots");

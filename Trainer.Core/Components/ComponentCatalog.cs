@@ -1,0 +1,133 @@
+using System.Reflection;
+using TrainManager.Experiments;
+using TrainManager.Models;
+using TrainManager.Stages;
+
+namespace TrainManager.Components;
+
+/// <summary>
+/// Everything an experiment can name: models, data sources, tasks and extensions, found by their
+/// <see cref="ComponentAttribute"/> in the assemblies the entry point hands in: the framework's own and those of the
+/// user's training project, registered alike. Built once per entry point (CLI, node, tests, benchmarks) and passed
+/// down; immutable, so one catalog serves every run of a process.
+/// </summary>
+public sealed class ComponentCatalog
+{
+    private readonly Dictionary<(ComponentKind Kind, string Name), ComponentDefinition> _definitions;
+    private readonly IReadOnlyList<Assembly> _assemblies;
+    private readonly IReadOnlyList<Type> _types;
+
+    private ComponentCatalog(IReadOnlyList<Assembly> assemblies, IReadOnlyList<Type> types, Dictionary<(ComponentKind, string), ComponentDefinition> definitions)
+    {
+        _assemblies = assemblies;
+        _types = types;
+        _definitions = definitions;
+        Models = new ModelRegistry(All.Where(d => d.Kind == ComponentKind.Model));
+    }
+
+    /// <summary>The components declared in <paramref name="assemblies"/>.</summary>
+    /// <exception cref="ComponentDeclarationException">Two components of a kind share a name, or one cannot be built as declared.</exception>
+    public static ComponentCatalog Discover(IEnumerable<Assembly> assemblies) => Discover(assemblies, []);
+
+    static ComponentCatalog Discover(IEnumerable<Assembly> assemblies, IEnumerable<Type> types)
+    {
+        var list = assemblies.Distinct().ToList();
+        var typeList = types.Distinct().Where(t => !list.Contains(t.Assembly)).ToList();
+        var definitions = new Dictionary<(ComponentKind, string), ComponentDefinition>();
+        foreach (var definition in list.SelectMany(ComponentDiscovery.Find).Concat(typeList.SelectMany(ComponentDiscovery.Declared)))
+            if (!definitions.TryAdd((definition.Kind, definition.Name), definition))
+                throw new ComponentDeclarationException(
+                    $"Two {definition.Kind}s are named '{definition.Name}': {definitions[(definition.Kind, definition.Name)].Describe()} and {definition.Describe()}. Rename one.");
+        return new ComponentCatalog(list, typeList, definitions);
+    }
+
+    /// <summary>This catalog plus the components of <paramref name="more"/> (a user's training project).</summary>
+    public ComponentCatalog With(IEnumerable<Assembly> more) => Discover(_assemblies.Concat(more), _types);
+
+    /// <summary>This catalog plus the components <paramref name="types"/> declare (on themselves or their static methods):
+    /// for a program or test that declares a few components without being a training project.</summary>
+    public ComponentCatalog WithTypes(params IEnumerable<Type> types) => Discover(_assemblies, _types.Concat(types));
+
+    /// <summary>The assemblies the components came from.</summary>
+    public IReadOnlyList<Assembly> Assemblies => _assemblies;
+
+    /// <summary>Every component, by kind and name.</summary>
+    public IReadOnlyList<ComponentDefinition> All =>
+        _definitions.Values.OrderBy(d => ComponentKind.All.ToList().IndexOf(d.Kind)).ThenBy(d => d.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>The models, as the registry that resolves and builds model specs.</summary>
+    public ModelRegistry Models { get; }
+
+    /// <summary>The names of one kind, sorted.</summary>
+    public IReadOnlyList<string> Names(ComponentKind kind) =>
+        _definitions.Keys.Where(k => k.Kind == kind).Select(k => k.Name).Order(StringComparer.Ordinal).ToList();
+
+    public bool Contains(ComponentKind kind, string name) => _definitions.ContainsKey((kind, name));
+
+    /// <exception cref="UnknownComponentException">No such component; the message lists those there are.</exception>
+    public ComponentDefinition Find(ComponentKind kind, string name)
+    {
+        if (name is not null && _definitions.TryGetValue((kind, name), out var definition))
+            return definition;
+        var names = Names(kind);
+        throw new UnknownComponentException(
+            $"unknown {kind} type '{name}'.{DidYouMean.Hint(name ?? "", names)} Known types: {(names.Count == 0 ? "none" : string.Join(", ", names))}. " +
+            $"To add your own, mark a class in your training project with [Component(\"{name}\")] and name the project in the experiment: code {{ project = \"../MyProject\" }}.");
+    }
+
+    /// <summary>
+    /// Builds the extension <paramref name="section"/> names, with <paramref name="context"/> and
+    /// <paramref name="services"/> for the services it asks for.
+    /// </summary>
+    /// <exception cref="ExperimentException">Unknown type or setting, or settings the extension refuses.</exception>
+    public Extension CreateExtension(ExtensionSection section, ExtensionContext context, ComponentServices? services = null)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        ArgumentNullException.ThrowIfNull(context);
+        var keyPath = KeyPath(section, context.Experiment);
+        ComponentDefinition definition;
+        try
+        {
+            definition = Find(ComponentKind.Extension, section.Type);
+        }
+        catch (UnknownComponentException e)
+        {
+            throw new ExperimentException(e.Message, context.Experiment.SourceFile, keyPath: $"{keyPath}.type");
+        }
+        var errors = new List<string>();
+        var resolved = definition.Resolve(section.Settings, errors);
+        if (errors.Count > 0)
+            throw new ExperimentException(
+                $"extension '{section.Type}': {string.Join("; ", errors)}. " +
+                (definition.Settings.Count == 0 ? "It takes no settings." : $"Its settings: {definition.ListSettings()}."),
+                context.Experiment.SourceFile, keyPath: keyPath);
+        try
+        {
+            return (Extension)definition.Build(resolved, (services ?? ComponentServices.Empty).With(context));
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException)
+        {
+            // An extension refusing its settings is a mistake in the experiment, not a crash: report it as one.
+            throw new ExperimentException($"extension '{section.Type}' cannot be created from its settings: {e.Message}",
+                context.Experiment.SourceFile, keyPath: keyPath, inner: e);
+        }
+    }
+
+    /// <summary>Builds every extension the experiment names, in order.</summary>
+    public IReadOnlyList<Extension> CreateExtensions(ExtensionContext context, ComponentServices? services = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Experiment.Extensions.Select(section => CreateExtension(section, context, services)).ToList();
+    }
+
+    static string KeyPath(ExtensionSection section, Experiment experiment)
+    {
+        for (var i = 0; i < experiment.Extensions.Count; i++)
+            if (ReferenceEquals(experiment.Extensions[i], section))
+                return $"extensions[{i}]";
+        return "extensions";
+    }
+}
+
+/// <summary>An experiment names a component no loaded assembly declares.</summary>
+public sealed class UnknownComponentException(string message) : Exception(message), IBadInput;
