@@ -117,7 +117,7 @@ public sealed class ModelRegistryTests
     [Fact]
     public void A_user_module_registered_by_type_is_built_from_snake_case_arguments()
     {
-        var registry = TestComponents.Catalog.Models.Register<TinyNet>("tiny");
+        var registry = new ModelRegistry().Register<TinyNet>("tiny");
 
         using var model = registry.Create(Spec("tiny", ("hidden_size", 3)));
 
@@ -138,9 +138,19 @@ public sealed class ModelRegistryTests
     [Fact]
     public void Registering_the_same_name_twice_is_refused()
     {
-        var error = Assert.Throws<ArgumentException>(() => _registry.Register<MlpClassifier>("mlp"));
+        var registry = new ModelRegistry().Register<MlpClassifier>("mlp");
+
+        var error = Assert.Throws<ArgumentException>(() => registry.Register<ConvNetClassifier>("mlp"));
 
         Assert.Contains("already registered", error.Message);
+    }
+
+    [Fact]
+    public void A_catalogs_models_are_not_changed_behind_the_runs_that_share_them()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => _registry.Register<TinyNet>("tiny"));
+
+        Assert.Contains("[Component(\"tiny\")]", error.Message);
     }
 
     public sealed class TinyNet : Module<Tensor, Tensor>
