@@ -21,7 +21,7 @@ public sealed class CheckLeakageCommand(IAnsiConsole console) : TrainManagerComm
         public string Experiment { get; set; } = "";
 
         [CommandOption("--set <KEY=VALUE>")]
-        [Description("Override an entry of the experiment. Repeatable.")]
+        [Description("Override an entry of the experiment, as for train (KEY:=VALUE replaces a block whole). Repeatable.")]
         public string[] Overrides { get; set; } = [];
 
         [CommandOption("--probes <N>")]
