@@ -22,7 +22,7 @@ public sealed class CheckLeakageCommand(IAnsiConsole console, ComponentCatalog c
         public string Experiment { get; set; } = "";
 
         [CommandOption("--set <KEY=VALUE>")]
-        [Description("Override an entry of the experiment. Repeatable.")]
+        [Description("Override an entry of the experiment, as for train (KEY:=VALUE replaces a block whole). Repeatable.")]
         public string[] Overrides { get; set; } = [];
 
         [CommandOption("--probes <N>")]

@@ -19,7 +19,7 @@ public sealed class EvalCommand(IAnsiConsole console, ComponentCatalog component
         public string Target { get; set; } = "";
 
         [CommandOption("--set <KEY=VALUE>")]
-        [Description("Override an entry of the run's experiment, e.g. --set device=cuda or --set data.test-limit=1000. Repeatable.")]
+        [Description("Override an entry of the run's experiment, e.g. --set device=cuda or --set data.test-limit=1000; KEY:=VALUE replaces a block whole instead of merging into it. Repeatable.")]
         public string[] Overrides { get; set; } = [];
 
         [CommandOption("--accept-unsigned-checkpoints")]

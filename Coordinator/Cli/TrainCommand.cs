@@ -25,7 +25,7 @@ public sealed class TrainCommand(IAnsiConsole console, ComponentCatalog componen
         public string Experiment { get; set; } = "";
 
         [CommandOption("--set <KEY=VALUE>")]
-        [Description("Override an entry of the experiment: --set epochs=3, --set optimizer.lr=0.01, --set model.args.hidden=[[64]]. Repeatable; later ones win.")]
+        [Description("Override an entry of the experiment: --set epochs=3, --set optimizer.lr=0.01, --set model.args.hidden=[[64]]. A block merges into the block that is there (HOCON); KEY:=VALUE replaces it whole: --set model.args:={hidden=[[64]]}. Repeatable; later ones win.")]
         public string[] Overrides { get; set; } = [];
 
         [CommandOption("--runs-dir <DIR>")]

@@ -45,6 +45,10 @@ public static class TrainManagerApp
                 .WithExample("eval", "runs/20250101-120000-fashion-mnist-cnn-1a2b")
                 .WithExample("eval", "runs/20250101-120000-fashion-mnist-cnn-1a2b/checkpoints/epoch-0003-step-000001407.ckpt", "--set", "device=cuda");
 
+            config.AddCommand<KeysCommand>("keys")
+                .WithDescription("Print every key an experiment file may hold, with its type, default and meaning (Markdown).")
+                .WithExample("keys");
+
             config.AddBranch("tls", tls =>
             {
                 tls.SetDescription("The cluster's certificate authority and its certificates (TLS between machines).");

@@ -16,6 +16,8 @@ internal static class ForwardLeakCheck
     {
         var batchSize = batch.shape[0];
         var notes = new List<string>();
+        // Before the hooks: children called with .forward(...) then pass through call() and are traced too.
+        using var redirect = ForwardCallRedirect.Apply(model);
         using var trace = ForwardTrace.Attach(model);
         if (trace.UnhookedModules.Count > 0)
             notes.Add($"not traced (forward is not Tensor → Tensor): {string.Join(", ", trace.UnhookedModules)}.");
@@ -30,6 +32,12 @@ internal static class ForwardLeakCheck
                 $"The model's output has shape [{string.Join(", ", cleanOutput.shape)}]; the leakage check needs one output per sample " +
                 $"along dimension 0 (batch size {batchSize}).", nameof(batch));
         }
+
+        var entered = cleanEvents.Where(e => e.IsEntry).Select(e => e.ModuleName).ToHashSet();
+        var unseen = redirect.Unwrappable.Where(u => !entered.Contains(u.Name)).Select(u => u.Description).Distinct().ToList();
+        if (unseen.Count > 0)
+            notes.Add($"not traced (called with .forward(...) from a field the check cannot redirect): {string.Join(", ", unseen)}; "
+                + "mixing inside them is reported at their caller. Call them with .call(...), or declare the field as Module<Tensor, Tensor>, to have them located.");
 
         var leaks = new List<SampleLeak>();
         (int Position, LeakingLayer Layer)? first = null;

@@ -11,8 +11,9 @@ internal sealed record TraceEvent(bool IsEntry, string ModuleName, string TypeNa
 
 /// <summary>
 /// Records, through forward pre- and post-hooks on every single-tensor module, the tensors entering and leaving each
-/// module in execution order. Only calls made through <c>call()</c> fire hooks (Sequential does so; a custom module
-/// that invokes a child's <c>forward()</c> directly is seen as one block). Values are detached copies owned by the
+/// module in execution order. Only calls made through <c>call()</c> fire hooks (Sequential does so); children a custom
+/// module invokes with <c>forward()</c> are routed through <c>call()</c> by <see cref="ForwardCallRedirect"/> where their
+/// field allows it, and are otherwise seen as part of their caller. Values are detached copies owned by the
 /// caller's dispose scope, because containers such as Sequential dispose intermediate results.
 /// </summary>
 internal sealed class ForwardTrace : IDisposable

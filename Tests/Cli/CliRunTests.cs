@@ -34,6 +34,23 @@ public sealed class CliRunTests
     }
 
     [Fact]
+    public void Train_with_set_records_the_overrides_in_instantiation_json()
+    {
+        var runs = Path.Combine(TempDirectory(), "runs");
+
+        Assert.Equal(ExitCodes.Success,
+            TrainManagerApp.Run(["train", SliceExperiment, "--set", "seed=11", "--runs-dir", runs], new RecordingConsole().Console));
+
+        var run = Assert.Single(Directory.GetDirectories(runs));
+        using var instantiation = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "instantiation.json")));
+        var overrides = instantiation.RootElement.EnumerateObject()
+            .Single(p => p.Name.Equals("overrides", StringComparison.OrdinalIgnoreCase)).Value.EnumerateArray()
+            .Select(o => o.GetRawText()).ToList();
+        Assert.Contains(overrides, o => o.Contains("seed", StringComparison.Ordinal) && o.Contains("11", StringComparison.Ordinal));
+        Assert.Contains(overrides, o => o.Contains("runs-dir", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Train_resumes_from_a_run_directory_and_runs_only_the_remaining_epochs()
     {
         var runs = Path.Combine(TempDirectory(), "runs");

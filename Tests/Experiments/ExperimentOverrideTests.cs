@@ -37,6 +37,48 @@ public sealed class ExperimentOverrideTests
     }
 
     [Fact]
+    public void Setting_a_block_merges_into_the_block_from_the_file()
+    {
+        var e = ExperimentLoader.Parse(Base, "exp.hocon", ["model.args={}"]);
+
+        Assert.Equal(["dropout", "hidden"], e.Model.Arguments.Keys.Order());
+    }
+
+    [Fact]
+    public void A_replacing_override_drops_what_the_block_held_before()
+    {
+        var e = ExperimentLoader.Parse(Base, "exp.hocon", ["model.args:={hidden=[64]}"]);
+
+        Assert.Equal(["hidden"], e.Model.Arguments.Keys);
+        Assert.Equal(new List<object?> { 64L }, e.Model.Arguments["hidden"]);
+    }
+
+    [Fact]
+    public void A_replacing_override_with_an_empty_block_empties_it()
+    {
+        var e = ExperimentLoader.Parse(Base, "exp.hocon", ["model.args:={}"]);
+
+        Assert.Empty(e.Model.Arguments);
+    }
+
+    [Fact]
+    public void A_replacing_override_is_recorded_as_written_and_the_record_loads_back_the_same()
+    {
+        var e = ExperimentLoader.Parse(Base, "exp.hocon", ["model.args:={hidden=[64]}"]);
+
+        Assert.Contains("# Override: --set model.args:={hidden=[64]}", e.ResolvedHocon);
+        Assert.Equal(["hidden"], ExperimentLoader.Parse(e.ResolvedHocon).Model.Arguments.Keys);
+    }
+
+    [Fact]
+    public void A_replacing_override_of_a_key_the_file_lacks_sets_it()
+    {
+        var e = ExperimentLoader.Parse(MinimalWith(), "exp.hocon", ["scheduler:={type=step, step-size=2}"]);
+
+        Assert.Equal(("step", 2), (e.Scheduler.Type, e.Scheduler.StepSize));
+    }
+
+    [Fact]
     public void Later_overrides_win()
     {
         var e = ExperimentLoader.Parse(Base, "exp.hocon", ["optimizer.lr=0.1", "optimizer.lr=0.01"]);

@@ -66,6 +66,32 @@ public sealed class ResolvedHoconTests
         Assert.Contains("runs-dir = \"runs\"\n", e.ResolvedHocon);
     }
 
+    [Fact]
+    public void A_run_of_an_experiment_built_in_code_records_a_file_that_loads_back_to_it()
+    {
+        var built = new Experiment
+        {
+            Name = "in-code", Epochs = 3, BatchSize = 8, Seed = 5,
+            Model = new ModelSection("mlp", new Dictionary<string, object?> { ["hidden"] = new List<object?> { 16L } }),
+            Data = new DataSection { Dataset = "fashion-mnist", TrainLimit = 10 },
+            Optimizer = new OptimizerSection { Type = "sgd", LearningRate = 0.5 },
+            Extensions = [new ExtensionSection("progress", new Dictionary<string, object?>())],
+        };
+
+        var run = TrainManager.Training.RunDirectory.Create(built, TempDirectory());
+        var reloaded = ExperimentLoader.Load(run.ExperimentFile);
+
+        AssertEquivalent(built, reloaded);
+    }
+
+    [Fact]
+    public void The_overrides_a_resolved_text_records_are_read_back_in_order()
+    {
+        var e = ExperimentLoader.Parse(MinimalWith(), "exp.hocon", ["epochs=3", "model.args:={hidden=[8]}", "name=a=b"]);
+
+        Assert.Equal(e.Overrides, ExperimentHoconWriter.RecordedOverrides(e.ResolvedHocon));
+    }
+
     static void AssertEquivalent(Experiment expected, Experiment actual)
     {
         // The record compares collections by reference; compare them by content and the rest by value.

@@ -18,7 +18,7 @@ public static partial class ExperimentHoconWriter
         if (experiment.SourceFile is { } source)
             w.AppendLine($"# Source: {OneLine(source)}");
         foreach (var (key, value) in experiment.Overrides)
-            w.AppendLine($"# Override: --set {OneLine(key)}={OneLine(value)}");
+            w.AppendLine($"{OverridePrefix}{OneLine(key)}={OneLine(value)}");
         w.AppendLine();
 
         Field(w, 0, "name", experiment.Name);
@@ -104,6 +104,38 @@ public static partial class ExperimentHoconWriter
         Field(w, 0, "runs-dir", experiment.RunsDirectory);
         return w.ToString();
     }
+
+    /// <summary>
+    /// The text a run records for <paramref name="experiment"/>: its resolved HOCON when it was loaded from text, or the
+    /// rendering of the record when it was built in code (which has none), so every run directory can be loaded again.
+    /// </summary>
+    public static string TextOf(Experiment experiment)
+    {
+        ArgumentNullException.ThrowIfNull(experiment);
+        return string.IsNullOrWhiteSpace(experiment.ResolvedHocon) ? Render(experiment) : experiment.ResolvedHocon;
+    }
+
+    /// <summary>
+    /// The overrides a rendered text records in its header (<c># Override: --set key=value</c>), in order: reading a
+    /// recorded experiment back (as a worker does with a submitted one) keeps what it was overridden with.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> RecordedOverrides(string hocon)
+    {
+        ArgumentNullException.ThrowIfNull(hocon);
+        var overrides = new List<KeyValuePair<string, string>>();
+        foreach (var line in hocon.Split('\n').Select(l => l.TrimEnd('\r')).TakeWhile(l => l.StartsWith('#')))
+        {
+            if (!line.StartsWith(OverridePrefix, StringComparison.Ordinal))
+                continue;
+            var assignment = line[OverridePrefix.Length..];
+            var equals = assignment.IndexOf('=');
+            if (equals > 0)
+                overrides.Add(new(assignment[..equals], assignment[(equals + 1)..]));
+        }
+        return overrides;
+    }
+
+    const string OverridePrefix = "# Override: --set ";
 
     /// <summary>A value as HOCON: quoted text, numbers that keep their kind (2.0 stays a double), lists.</summary>
     public static string Value(object? value) => value switch

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Akka.Configuration;
+using Akka.Configuration.Hocon;
 
 namespace TrainManager.Experiments;
 
@@ -51,8 +52,14 @@ public static partial class ExperimentLoader
         return Build(hoconText, sourceName, sourceName, null, overrides, extensionTypes);
     }
 
-    /// <summary>Splits <c>key=value</c> (the text of one <c>--set</c>) and checks the key's form.</summary>
-    public static KeyValuePair<string, string> ParseOverride(string assignment)
+    /// <summary>Splits <c>key=value</c> (the text of one <c>--set</c>) and checks the key's form; <c>key:=value</c> is the replacing form.</summary>
+    public static KeyValuePair<string, string> ParseOverride(string assignment) => ParseAssignment(assignment).Assignment;
+
+    /// <summary>
+    /// One <c>--set</c>: <c>key=value</c> merges a block into the block already there (HOCON's rule, so
+    /// <c>--set model.args={}</c> changes nothing); <c>key:=value</c> replaces the whole entry.
+    /// </summary>
+    static (KeyValuePair<string, string> Assignment, bool Replaces) ParseAssignment(string assignment)
     {
         ArgumentNullException.ThrowIfNull(assignment);
         var equals = assignment.IndexOf('=');
@@ -60,11 +67,12 @@ public static partial class ExperimentLoader
             throw new ExperimentException(
                 "an override is written key=value (e.g. --set epochs=5 or --set model.args.hidden=[64]); this one has no '='.",
                 OverrideOrigin(assignment));
-        var key = assignment[..equals].Trim();
+        var replaces = equals > 0 && assignment[equals - 1] == ':';
+        var key = assignment[..(replaces ? equals - 1 : equals)].Trim();
         if (!OverrideKey().IsMatch(key))
             throw new ExperimentException(
                 $"'{key}' is not a key path; write dotted kebab-case keys, e.g. --set optimizer.lr=0.01.", OverrideOrigin(assignment), keyPath: key);
-        return new(key, assignment[(equals + 1)..].Trim());
+        return (new(key, assignment[(equals + 1)..].Trim()), replaces);
     }
 
     static Experiment Build(string text, string? origin, string? sourceFile, string? baseDirectory,
@@ -74,23 +82,26 @@ public static partial class ExperimentLoader
         var locator = HoconLocator.Scan(text);
         if (locator.SyntaxError is { } syntax)
             throw new ExperimentException($"this is not valid HOCON: {syntax.Message}", label, syntax.Line);
-        var config = ParseHocon(text, label);
+        var includes = new HoconIncludes();
+        var config = ParseHocon(includes.Rewrite(text, locator, label, baseDirectory), label, includes.Resolve);
 
         var applied = new List<KeyValuePair<string, string>>();
         var setsDataPath = false;
         var setsProject = false;
         foreach (var assignment in overrides ?? [])
         {
-            var (key, value) = ParseOverride(assignment);
+            var ((key, value), replaces) = ParseAssignment(assignment);
             var fragment = $"{key} = {AsHoconValue(value)}";
-            var where = OverrideOrigin($"{key}={value}");
+            var written = replaces ? $"{key}:={value}" : $"{key}={value}";
+            var where = OverrideOrigin(written);
             if (HoconLocator.Scan(fragment).SyntaxError is { } error)
                 throw new ExperimentException($"the value is not valid HOCON: {error.Message}", where, keyPath: key);
             var parsed = ParseHocon(fragment, where);
             setsDataPath |= parsed.HasPath("data.path");
             setsProject |= parsed.HasPath("code.project");
-            config = parsed.WithFallback(config);
-            applied.Add(new(key, value));
+            config = replaces ? Replace(config, key, parsed) : parsed.WithFallback(config);
+            // A replacement is recorded as written (key ending in ':'), so the recorded command line means the same.
+            applied.Add(new(replaces ? key + ":" : key, value));
         }
 
         (string? Origin, int? Line) Locate(string keyPath)
@@ -101,6 +112,8 @@ public static partial class ExperimentLoader
                     return (FromOverride(i), null);
             if (locator.LineOf(keyPath) is { } line)
                 return (label, line);
+            if (includes.Locate(keyPath) is { } included)
+                return included;
             // A block the file lacks was introduced by an override of a key inside it (--set optimiser.lr=1).
             for (var i = applied.Count - 1; i >= 0; i--)
                 if (Covers(keyPath, applied[i].Key))
@@ -126,11 +139,29 @@ public static partial class ExperimentLoader
         return experiment with { ResolvedHocon = ExperimentHoconWriter.Render(experiment) };
     }
 
-    static Config ParseHocon(string text, string origin)
+    /// <summary><paramref name="config"/> with the entry at <paramref name="key"/> replaced by the one <paramref name="fragment"/>
+    /// sets, blocks included: nothing of the old block is kept.</summary>
+    static Config Replace(Config config, string key, Config fragment)
+    {
+        var root = config.Root;
+        var parent = root.GetObject();
+        var segments = key.Split('.');
+        foreach (var segment in segments[..^1])
+        {
+            if (!parent.Items.TryGetValue(segment, out var child) || !child.IsObject())
+                // Nothing (or no block) there to replace: setting is the same as replacing.
+                return fragment.WithFallback(config);
+            parent = child.GetObject();
+        }
+        parent.Items[segments[^1]] = fragment.GetValue(key);
+        return new Config(new HoconRoot(root));
+    }
+
+    static Config ParseHocon(string text, string origin, Func<string, HoconRoot>? includes = null)
     {
         try
         {
-            return ConfigurationFactory.ParseString(text);
+            return includes is null ? ConfigurationFactory.ParseString(text) : ConfigurationFactory.ParseString(text, includes);
         }
         catch (Exception e) when (e is not ExperimentException)
         {
@@ -150,7 +181,9 @@ public static partial class ExperimentLoader
             : ExperimentHoconWriter.Quote(value);
 
     /// <summary>Whether an override for <paramref name="overrideKey"/> sets <paramref name="keyPath"/> or a block around it.</summary>
-    static bool Covers(string overrideKey, string keyPath) =>
+    static bool Covers(string overrideKey, string keyPath) => CoversPath(overrideKey.TrimEnd(':'), keyPath);
+
+    static bool CoversPath(string overrideKey, string keyPath) =>
         keyPath == overrideKey
         || keyPath.StartsWith(overrideKey + ".", StringComparison.Ordinal)
         || keyPath.StartsWith(overrideKey + "[", StringComparison.Ordinal);

@@ -16,22 +16,19 @@ internal sealed partial class ExperimentReader(
     string defaultName,
     IReadOnlyCollection<string>? extensionTypes)
 {
-    // The schema: known keys per block, in the order they are documented. model.args and extension settings are free-form.
-    static readonly string[] TopLevelKeys =
-    [
-        "name", "seed", "device", "epochs", "batch-size", "eval-batch-size", "threads", "model", "data", "optimizer",
-        "scheduler", "gradient-clip", "accumulate", "checkpoint", "extensions", "workers", "data-parallel", "runs-dir", "code",
-    ];
-    static readonly string[] CodeKeys = ["project"];
-    static readonly string[] ModelKeys = ["type", "args"];
-    static readonly string[] DataKeys = ["dataset", "path", "train-limit", "test-limit"];
-    static readonly string[] OptimizerKeys = ["type", "lr", "momentum", "nesterov", "weight-decay", "beta1", "beta2"];
-    static readonly string[] SchedulerKeys = ["type", "step-size", "gamma", "t-max", "min-lr"];
-    static readonly string[] CheckpointKeys = ["every-epochs", "keep"];
-    static readonly string[] DataParallelKeys = ["min-workers", "replacement-wait", "bucket-size", "timeout"];
+    // The known keys of each block come from ExperimentSchema, which the reference table is printed from too.
+    // model.args and extension settings are free-form.
+    static readonly IReadOnlyList<string> TopLevelKeys = ExperimentSchema.KeysIn("");
+    static readonly IReadOnlyList<string> ModelKeys = ExperimentSchema.KeysIn("model");
+    static readonly IReadOnlyList<string> DataKeys = ExperimentSchema.KeysIn("data");
+    static readonly IReadOnlyList<string> OptimizerKeys = ExperimentSchema.KeysIn("optimizer");
+    static readonly IReadOnlyList<string> SchedulerKeys = ExperimentSchema.KeysIn("scheduler");
+    static readonly IReadOnlyList<string> CheckpointKeys = ExperimentSchema.KeysIn("checkpoint");
+    static readonly IReadOnlyList<string> DataParallelKeys = ExperimentSchema.KeysIn("data-parallel");
+    static readonly IReadOnlyList<string> CodeKeys = ExperimentSchema.KeysIn("code");
 
-    public static readonly IReadOnlyList<string> OptimizerTypes = ["sgd", "adam", "adamw"];
-    public static readonly IReadOnlyList<string> SchedulerTypes = ["none", "step", "cosine"];
+    public static readonly IReadOnlyList<string> OptimizerTypes = ExperimentSchema.AllowedValues("optimizer.type");
+    public static readonly IReadOnlyList<string> SchedulerTypes = ExperimentSchema.AllowedValues("scheduler.type");
 
     public Experiment Read()
     {

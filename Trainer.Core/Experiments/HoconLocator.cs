@@ -6,6 +6,14 @@ namespace TrainManager.Experiments;
 public sealed record HoconSyntaxError(int Line, string Message);
 
 /// <summary>
+/// An <c>include</c> statement: <c>include "a.hocon"</c>, <c>include file("a.hocon")</c>, <c>include required(...)</c>.
+/// <paramref name="Prefix"/> is the block it sits in ("" at the top level), <paramref name="Scheme"/> is <c>file</c> for
+/// the plain and <c>file(...)</c> forms (or <c>url</c>, <c>classpath</c>), and <paramref name="Start"/>..<paramref name="End"/>
+/// is the statement's span in the text, so a loader can rewrite it.
+/// </summary>
+public sealed record HoconInclude(int Line, string Prefix, string Target, string Scheme, bool Required, int Start, int End);
+
+/// <summary>
 /// Scans HOCON text for where each key is defined (<c>model { type = cnn }</c> and <c>model.type = cnn</c> both
 /// define <c>model.type</c>; list elements are <c>extensions[0]</c>) and for the first structural error.
 /// Akka's HOCON parser keeps no positions and silently accepts some broken input (an unclosed <c>{</c> or
@@ -16,14 +24,18 @@ public sealed class HoconLocator
 {
     readonly Dictionary<string, List<int>> _lines;
 
-    HoconLocator(Dictionary<string, List<int>> lines, HoconSyntaxError? error)
+    HoconLocator(Dictionary<string, List<int>> lines, List<HoconInclude> includes, HoconSyntaxError? error)
     {
         _lines = lines;
+        Includes = includes;
         SyntaxError = error;
     }
 
     /// <summary>The first structural error, or null when the text is well formed.</summary>
     public HoconSyntaxError? SyntaxError { get; }
+
+    /// <summary>The <c>include</c> statements, in the order they appear.</summary>
+    public IReadOnlyList<HoconInclude> Includes { get; }
 
     /// <summary>Every key path defined in the text (including the blocks that hold them).</summary>
     public IReadOnlyCollection<string> KeyPaths => _lines.Keys;
@@ -32,14 +44,15 @@ public sealed class HoconLocator
     {
         ArgumentNullException.ThrowIfNull(text);
         var lines = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var includes = new List<HoconInclude>();
         try
         {
-            new Parser(Tokenize(text), lines).ParseDocument();
-            return new HoconLocator(lines, null);
+            new Parser(Tokenize(text), lines, includes).ParseDocument();
+            return new HoconLocator(lines, includes, null);
         }
         catch (SyntaxException e)
         {
-            return new HoconLocator(lines, new HoconSyntaxError(e.Line, e.Message));
+            return new HoconLocator(lines, includes, new HoconSyntaxError(e.Line, e.Message));
         }
     }
 
@@ -69,7 +82,7 @@ public sealed class HoconLocator
 
     enum Kind { OpenBrace, CloseBrace, OpenBracket, CloseBracket, Assign, Comma, Newline, Quoted, Unquoted, Substitution, End }
 
-    readonly record struct Token(Kind Kind, string Text, int Line);
+    readonly record struct Token(Kind Kind, string Text, int Line, int Start, int End);
 
     sealed class SyntaxException(int line, string message) : Exception(message)
     {
@@ -86,7 +99,7 @@ public sealed class HoconLocator
             var c = text[i];
             if (c == '\n')
             {
-                tokens.Add(new Token(Kind.Newline, "\n", line++));
+                tokens.Add(new Token(Kind.Newline, "\n", line++, i, i + 1));
                 i++;
             }
             else if (char.IsWhiteSpace(c) || c == '\uFEFF')
@@ -101,10 +114,11 @@ public sealed class HoconLocator
                 if (end < 0)
                     throw new SyntaxException(line, "a triple-quoted string starts here but never ends; close it with \"\"\".");
                 var body = text[(i + 3)..end];
-                tokens.Add(new Token(Kind.Quoted, body, line));
-                line += body.Count(ch => ch == '\n');
+                var start = i;
                 i = end + 3;
                 while (i < text.Length && text[i] == '"') i++; // HOCON lets extra quotes end a triple-quoted string
+                tokens.Add(new Token(Kind.Quoted, body, line, start, i));
+                line += body.Count(ch => ch == '\n');
             }
             else if (c == '"')
             {
@@ -120,7 +134,7 @@ public sealed class HoconLocator
                         j++;
                     value.Append(text[j]);
                 }
-                tokens.Add(new Token(Kind.Quoted, value.ToString(), line));
+                tokens.Add(new Token(Kind.Quoted, value.ToString(), line, i, j + 1));
                 i = j + 1;
             }
             else if (At(text, i, "${"))
@@ -129,7 +143,7 @@ public sealed class HoconLocator
                 var newline = text.IndexOf('\n', i);
                 if (end < 0 || (newline >= 0 && newline < end))
                     throw new SyntaxException(line, "a substitution '${' starts here but is not closed with '}' on the same line.");
-                tokens.Add(new Token(Kind.Substitution, text[i..(end + 1)], line));
+                tokens.Add(new Token(Kind.Substitution, text[i..(end + 1)], line, i, end + 1));
                 i = end + 1;
             }
             else if (c is '{' or '}' or '[' or ']' or ',' or '=' or ':')
@@ -142,22 +156,22 @@ public sealed class HoconLocator
                     ']' => Kind.CloseBracket,
                     ',' => Kind.Comma,
                     _ => Kind.Assign,
-                }, c.ToString(), line));
+                }, c.ToString(), line, i, i + 1));
                 i++;
             }
             else if (At(text, i, "+="))
             {
-                tokens.Add(new Token(Kind.Assign, "+=", line));
+                tokens.Add(new Token(Kind.Assign, "+=", line, i, i + 2));
                 i += 2;
             }
             else
             {
                 var start = i;
                 while (i < text.Length && !EndsUnquoted(text, i)) i++;
-                tokens.Add(new Token(Kind.Unquoted, text[start..i], line));
+                tokens.Add(new Token(Kind.Unquoted, text[start..i], line, start, i));
             }
         }
-        tokens.Add(new Token(Kind.End, "", line));
+        tokens.Add(new Token(Kind.End, "", line, text.Length, text.Length));
         return tokens;
     }
 
@@ -169,7 +183,7 @@ public sealed class HoconLocator
 
     // ---- structure -------------------------------------------------------------------------------------------
 
-    sealed class Parser(List<Token> tokens, Dictionary<string, List<int>> lines)
+    sealed class Parser(List<Token> tokens, Dictionary<string, List<int>> lines, List<HoconInclude> includes)
     {
         int _pos;
 
@@ -208,8 +222,8 @@ public sealed class HoconLocator
                     case Kind.CloseBrace:
                         _pos++;
                         return;
-                    case Kind.Unquoted when token.Text == "include" && tokens[_pos + 1].Kind == Kind.Quoted:
-                        _pos += 2;
+                    case Kind.Unquoted when token.Text == "include" && StartsInclude(tokens[_pos + 1]):
+                        ParseInclude(prefix);
                         break;
                     case Kind.Unquoted or Kind.Quoted:
                         ParseField(prefix);
@@ -220,6 +234,41 @@ public sealed class HoconLocator
                         throw new SyntaxException(token.Line, $"expected a key here, found {Describe(token)}; entries look like key = value.");
                 }
             }
+        }
+
+        static bool StartsInclude(Token next) =>
+            next.Kind == Kind.Quoted
+            || (next.Kind == Kind.Unquoted && IncludeOpeners.Any(o => next.Text.StartsWith(o, StringComparison.Ordinal)));
+
+        static readonly string[] IncludeOpeners = ["required(", "file(", "url(", "classpath("];
+
+        /// <summary><c>include "x"</c>, <c>include file("x")</c>, <c>include required(file("x"))</c> and the like.</summary>
+        void ParseInclude(string prefix)
+        {
+            var include = tokens[_pos++];
+            var opening = new StringBuilder();
+            while (Peek.Kind == Kind.Unquoted)
+                opening.Append(tokens[_pos++].Text);
+            if (Peek.Kind != Kind.Quoted)
+                throw new SyntaxException(include.Line, "an include names its file in double quotes: include \"other.hocon\" or include file(\"other.hocon\").");
+            var target = tokens[_pos++];
+            var form = opening.ToString();
+            var required = form.StartsWith("required(", StringComparison.Ordinal);
+            var inner = required ? form["required(".Length..] : form;
+            var scheme = inner.Length == 0 ? "file" : inner.TrimEnd('(');
+            var opens = form.Count(c => c == '(');
+            if (inner.Length > 0 && (inner.Count(c => c == '(') != 1 || !inner.EndsWith('(') || scheme is not ("file" or "url" or "classpath")))
+                throw new SyntaxException(include.Line, $"'include {form}' is not an include form; write include \"x.hocon\", include file(\"x.hocon\") or include required(file(\"x.hocon\")).");
+            var end = target.End;
+            var closing = new StringBuilder();
+            while (closing.Length < opens && Peek.Kind == Kind.Unquoted && Peek.Text.All(c => c == ')'))
+            {
+                closing.Append(Peek.Text);
+                end = tokens[_pos++].End;
+            }
+            if (closing.Length != opens)
+                throw new SyntaxException(include.Line, $"the include of \"{target.Text}\" opens {opens} '(' but closes {closing.Length}; close each one.");
+            includes.Add(new HoconInclude(include.Line, prefix, target.Text, scheme, required, include.Start, end));
         }
 
         void ParseField(string prefix)

@@ -50,7 +50,7 @@ public sealed class RunDirectory
             try
             {
                 using var claim = new FileStream(run.ExperimentFile, FileMode.CreateNew, FileAccess.Write);
-                claim.Write(System.Text.Encoding.UTF8.GetBytes(experiment.ResolvedHocon));
+                claim.Write(System.Text.Encoding.UTF8.GetBytes(ExperimentHoconWriter.TextOf(experiment)));
                 return run;
             }
             catch (IOException) when (File.Exists(run.ExperimentFile))

@@ -37,7 +37,7 @@ public static class Submission
     /// <exception cref="CheckpointAuthenticationException">The resume checkpoint does not verify under the key.</exception>
     public static SubmitExperiment Create(Experiment experiment, ModelSpec model, string? resumeCheckpoint, CheckpointKey? checkpointKey) => new(
         experiment.Name,
-        experiment.ResolvedHocon,
+        ExperimentHoconWriter.TextOf(experiment),
         JsonSerializer.Serialize(Instantiation.Describe(experiment, model, []), RunDirectory.Json),
         Provenance(experiment.SourceFile),
         experiment.Device,

@@ -17,7 +17,7 @@ public sealed class SubmitCommand(IAnsiConsole console, TrainManager.Components.
         public string Experiment { get; set; } = "";
 
         [CommandOption("--set <KEY=VALUE>")]
-        [Description("Override an entry of the experiment, as for train. Repeatable; later ones win.")]
+        [Description("Override an entry of the experiment, as for train (KEY:=VALUE replaces a block whole instead of merging into it). Repeatable; later ones win.")]
         public string[] Overrides { get; set; } = [];
 
         [CommandOption("--resume <CHECKPOINT>")]

@@ -138,7 +138,14 @@ public sealed class TrainingJob : IDisposable
             // Where the experiment file is, when this machine has it (the embedded run, a shared checkout): extensions such as
             // provenance look for the code beside it.
             var sourceFile = start.SourceFile is { } file && File.Exists(file) ? file : null;
-            experiment = experiment with { ResolvedHocon = recorded, SourceFile = sourceFile };
+            // The submitted text records the --set overrides in its header; a parse of it cannot see them as overrides, so
+            // they are restored here for the run's instantiation.json (followed by the slot's device, when it added one).
+            experiment = experiment with
+            {
+                ResolvedHocon = recorded,
+                SourceFile = sourceFile,
+                Overrides = [.. ExperimentHoconWriter.RecordedOverrides(start.ExperimentHocon), .. experiment.Overrides],
+            };
 
             var root = Path.GetFullPath(settings.RunsDirectory);
             var existing = Path.Combine(root, start.RunId);

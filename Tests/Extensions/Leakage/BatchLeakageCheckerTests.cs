@@ -117,6 +117,40 @@ public sealed class BatchLeakageCheckerTests
     }
 
     [Fact]
+    public void A_mixing_child_called_with_forward_is_named_as_the_first_leaking_layer()
+    {
+        using var model = new ForwardStyleWithMixingChild();
+
+        var report = BatchLeakageChecker.Check(model, Batch());
+
+        Assert.True(report.HasLeak);
+        Assert.Equal(new LeakingLayer("centre", nameof(SubtractBatchMean)), report.FirstLeakingLayer);
+    }
+
+    [Fact]
+    public void The_check_puts_back_the_children_it_routed_through_call()
+    {
+        using var model = new ForwardStyleWithMixingChild();
+        var centre = model.Centre;
+
+        BatchLeakageChecker.Check(model, Batch());
+
+        Assert.Same(centre, model.Centre);
+    }
+
+    [Fact]
+    public void A_child_called_with_forward_from_a_concretely_typed_field_is_reported_as_not_traced()
+    {
+        using var model = new ForwardStyleWithConcreteField();
+
+        var report = BatchLeakageChecker.Check(model, Batch());
+
+        Assert.True(report.HasLeak);
+        Assert.Contains(report.Notes, note => note.Contains("centre (SubtractBatchMean, held in a field of type SubtractBatchMean)")
+                                               && note.Contains(".call(...)"));
+    }
+
+    [Fact]
     public void Coupling_visible_only_in_gradients_is_caught_by_the_backward_check()
     {
         using var model = PlantedModels.WithBug("coupling", new GradientOnlyCoupling());

@@ -100,3 +100,38 @@ internal sealed class GradientOnlyCoupling : nn.Module<Tensor, Tensor>
         return x + (rolled - rolled.detach());
     }
 }
+
+/// <summary>Subtracts the batch mean from every sample: each output depends on the whole batch.</summary>
+internal sealed class SubtractBatchMean : nn.Module<Tensor, Tensor>
+{
+    public SubtractBatchMean() : base(nameof(SubtractBatchMean)) { }
+
+    public override Tensor forward(Tensor x) => x - x.mean([0], keepdim: true);
+}
+
+/// <summary>Calls its children with <c>.forward(...)</c>, the other common TorchSharp style; the middle one mixes samples.</summary>
+internal sealed class ForwardStyleWithMixingChild : nn.Module<Tensor, Tensor>
+{
+    private readonly nn.Module<Tensor, Tensor> fc1 = nn.Linear(PlantedModels.Features, PlantedModels.Features);
+    private readonly nn.Module<Tensor, Tensor> centre = new SubtractBatchMean();
+    private readonly nn.Module<Tensor, Tensor> head = nn.Linear(PlantedModels.Features, PlantedModels.Classes);
+
+    public ForwardStyleWithMixingChild() : base(nameof(ForwardStyleWithMixingChild)) => RegisterComponents();
+
+    /// <summary>What the field holds now, so a test can see that a check put it back.</summary>
+    public nn.Module<Tensor, Tensor> Centre => centre;
+
+    public override Tensor forward(Tensor x) => head.forward(centre.forward(fc1.forward(x)));
+}
+
+/// <summary>As <see cref="ForwardStyleWithMixingChild"/>, but the mixing child sits in a field of its concrete type.</summary>
+internal sealed class ForwardStyleWithConcreteField : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear fc1 = nn.Linear(PlantedModels.Features, PlantedModels.Features);
+    private readonly SubtractBatchMean centre = new();
+    private readonly Linear head = nn.Linear(PlantedModels.Features, PlantedModels.Classes);
+
+    public ForwardStyleWithConcreteField() : base(nameof(ForwardStyleWithConcreteField)) => RegisterComponents();
+
+    public override Tensor forward(Tensor x) => head.forward(centre.forward(fc1.forward(x)));
+}
