@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using TrainManager.Coordinator.Cluster.Experiments;
 using TrainManager.Coordinator.Cli.Cluster;
 using TrainManager.Coordinator.Cluster.Protocol;
 using TrainManager.Coordinator.Cluster.Security;
@@ -96,13 +97,15 @@ public sealed class TrainCommand(IAnsiConsole console) : TrainManagerCommand<Tra
         void Row(string name, string value) => table.AddRow(new Text(name, new Style(decoration: Decoration.Bold)), new Text(value));
         Row("run id", run.Id);
         Row("epochs", $"{result.Epochs}/{experiment.Epochs}");
-        Row("train loss", Format(result.TrainLoss, "0.0000"));
-        Row("test loss", Format(result.TestLoss, "0.0000"));
-        Row("test accuracy", double.IsNaN(result.TestAccuracy) ? "-" : Format(result.TestAccuracy * 100, "0.00") + "%");
+        // What the task reports, on the validation split and, at the end of a fit with one, the test split.
+        foreach (var (key, value) in result.Metrics)
+            Row(HeadlineMetric.Label(key), HeadlineMetric.Value(key, value));
         Row("time", Duration(result.Elapsed));
         Row("run directory", run.Path);
         if (result.LastCheckpoint is { } checkpoint)
             Row("checkpoint", checkpoint);
+        if (result.BestCheckpoint is { } best)
+            Row($"best checkpoint ({result.BestMode} {result.BestMetric})", best);
         return table;
     }
 

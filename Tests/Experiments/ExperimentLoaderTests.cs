@@ -56,7 +56,7 @@ public sealed class ExperimentLoaderTests
         Assert.Equal(new SchedulerSection { Type = "step", StepSize = 3, Gamma = 0.5, TMax = 4, MinLearningRate = 0.0001 }, e.Scheduler);
         Assert.Equal(1.5, e.GradientClip);
         Assert.Equal(4, e.Accumulate);
-        Assert.Equal(new CheckpointSection { EveryEpochs = 2, Keep = 5 }, e.Checkpoint);
+        Assert.Equal(new CheckpointSection { EveryEpochs = 2, Keep = 5, Best = "accuracy", BestMode = "max" }, e.Checkpoint);
         Assert.Equal(["progress", "loss-plot"], e.Extensions.Select(x => x.Type));
         Assert.Empty(e.Extensions[0].Settings);
         var plot = e.Extensions[1].Settings;
