@@ -104,8 +104,9 @@ public sealed class TrainCommand(IAnsiConsole console) : TrainManagerCommand<Tra
         Row("run directory", run.Path);
         if (result.LastCheckpoint is { } checkpoint)
             Row("checkpoint", checkpoint);
-        if (result.BestCheckpoint is { } best)
-            Row($"best checkpoint ({result.BestMode} {result.BestMetric})", best);
+        // The run directory says which checkpoint is best (a cluster run's outcome does not carry it).
+        if (TrainManager.Checkpoints.BestCheckpoint.Read(System.IO.Path.Combine(run.Path, "checkpoints")) is { } best)
+            Row("best", $"{best.PathIn(System.IO.Path.Combine(run.Path, "checkpoints"))} ({best.Mode} {best.Metric}, epoch {best.Epoch})");
         return table;
     }
 

@@ -15,7 +15,7 @@ internal static class RegressionPair
         return (p.flatten(1), t.flatten(1));
     }
 
-    public static double[] ColumnSums(Tensor values) => values.sum(0).cpu().data<double>().ToArray();
+    public static double[] ColumnSums(Tensor values) => values.sum(dim: 0L).cpu().data<double>().ToArray();
 }
 
 /// <summary>Mean squared error over every output of every sample of a split.</summary>
