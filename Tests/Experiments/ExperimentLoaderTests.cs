@@ -82,7 +82,7 @@ public sealed class ExperimentLoaderTests
         Assert.Empty(e.Model.Arguments);
         Assert.Equal(new OptimizerSection(), e.Optimizer);
         Assert.Equal(new SchedulerSection(), e.Scheduler);
-        Assert.Equal(new CheckpointSection(), e.Checkpoint);
+        Assert.Equal(new CheckpointSection { Best = "accuracy", BestMode = "max" }, e.Checkpoint); // the default task's first metric
         Assert.Equal(1, e.Accumulate);
         Assert.Empty(e.Extensions);
         Assert.Equal("runs", e.RunsDirectory);

@@ -1,3 +1,4 @@
+using TrainManager.Experiments;
 using TrainManager.Extensions.Report;
 using TrainManager.Models;
 using TrainManager.Stages;
@@ -29,8 +30,9 @@ public sealed class RunReportExtensionTests : ExtensionTestKit
     private static void DriveFit(StageDriver driver, string? runDir, nn.Module model, int epochs, Action<int>? inEpoch = null)
     {
         var history = new List<IReadOnlyDictionary<string, double>>();
+        var task = TrainManager.Tasks.ConfiguredTask.Create(new TrainManager.Tasks.ClassificationTask(), new TaskSection(), new CheckpointSection());
         using (driver.Enter("fit", ("run_dir", runDir), ("model", model), ("model_spec", Spec), ("device", CPU),
-                   ("epochs", epochs), ("batch_size", 64), ("seed", 7L), ("world_size", 1)))
+                   ("epochs", epochs), ("batch_size", 64), ("seed", 7L), ("world_size", 1), ("task", task), ("validation_data", null)))
         {
             for (var epoch = 0; epoch < epochs; epoch++)
                 using (driver.Enter("epoch", ("epoch", epoch + 1)))
@@ -133,7 +135,7 @@ public sealed class RunReportExtensionTests : ExtensionTestKit
         var html = File.ReadAllText(Path.Combine(run, "report.html"));
         Assert.Contains("class=\"status failed\"", html);
         Assert.Contains("Failed in stage fit/epoch: loss became NaN", html);
-        Assert.Contains("<tr class=\"best\" title=\"highest test accuracy\"><td>0</td>", html);   // the epoch that finished
+        Assert.Contains("<tr class=\"best\" title=\"highest test accuracy\"><td>1</td>", html);   // the epoch that finished, by the task's metric
     }
 
     [Fact]
