@@ -21,16 +21,20 @@ public static class CheckpointLocator
     }
 
     /// <summary>
-    /// For <c>eval</c>: a run directory (its newest checkpoint) or a checkpoint inside a run directory
-    /// (<c>runs/&lt;run-id&gt;/checkpoints/x.ckpt</c>), whose <c>experiment.hocon</c> says how to rebuild the model.
+    /// For <c>eval</c>: a run directory (its best checkpoint when it recorded one, its newest otherwise) or a checkpoint
+    /// inside a run directory (<c>runs/&lt;run-id&gt;/checkpoints/x.ckpt</c>), whose <c>experiment.hocon</c> says how to
+    /// rebuild the model. <c>Why</c> says which was taken, for the person reading the output.
     /// </summary>
     /// <exception cref="CommandInputException">Not a run directory, no checkpoint, or a checkpoint outside any run.</exception>
-    public static (RunDirectory Run, string Checkpoint) ForEvaluation(string path)
+    public static (RunDirectory Run, string Checkpoint, string Why) ForEvaluation(string path)
     {
         if (Directory.Exists(path))
         {
             var run = OpenRun(path);
-            return (run, Latest(run, path));
+            if (BestCheckpoint.Read(Path.Combine(run.Path, "checkpoints")) is { } best)
+                return (run, best.PathIn(Path.Combine(run.Path, "checkpoints")),
+                    $"the best by {best.Metric} ({best.Mode} {best.Value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)}, epoch {best.Epoch})");
+            return (run, Latest(run, path), "the newest (the run recorded no best checkpoint)");
         }
         if (File.Exists(path))
         {
@@ -40,7 +44,7 @@ public static class CheckpointLocator
             if (Path.GetFileName(folder) != "checkpoints" || runPath is null || !File.Exists(Path.Combine(runPath, "experiment.hocon")))
                 throw new CommandInputException(
                     $"'{path}' is not inside a run directory (runs/<run-id>/checkpoints/), so its experiment is unknown. Pass the run directory, or a checkpoint inside one.");
-            return (OpenRun(runPath), checkpoint);
+            return (OpenRun(runPath), checkpoint, "the one given");
         }
         throw new CommandInputException(
             $"'{path}' not found (looked for {Path.GetFullPath(path)}). Pass a run directory (runs/<run-id>) or a checkpoint file in its checkpoints/ folder.");

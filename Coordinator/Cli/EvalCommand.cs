@@ -3,13 +3,14 @@ using System.Diagnostics;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using TrainManager.Components;
+using TrainManager.Coordinator.Cluster.Experiments;
 using TrainManager.Experiments;
 using TrainManager.Training;
 
 namespace TrainManager.Coordinator.Cli;
 
 /// <summary><c>trainmanager eval RUN-DIR-OR-CHECKPOINT [--set k=v]...</c>.</summary>
-[Description("Evaluate a trained model on the test split: a run directory's newest checkpoint, or a given checkpoint.")]
+[Description("Evaluate a trained model on the test split: a run directory's best checkpoint (its newest when it recorded no best), or a given checkpoint.")]
 public sealed class EvalCommand(IAnsiConsole console, ComponentCatalog components) : TrainManagerCommand<EvalCommand.Settings>(console)
 {
     public sealed class Settings : CommandSettings
@@ -29,7 +30,7 @@ public sealed class EvalCommand(IAnsiConsole console, ComponentCatalog component
 
     protected override int Run(Settings settings, CancellationToken cancellationToken)
     {
-        var (run, checkpoint) = CheckpointLocator.ForEvaluation(settings.Target);
+        var (run, checkpoint, why) = CheckpointLocator.ForEvaluation(settings.Target);
         // The run's own build of its training project, so the model is the code it trained with.
         var loaded = ExperimentComponents.Load(run.ExperimentFile, settings.Overrides, components, Console, recordedBuild: run.CodeBuild);
         var experiment = loaded.Experiment;
@@ -41,7 +42,7 @@ public sealed class EvalCommand(IAnsiConsole console, ComponentCatalog component
         int epoch;
         try
         {
-            epoch = trainer.Restore(checkpoint).Metadata.Epoch + 1;
+            epoch = trainer.Restore(checkpoint).Metadata.Epoch + 1; // metadata counts from 0, people from 1
         }
         catch (InvalidOperationException e)
         {
@@ -54,10 +55,11 @@ public sealed class EvalCommand(IAnsiConsole console, ComponentCatalog component
         var table = new Table().Border(TableBorder.Rounded).Title("Evaluation").HideHeaders().AddColumn("").AddColumn("");
         void Row(string name, string value) => table.AddRow(new Text(name, new Style(decoration: Decoration.Bold)), new Text(value));
         Row("run id", run.Id);
-        Row("checkpoint", checkpoint);
+        Row("checkpoint", $"{checkpoint}: {why}");
         Row("after epoch", epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Row("test loss", TrainCommand.Format(result.Loss, "0.0000"));
-        Row("test accuracy", double.IsNaN(result.Accuracy) ? "-" : TrainCommand.Format(result.Accuracy * 100, "0.00") + "%");
+        foreach (var (name, value) in result.Metrics)
+            Row(HeadlineMetric.Label($"test_{name}"), HeadlineMetric.Value($"test_{name}", value));
         Row("samples", result.Samples.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
         Row("time", TrainCommand.Duration(watch.Elapsed));
         Console.Write(table);

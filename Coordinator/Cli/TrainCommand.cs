@@ -3,6 +3,7 @@ using System.Globalization;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using TrainManager.Components;
+using TrainManager.Coordinator.Cluster.Experiments;
 using TrainManager.Coordinator.Cli.Cluster;
 using TrainManager.Coordinator.Cluster.Protocol;
 using TrainManager.Coordinator.Cluster.Security;
@@ -97,13 +98,16 @@ public sealed class TrainCommand(IAnsiConsole console, ComponentCatalog componen
         void Row(string name, string value) => table.AddRow(new Text(name, new Style(decoration: Decoration.Bold)), new Text(value));
         Row("run id", run.Id);
         Row("epochs", $"{result.Epochs}/{experiment.Epochs}");
-        Row("train loss", Format(result.TrainLoss, "0.0000"));
-        Row("test loss", Format(result.TestLoss, "0.0000"));
-        Row("test accuracy", double.IsNaN(result.TestAccuracy) ? "-" : Format(result.TestAccuracy * 100, "0.00") + "%");
+        // What the task reports, on the validation split and, at the end of a fit with one, the test split.
+        foreach (var (key, value) in result.Metrics)
+            Row(HeadlineMetric.Label(key), HeadlineMetric.Value(key, value));
         Row("time", Duration(result.Elapsed));
         Row("run directory", run.Path);
         if (result.LastCheckpoint is { } checkpoint)
             Row("checkpoint", checkpoint);
+        // The run directory says which checkpoint is best (a cluster run's outcome does not carry it).
+        if (TrainManager.Checkpoints.BestCheckpoint.Read(System.IO.Path.Combine(run.Path, "checkpoints")) is { } best)
+            Row("best", $"{best.PathIn(System.IO.Path.Combine(run.Path, "checkpoints"))} ({best.Mode} {best.Metric}, epoch {best.Epoch})");
         return table;
     }
 

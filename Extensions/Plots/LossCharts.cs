@@ -46,21 +46,23 @@ public static class LossCharts
         PngFile.Save(plot, path, Width, Height);
     }
 
-    /// <summary>Train and test loss per epoch on the left axis, test accuracy in percent on the right.</summary>
+    /// <summary>Train and evaluation loss per epoch on the left axis, accuracy in percent on the right (when the task
+    /// reports it); the evaluation is the validation split's when the run has one, the test split's otherwise.</summary>
     public static void DrawEpochs(string path, IReadOnlyList<EpochLoss> epochs, string lossLabel)
     {
         using var plot = new Plot();
-        ChartStyle.Apply(plot, "Loss and test accuracy per epoch", "epoch", lossLabel);
+        var split = epochs.Count > 0 ? epochs[^1].Split : "test";
+        ChartStyle.Apply(plot, $"Loss and {split} accuracy per epoch", "epoch", lossLabel);
         plot.Axes.Bottom.TickGenerator = new NumericAutomatic { IntegerTicksOnly = true };
 
         AddEpochLine(plot, epochs, e => e.TrainLoss, "train loss (mean over the epoch)", ChartStyle.Train, MarkerShape.FilledCircle);
-        AddEpochLine(plot, epochs, e => e.TestLoss, "test loss", ChartStyle.Test, MarkerShape.FilledSquare);
-        var accuracy = AddEpochLine(plot, epochs, e => e.TestAccuracy * 100, "test accuracy (right axis)", ChartStyle.Accuracy, MarkerShape.FilledDiamond);
+        AddEpochLine(plot, epochs, e => e.TestLoss, $"{split} loss", ChartStyle.Test, MarkerShape.FilledSquare);
+        var accuracy = AddEpochLine(plot, epochs, e => e.TestAccuracy * 100, $"{split} accuracy (right axis)", ChartStyle.Accuracy, MarkerShape.FilledDiamond);
         if (accuracy is not null)
         {
             accuracy.LinePattern = LinePattern.Dashed;
             accuracy.Axes.YAxis = plot.Axes.Right;
-            plot.Axes.Right.Label.Text = "test accuracy (%)";
+            plot.Axes.Right.Label.Text = $"{split} accuracy (%)";
             plot.Axes.Right.Label.FontSize = 15;
         }
 

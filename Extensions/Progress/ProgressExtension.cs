@@ -80,17 +80,18 @@ public sealed class ProgressExtension : Extension, IDisposable
         Stop(); // a trainer may fit again; each fit gets a fresh display
         _epochs = epochs;
         _batchesPerEpoch = batchesPerEpoch;
-        _firstEpoch = -1;
+        _firstEpoch = 0;
         _fitStarted = Stopwatch.GetTimestamp();
         if (_live)
             _bar = LiveBar.Start(_console, Math.Max(1, (double)epochs * batchesPerEpoch), RefreshInterval, $"training {epochs} epochs");
     }
 
+    /// <param name="epoch">The epoch's number, counted from 1.</param>
     public void PreEpoch(int epoch)
     {
         _epoch = epoch;
-        if (_firstEpoch < 0)
-            _firstEpoch = epoch; // a resumed fit starts past 0; the ETA counts only batches run here
+        if (_firstEpoch == 0)
+            _firstEpoch = epoch; // a resumed fit starts past 1; the ETA counts only batches run here
         _epochStarted = Stopwatch.GetTimestamp();
         _epochSamples = 0;
         _nextRefresh = 0;
@@ -106,11 +107,11 @@ public sealed class ProgressExtension : Extension, IDisposable
         if (now < _nextRefresh)
             return;
         _nextRefresh = now + _refreshTicks;
-        var done = (double)_epoch * _batchesPerEpoch + batchIndex + 1;
+        var done = (double)(_epoch - 1) * _batchesPerEpoch + batchIndex + 1;
         var lossValue = loss.item<float>(); // a device sync: only here, at display rate
         var samplesPerSecond = _epochSamples / Seconds(_epochStarted, now);
         _bar.Post(new BarUpdate(done,
-            $"epoch {_epoch + 1}/{_epochs}  batch {batchIndex + 1}/{_batchesPerEpoch}  loss {Number(lossValue, "0.0000")}  " +
+            $"epoch {_epoch}/{_epochs}  batch {batchIndex + 1}/{_batchesPerEpoch}  loss {Number(lossValue, "0.0000")}  " +
             $"{Number(samplesPerSecond, "N0")} samples/s  ETA {Eta(done, now)}", null));
     }
 
@@ -118,7 +119,7 @@ public sealed class ProgressExtension : Extension, IDisposable
     {
         var line = EpochLine(epoch, metrics);
         if (_bar is { Failed: false } bar)
-            bar.Post(new BarUpdate((double)(epoch + 1) * _batchesPerEpoch, null, line));
+            bar.Post(new BarUpdate((double)epoch * _batchesPerEpoch, null, line));
         else
             _console.Profile.Out.Writer.WriteLine(line); // unwrapped: a log line stays one line whatever the width
     }
@@ -139,13 +140,12 @@ public sealed class ProgressExtension : Extension, IDisposable
 
     string EpochLine(int epoch, IReadOnlyDictionary<string, double> metrics)
     {
-        var parts = new List<string> { $"epoch {epoch + 1}/{_epochs}" };
+        var parts = new List<string> { $"epoch {epoch}/{_epochs}" };
         foreach (var (key, value) in metrics)
             parts.Add(key switch
             {
-                "train_loss" => $"train loss {Number(value, "0.0000")}",
-                "test_loss" => $"test loss {Number(value, "0.0000")}",
-                "test_accuracy" => $"test accuracy {Number(value * 100, "0.00")}%",
+                _ when key.EndsWith("_loss", StringComparison.Ordinal) => $"{key.Replace('_', ' ')} {Number(value, "0.0000")}",
+                _ when IsFraction(key) => $"{key.Replace('_', ' ')} {Number(value * 100, "0.00")}%",
                 "lr" => $"lr {Number(value, "G4")}",
                 "samples_per_second" => $"{Number(value, "N0")} samples/s",
                 "epoch_seconds" => $"{Number(value, "0.0")} s",
@@ -156,13 +156,17 @@ public sealed class ProgressExtension : Extension, IDisposable
 
     string Eta(double done, long now)
     {
-        var doneHere = done - (double)Math.Max(_firstEpoch, 0) * _batchesPerEpoch;
+        var doneHere = done - (double)(Math.Max(_firstEpoch, 1) - 1) * _batchesPerEpoch;
         var total = (double)_epochs * _batchesPerEpoch;
         if (doneHere <= 0)
             return "-";
         var remaining = TimeSpan.FromSeconds(Seconds(_fitStarted, now) / doneHere * Math.Max(0, total - done));
         return remaining.TotalHours >= 1 ? remaining.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : remaining.ToString(@"m\:ss", CultureInfo.InvariantCulture);
     }
+
+    /// <summary>Accuracy and top-k accuracy read best as percentages.</summary>
+    static bool IsFraction(string key) => key.EndsWith("accuracy", StringComparison.Ordinal) ||
+        (key.LastIndexOf("top", StringComparison.Ordinal) is var at and >= 0 && key.Length > at + 3 && key[(at + 3)..].All(char.IsAsciiDigit));
 
     static double Seconds(long from, long to) => Math.Max((to - from) / (double)Stopwatch.Frequency, 1e-9);
 

@@ -21,9 +21,14 @@ public sealed record RunFacts
     public string? FailedStage { get; init; }
     public string? FailureMessage { get; init; }
     public string? LastCheckpoint { get; init; }
-    public double TrainLoss { get; init; } = double.NaN;
-    public double TestLoss { get; init; } = double.NaN;
-    public double TestAccuracy { get; init; } = double.NaN;
+    /// <summary>The run's best checkpoint by <see cref="BestMetric"/>, when one was written.</summary>
+    public string? BestCheckpoint { get; init; }
+    /// <summary>The epoch metric the best checkpoint follows (<c>val_accuracy</c>); the highlighted row of the table.</summary>
+    public string? BestMetric { get; init; }
+    /// <summary><c>max</c> or <c>min</c>.</summary>
+    public string? BestMode { get; init; }
+    /// <summary>The fit's final metrics (<c>train_loss</c>, <c>val_*</c>, <c>test_*</c>), in the trainer's order.</summary>
+    public IReadOnlyDictionary<string, double> FinalMetrics { get; init; } = new Dictionary<string, double>();
     /// <summary>Epochs seen by the extension (the metrics file, when present, also has those before a resume).</summary>
     public IReadOnlyList<EpochMetrics> Epochs { get; init; } = [];
 }

@@ -4,7 +4,9 @@ using TorchSharp;
 using TrainManager.Experiments;
 using TrainManager.Models;
 using TrainManager.Runtime;
+using TrainManager.Data;
 using TrainManager.Stages;
+using TrainManager.Tasks;
 using TrainManager.Training;
 using TrainManager.Components;
 
@@ -33,8 +35,9 @@ public sealed class RunReportExtension(string? experimentName = null, TimeProvid
     public static RunReportExtension Create(ExtensionContext context) => new(context.Experiment.Name);
 
     public void PreFit(string? runDir, ModelSpec? modelSpec = null, torch.nn.Module? model = null, torch.Device? device = null,
-        int epochs = 0, int? batchSize = null, long? seed = null, int worldSize = 1)
+        int epochs = 0, int? batchSize = null, long? seed = null, int worldSize = 1, ConfiguredTask? task = null, IDataset? validationData = null)
     {
+        var split = validationData is null ? ConfiguredTask.Test : ConfiguredTask.Validation;
         _epochs.Clear();
         _started = _clock.GetTimestamp();
         _facts = runDir is null ? null : new RunFacts
@@ -48,6 +51,8 @@ public sealed class RunReportExtension(string? experimentName = null, TimeProvid
             Seed = seed,
             Device = device?.ToString(),
             WorldSize = worldSize,
+            BestMetric = task?.Best.KeyFor(split),
+            BestMode = task?.Best.Mode,
         };
     }
 
@@ -67,9 +72,10 @@ public sealed class RunReportExtension(string? experimentName = null, TimeProvid
             CompletedEpochs = result?.Epochs ?? _epochs.Count,
             Duration = result?.Elapsed ?? _clock.GetElapsedTime(_started),
             LastCheckpoint = result?.LastCheckpoint,
-            TrainLoss = result?.TrainLoss ?? double.NaN,
-            TestLoss = result?.TestLoss ?? double.NaN,
-            TestAccuracy = result?.TestAccuracy ?? double.NaN,
+            FinalMetrics = result?.Metrics ?? new Dictionary<string, double>(),
+            BestCheckpoint = result?.BestCheckpoint,
+            BestMetric = result?.BestMetric ?? _facts.BestMetric,
+            BestMode = result?.BestMode ?? _facts.BestMode,
         };
         Write();
     }

@@ -9,16 +9,15 @@ namespace TrainManager.Extensions.Report;
 /// with the run's key facts, its metrics per epoch, its pictures and links to its files, all by paths relative to the
 /// run directory so the folder can be moved or copied whole. Every value from the run is HTML-encoded.
 /// </summary>
-public static class RunReportPage
+public static partial class RunReportPage
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    /// <summary>Known metric columns first, in this order, with their readable headings.</summary>
-    private static readonly (string Key, string Heading)[] KnownColumns =
+    /// <summary>Columns with a heading of their own and where they go: the training loss first, the run's pace last;
+    /// the evaluated splits' metrics come between, in the trainer's order.</summary>
+    private static readonly (string Key, string Heading)[] FirstColumns = [("train_loss", "train loss")];
+    private static readonly (string Key, string Heading)[] LastColumns =
     [
-        ("train_loss", "train loss"),
-        ("test_loss", "test loss"),
-        ("test_accuracy", "test accuracy"),
         ("lr", "learning rate"),
         ("samples_per_second", "samples / s"),
         ("epoch_seconds", "epoch time"),
@@ -40,7 +39,7 @@ public static class RunReportPage
 
         AppendFacts(html, facts, contents);
         var epochs = contents.EpochMetrics.Count > 0 ? contents.EpochMetrics : facts.Epochs;
-        AppendMetrics(html, epochs);
+        AppendMetrics(html, epochs, facts.BestMetric, facts.BestMode);
         AppendPictures(html, "Loss", contents.Pictures.Where(p => p.StartsWith("plots/loss-", StringComparison.Ordinal)));
         AppendPictures(html, "Gradients", contents.Pictures.Where(p => p.StartsWith("plots/gradients-", StringComparison.Ordinal)));
         AppendPictures(html, "Other pictures", contents.Pictures.Where(p =>
@@ -81,17 +80,18 @@ public static class RunReportPage
         if (facts.Device is { } device) rows.Add(("device", Encode(device)));
         if (facts.WorldSize > 1) rows.Add(("data-parallel workers", facts.WorldSize.ToString(Invariant)));
         if (facts.Duration is { } duration) rows.Add(("duration", Encode(Duration(duration))));
-        if (double.IsFinite(facts.TrainLoss)) rows.Add(("final train loss", Number(facts.TrainLoss)));
-        if (double.IsFinite(facts.TestLoss)) rows.Add(("final test loss", Number(facts.TestLoss)));
-        if (double.IsFinite(facts.TestAccuracy)) rows.Add(("final test accuracy", Percent(facts.TestAccuracy)));
+        foreach (var (key, value) in facts.FinalMetrics)
+            if (double.IsFinite(value)) rows.Add(($"final {Heading(key)}", Metric(key, value)));
         if (facts.LastCheckpoint is { } checkpoint) rows.Add(("last checkpoint", Link(Relative(facts.RunDirectory, checkpoint))));
+        if (facts.BestCheckpoint is { } best)
+            rows.Add(($"best checkpoint ({facts.BestMode} {Heading(facts.BestMetric ?? "")})", Link(Relative(facts.RunDirectory, best))));
 
         html.Append("<section>\n<h2>Key facts</h2>\n<dl class=\"facts\">\n");
         foreach (var (term, value) in rows) html.Append("<dt>").Append(Encode(term)).Append("</dt><dd>").Append(value).Append("</dd>\n");
         html.Append("</dl>\n</section>\n");
     }
 
-    private static void AppendMetrics(StringBuilder html, IReadOnlyList<EpochMetrics> epochs)
+    private static void AppendMetrics(StringBuilder html, IReadOnlyList<EpochMetrics> epochs, string? bestMetric, string? bestMode)
     {
         html.Append("<section>\n<h2>Metrics per epoch</h2>\n");
         if (epochs.Count == 0)
@@ -100,27 +100,47 @@ public static class RunReportPage
             return;
         }
         var keys = epochs.SelectMany(e => e.Values.Keys).Distinct(StringComparer.Ordinal).ToList();
-        var columns = KnownColumns.Where(c => keys.Contains(c.Key))
-            .Concat(keys.Where(k => KnownColumns.All(c => c.Key != k)).Order(StringComparer.Ordinal).Select(k => (Key: k, Heading: k.Replace('_', ' '))))
+        var named = FirstColumns.Concat(LastColumns).Select(c => c.Key).ToHashSet(StringComparer.Ordinal);
+        var columns = FirstColumns.Where(c => keys.Contains(c.Key))
+            .Concat(keys.Where(k => !named.Contains(k)).Select(k => (Key: k, Heading: Heading(k))))
+            .Concat(LastColumns.Where(c => keys.Contains(c.Key)))
             .ToList();
-        var best = epochs.Where(e => double.IsFinite(e.Values.GetValueOrDefault("test_accuracy", double.NaN)))
-            .MaxBy(e => e.Values["test_accuracy"])?.Epoch;
+        var best = BestEpoch(epochs, bestMetric, bestMode);
+        var bestText = best is null ? "" : $"{(bestMode == "min" ? "lowest" : "highest")} {Heading(bestMetric!)}";
 
         html.Append("<table>\n<thead><tr><th>epoch</th>");
         foreach (var column in columns) html.Append("<th>").Append(Encode(column.Heading)).Append("</th>");
         html.Append("</tr></thead>\n<tbody>\n");
         foreach (var epoch in epochs)
         {
-            html.Append(epoch.Epoch == best ? "<tr class=\"best\" title=\"highest test accuracy\">" : "<tr>")
+            html.Append(epoch.Epoch == best ? $"<tr class=\"best\" title=\"{Encode(bestText)}\">" : "<tr>")
                 .Append("<td>").Append(epoch.Epoch.ToString(Invariant)).Append("</td>");
             foreach (var column in columns)
                 html.Append("<td>").Append(Metric(column.Key, epoch.Values.GetValueOrDefault(column.Key, double.NaN))).Append("</td>");
             html.Append("</tr>\n");
         }
         html.Append("</tbody>\n</table>\n");
-        if (best is not null) html.Append("<p class=\"note\">The highlighted row has the highest test accuracy.</p>\n");
+        if (best is not null) html.Append("<p class=\"note\">The highlighted row has the ").Append(Encode(bestText)).Append(", which the best checkpoint follows.</p>\n");
         html.Append("</section>\n");
     }
+
+    /// <summary>The epoch with the best <paramref name="metric"/> (<c>max</c> or <c>min</c> by <paramref name="mode"/>);
+    /// the first of equals, as the trainer keeps the first checkpoint that reached a value.</summary>
+    internal static int? BestEpoch(IReadOnlyList<EpochMetrics> epochs, string? metric, string? mode)
+    {
+        if (metric is null) return null;
+        var scored = epochs.Where(e => double.IsFinite(e.Values.GetValueOrDefault(metric, double.NaN))).ToList();
+        if (scored.Count == 0) return null;
+        var sign = mode == "min" ? -1 : 1;
+        return scored.Aggregate((best, e) => sign * e.Values[metric] > sign * best.Values[metric] ? e : best).Epoch;
+    }
+
+    private static string Heading(string key) => key switch
+    {
+        _ when FirstColumns.Concat(LastColumns).FirstOrDefault(c => c.Key == key) is { Heading: { } heading } => heading,
+        _ when key.StartsWith("val_", StringComparison.Ordinal) => "validation " + key[4..].Replace('_', ' '),
+        _ => key.Replace('_', ' '),
+    };
 
     private static void AppendPictures(StringBuilder html, string heading, IEnumerable<string> pictures)
     {
@@ -155,7 +175,7 @@ public static class RunReportPage
     private static string Metric(string key, double value)
     {
         if (!double.IsFinite(value)) return "<span class=\"na\">—</span>";
-        if (key.Contains("accuracy", StringComparison.Ordinal)) return Percent(value);
+        if (key.Contains("accuracy", StringComparison.Ordinal) || TopK().IsMatch(key)) return Percent(value);
         if (key is "lr" or "learning_rate") return value.ToString("0.###e+0", Invariant);
         if (key is "samples_per_second") return value.ToString("N0", Invariant);
         if (key.EndsWith("seconds", StringComparison.Ordinal)) return Encode(Duration(TimeSpan.FromSeconds(value)));
@@ -184,6 +204,10 @@ public static class RunReportPage
         Encode(string.Join('/', relativePath.Split('/').Select(Uri.EscapeDataString)));
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);
+
+    /// <summary>A top-k accuracy (<c>val_top5</c>), shown as a percentage like accuracy.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"(^|_)top\d+$")]
+    private static partial System.Text.RegularExpressions.Regex TopK();
 
     private const string Css = """
 

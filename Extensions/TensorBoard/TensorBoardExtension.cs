@@ -51,9 +51,10 @@ public sealed class TensorBoardExtension(string logDirectory, int scalarEvery, i
         }
     }
 
+    /// <summary>Every epoch metric the trainer reports (the task's, on the evaluated split), at the epoch's number (from 1).</summary>
     public void PostEpoch(int epoch, IReadOnlyDictionary<string, double> metrics)
     {
-        foreach (var (key, value) in metrics) Writer.AddScalar($"epoch/{key}", value, epoch + 1);
+        foreach (var (key, value) in metrics) Writer.AddScalar($"epoch/{key}", value, epoch);
         Writer.Flush();
     }
 

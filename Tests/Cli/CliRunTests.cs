@@ -27,7 +27,7 @@ public sealed class CliRunTests
         Assert.Contains("after epoch   │ 1", eval.Output);
         Assert.Contains("samples       │ 500", eval.Output);
 
-        var checkpoint = Assert.Single(Directory.GetFiles(Path.Combine(run, "checkpoints")));
+        var checkpoint = Assert.Single(Directory.GetFiles(Path.Combine(run, "checkpoints"), "*.ckpt"));
         var evalCheckpoint = new RecordingConsole();
         Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["eval", checkpoint, "--set", "data.test-limit=100"], evalCheckpoint.Console));
         Assert.Contains("samples       │ 100", evalCheckpoint.Output);
@@ -75,7 +75,7 @@ public sealed class CliRunTests
         Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["train", SliceExperiment, "--set", "workers=2", "--runs-dir", runs], console.Console));
 
         var run = Assert.Single(Directory.GetDirectories(runs));
-        Assert.Single(Directory.GetFiles(Path.Combine(run, "checkpoints")));
+        Assert.Single(Directory.GetFiles(Path.Combine(run, "checkpoints"), "*.ckpt"));
         Assert.True(Directory.Exists(Path.Combine(run, "rank-1")), "rank 1 has no directory of its own");
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(console.Output, "epoch 1/1  train loss "));
         Assert.Contains("workers = 2", File.ReadAllText(Path.Combine(run, "experiment.hocon")));

@@ -17,7 +17,8 @@ public sealed class ElasticResumeTests
     {
         public readonly List<(int Epoch, int Batch, long[] Examples)> Batches = new();
         private int _epoch;
-        public void PreEpoch(int epoch) => _epoch = epoch;
+        // The fixture numbers epochs from 1; this test speaks in the sampler's 0-based indices.
+        public void PreEpoch(int epoch) => _epoch = epoch - 1;
         public void PostBatch(int batchIndex, long[] sampleIndices) => Batches.Add((_epoch, batchIndex, sampleIndices));
         public IEnumerable<long> InEpoch(int epoch) => Batches.Where(b => b.Epoch == epoch).SelectMany(b => b.Examples);
     }
@@ -26,7 +27,7 @@ public sealed class ElasticResumeTests
     {
         public void PostBatch(int epoch, int batchIndex, StageControl control)
         {
-            if (epoch == atEpoch && batchIndex == afterBatch) control.StopRoutine("interrupted");
+            if (epoch - 1 == atEpoch && batchIndex == afterBatch) control.StopRoutine("interrupted"); // atEpoch: 0-based
         }
     }
 

@@ -56,7 +56,7 @@ public sealed class ExperimentLoaderTests
         Assert.Equal(new SchedulerSection { Type = "step", StepSize = 3, Gamma = 0.5, TMax = 4, MinLearningRate = 0.0001 }, e.Scheduler);
         Assert.Equal(1.5, e.GradientClip);
         Assert.Equal(4, e.Accumulate);
-        Assert.Equal(new CheckpointSection { EveryEpochs = 2, Keep = 5 }, e.Checkpoint);
+        Assert.Equal(new CheckpointSection { EveryEpochs = 2, Keep = 5, Best = "accuracy", BestMode = "max" }, e.Checkpoint);
         Assert.Equal(["progress", "loss-plot"], e.Extensions.Select(x => x.Type));
         Assert.Empty(e.Extensions[0].Settings);
         var plot = e.Extensions[1].Settings;
@@ -82,7 +82,7 @@ public sealed class ExperimentLoaderTests
         Assert.Empty(e.Model.Arguments);
         Assert.Equal(new OptimizerSection(), e.Optimizer);
         Assert.Equal(new SchedulerSection(), e.Scheduler);
-        Assert.Equal(new CheckpointSection(), e.Checkpoint);
+        Assert.Equal(new CheckpointSection { Best = "accuracy", BestMode = "max" }, e.Checkpoint); // the default task's first metric
         Assert.Equal(1, e.Accumulate);
         Assert.Empty(e.Extensions);
         Assert.Equal("runs", e.RunsDirectory);

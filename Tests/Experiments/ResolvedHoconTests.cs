@@ -19,6 +19,8 @@ public sealed class ResolvedHoconTests
         "data { dataset = fashion-mnist, path = \"/data/fm\", train-limit = 10 }",
         "optimizer { type = adamw, lr = 0.0003, weight-decay = 0.01 }",
         "scheduler { type = cosine, t-max = 4 }",
+        "task { type = multi-label, metrics = [f1-macro, f1-3, accuracy], threshold = 0.4 }",
+        "checkpoint { best = val_f1-macro }",
         "gradient-clip = 2",
         "extensions = [ { type = progress, refresh-ms = 250 }, { type = loss-plot, every = 2, smooth = 0.5, title = \"a, b\" } ]");
 
@@ -97,11 +99,14 @@ public sealed class ResolvedHoconTests
         // The record compares collections by reference; compare them by content and the rest by value.
         static Experiment Scalars(Experiment e) => e with
         {
-            SourceFile = null, ResolvedHocon = "", Overrides = NoOverrides, Extensions = NoExtensions, Model = NoModel,
+            SourceFile = null, ResolvedHocon = "", Overrides = NoOverrides, Extensions = NoExtensions, Model = NoModel, Task = NoTask,
         };
         Assert.Equal(Scalars(expected), Scalars(actual));
         Assert.Equal(expected.Model.Type, actual.Model.Type);
         AssertSameValues(expected.Model.Arguments, actual.Model.Arguments);
+        Assert.Equal(expected.Task.Type, actual.Task.Type);
+        Assert.Equal(expected.Task.Metrics, actual.Task.Metrics);
+        AssertSameValues(expected.Task.Settings, actual.Task.Settings);
         Assert.Equal(expected.Extensions.Count, actual.Extensions.Count);
         foreach (var (e, a) in expected.Extensions.Zip(actual.Extensions))
         {
@@ -123,4 +128,5 @@ public sealed class ResolvedHoconTests
     static readonly IReadOnlyList<KeyValuePair<string, string>> NoOverrides = [];
     static readonly IReadOnlyList<ExtensionSection> NoExtensions = [];
     static readonly ModelSection NoModel = new("", new Dictionary<string, object?>());
+    static readonly TaskSection NoTask = new();
 }

@@ -178,7 +178,7 @@ public sealed class CheckpointStoreTests : IDisposable
 
         Assert.Equal(2, Directory.GetFiles(_directory).Length);
         Assert.Equal(newest, store.Latest());
-        Assert.EndsWith("epoch-0001-step-000000020.ckpt", newest);
+        Assert.EndsWith("epoch-0002-step-000000020.ckpt", newest); // metadata counts epochs from 0, names from 1
     }
 
     [Fact]

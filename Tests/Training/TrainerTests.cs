@@ -38,7 +38,7 @@ public sealed class TrainerTests
     {
         var (result, losses, run) = Train(TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 3, trainLimit: 1000));
         Assert.Equal(3, result.Epochs);
-        Assert.True(result.TestAccuracy > 0.55, $"test accuracy {result.TestAccuracy:P1} is barely above chance");
+        Assert.True(result.Metric("test_accuracy") > 0.55, $"test accuracy {result.Metric("test_accuracy"):P1} is barely above chance");
         Assert.True(losses.Losses[^1].Loss < losses.Losses[0].Loss);
         Assert.True(File.Exists(run.ExperimentFile));
         Assert.Contains("\"Type\": \"mlp\"", File.ReadAllText(run.InstantiationFile));
@@ -63,12 +63,12 @@ public sealed class TrainerTests
         var experiment = TrainingFixtures.Mlp(runs, epochs: 3, optimizer: "adam", scheduler: "step");
         var uninterrupted = Train(experiment).Losses.Losses;
 
-        var (stopped, firstPart, run) = Train(experiment, null, new StopAfterEpoch(1));
-        Assert.Equal("stopped after epoch 1", stopped.StopReason);
+        var (stopped, firstPart, run) = Train(experiment, null, new StopAfterEpoch(2));
+        Assert.Equal("stopped after epoch 2", stopped.StopReason);
         Assert.NotNull(stopped.LastCheckpoint);
 
         var (_, resumedPart, _) = Train(experiment, stopped.LastCheckpoint);
-        Assert.All(resumedPart.Losses, l => Assert.Equal(2, l.Epoch));
+        Assert.All(resumedPart.Losses, l => Assert.Equal(3, l.Epoch));
         Assert.Equal(uninterrupted, firstPart.Losses.Concat(resumedPart.Losses).ToList());
     }
 
@@ -87,10 +87,10 @@ public sealed class TrainerTests
         var experiment = TrainingFixtures.Mlp(runs, epochs: 3, optimizer: "sgd", scheduler: "step");
         var uninterrupted = Train(experiment).Losses.Losses;
 
-        var (stopped, firstPart, _) = Train(experiment, null, new StopMidEpoch(atEpoch: 1, afterBatch: 3));
+        var (stopped, firstPart, _) = Train(experiment, null, new StopMidEpoch(atEpoch: 2, afterBatch: 3));
         Assert.Contains("batch-000004", stopped.LastCheckpoint);
         var (resumed, resumedPart, _) = Train(experiment, stopped.LastCheckpoint);
-        Assert.Equal((1, 4), (resumedPart.Losses[0].Epoch, resumedPart.Losses[0].Batch));
+        Assert.Equal((2, 4), (resumedPart.Losses[0].Epoch, resumedPart.Losses[0].Batch));
         Assert.Equal(uninterrupted, firstPart.Losses.Concat(resumedPart.Losses).ToList());
         Assert.Equal(3, resumed.Epochs);
     }
@@ -143,7 +143,7 @@ public sealed class TrainerTests
     {
         var experiment = TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 2, trainLimit: 256);
         var first = new BatchCounter();
-        var (stopped, _, _) = Train(experiment, null, first, new StopAfterEpoch(0));
+        var (stopped, _, _) = Train(experiment, null, first, new StopAfterEpoch(1));
         Assert.Equal(4, first.Count);
         var second = new BatchCounter();
         Train(experiment, stopped.LastCheckpoint, second);
@@ -237,7 +237,7 @@ public sealed class TrainerTests
         using var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, null, []);
         var result = trainer.Evaluate();
         Assert.Equal(200, result.Samples);
-        Assert.InRange(result.Accuracy, 0, 1);
+        Assert.InRange(result.Metric("accuracy"), 0, 1);
         Assert.True(double.IsFinite(result.Loss));
     }
 }

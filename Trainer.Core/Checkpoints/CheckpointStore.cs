@@ -39,6 +39,8 @@ public sealed record ExtensionState(ExtensionStateKind Kind, byte[] Data)
 }
 
 /// <summary>What a checkpoint records besides the model and optimizer tensors.</summary>
+/// <param name="Epoch">The 0-based index of the epoch the checkpoint was written in (after, when it ran to its end);
+/// people read it as epoch <c>Epoch + 1</c>, which is the number in the file name.</param>
 /// <param name="Model">The resolved model spec (instantiation parameters), so the model can be rebuilt to load into.</param>
 /// <param name="Sampler">Where the data order stands, to resume mid-epoch on the same batches.</param>
 /// <param name="Extensions">Per-extension state, keyed by extension name.</param>
@@ -103,14 +105,15 @@ public sealed class CheckpointStore
     public string Directory { get; }
     public CheckpointKey? Key { get; }
 
-    /// <summary>Writes a checkpoint and returns its path (default name <c>epoch-0003-step-000001200.ckpt</c>).</summary>
+    /// <summary>Writes a checkpoint and returns its path (default name <c>epoch-0003-step-000001200.ckpt</c>, after the
+    /// third epoch: the name counts epochs from 1).</summary>
     public string Save(nn.Module model, OptimizerHelper? optimizer, CheckpointMetadata metadata, string? fileName = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(metadata);
         TorchRuntime.EnsureLoaded();
         System.IO.Directory.CreateDirectory(Directory);
-        var path = Path.Combine(Directory, fileName ?? $"epoch-{metadata.Epoch:D4}-step-{metadata.Step:D9}{Extension}");
+        var path = Path.Combine(Directory, fileName ?? $"epoch-{metadata.Epoch + 1:D4}-step-{metadata.Step:D9}{Extension}");
 
         var version = Key is null ? UnsignedVersion : SignedVersion;
         var sections = new List<(string Name, ExtensionStateKind Kind, byte[] Payload)>

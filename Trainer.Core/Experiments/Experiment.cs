@@ -19,6 +19,8 @@ public sealed record Experiment
     public int Threads { get; init; }
     public required ModelSection Model { get; init; }
     public required DataSection Data { get; init; }
+    /// <summary>What the model learns: the loss and the metrics (<c>task { type = classification, metrics = [accuracy] }</c>).</summary>
+    public TaskSection Task { get; init; } = new();
     public OptimizerSection Optimizer { get; init; } = new();
     public SchedulerSection Scheduler { get; init; } = new();
     /// <summary>Clip the global gradient norm to this value; 0 = off.</summary>
@@ -85,8 +87,26 @@ public sealed record CheckpointSection
 {
     /// <summary>Write a checkpoint every N epochs (0 = only at the end).</summary>
     public int EveryEpochs { get; init; } = 1;
-    /// <summary>Keep the newest N checkpoints (0 = all).</summary>
+    /// <summary>Keep the newest N checkpoints (0 = all); the best checkpoint is kept besides them.</summary>
     public int Keep { get; init; } = 3;
+    /// <summary>The metric the best checkpoint follows: <c>loss</c> or one of <c>task.metrics</c>, on the per-epoch
+    /// evaluation split, optionally with that split as prefix (<c>val_accuracy</c>). Null: the task's first metric.</summary>
+    public string? Best { get; init; }
+    /// <summary><c>max</c> or <c>min</c>: which way <see cref="Best"/> is better. Null: the metric's own direction.</summary>
+    public string? BestMode { get; init; }
+}
+
+/// <summary>
+/// <c>task { type = classification, metrics = [accuracy, top5, f1-macro] }</c>: which task (the loss and the metrics it
+/// can report) and which of its metrics each evaluated split reports. Other keys are the task's settings
+/// (<c>threshold = 0.5</c> for <c>multi-label</c>).
+/// </summary>
+public sealed record TaskSection
+{
+    public string Type { get; init; } = "classification";
+    /// <summary>The metrics to report, in order; empty: the task's defaults.</summary>
+    public IReadOnlyList<string> Metrics { get; init; } = ["accuracy"];
+    public IReadOnlyDictionary<string, object?> Settings { get; init; } = new Dictionary<string, object?>();
 }
 
 /// <summary>

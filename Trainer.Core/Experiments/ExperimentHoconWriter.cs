@@ -54,6 +54,14 @@ public static partial class ExperimentHoconWriter
         Field(w, 1, "test-limit", experiment.Data.TestLimit);
         Close(w, 0);
 
+        var task = experiment.Task;
+        Open(w, 0, "task");
+        Field(w, 1, "type", task.Type);
+        Field(w, 1, "metrics", task.Metrics);
+        foreach (var (key, value) in task.Settings)
+            Field(w, 1, key, value);
+        Close(w, 0);
+
         var optimizer = experiment.Optimizer;
         Open(w, 0, "optimizer");
         Field(w, 1, "type", optimizer.Type);
@@ -79,6 +87,10 @@ public static partial class ExperimentHoconWriter
         Open(w, 0, "checkpoint");
         Field(w, 1, "every-epochs", experiment.Checkpoint.EveryEpochs);
         Field(w, 1, "keep", experiment.Checkpoint.Keep);
+        if (experiment.Checkpoint.Best is { } best)
+            Field(w, 1, "best", best);
+        if (experiment.Checkpoint.BestMode is { } bestMode)
+            Field(w, 1, "best-mode", bestMode);
         Close(w, 0);
 
         if (experiment.Extensions.Count == 0)

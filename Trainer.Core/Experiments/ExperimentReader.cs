@@ -26,6 +26,9 @@ internal sealed partial class ExperimentReader(
     static readonly IReadOnlyList<string> CheckpointKeys = ExperimentSchema.KeysIn("checkpoint");
     static readonly IReadOnlyList<string> DataParallelKeys = ExperimentSchema.KeysIn("data-parallel");
     static readonly IReadOnlyList<string> CodeKeys = ExperimentSchema.KeysIn("code");
+    /// <summary>Besides these, a task block holds the task's own settings (free-form, checked by the task).</summary>
+    static readonly IReadOnlyList<string> TaskKeys = ExperimentSchema.KeysIn("task");
+    public static readonly IReadOnlyList<string> BestModes = ExperimentSchema.AllowedValues("checkpoint.best-mode");
 
     public static readonly IReadOnlyList<string> OptimizerTypes = ExperimentSchema.AllowedValues("optimizer.type");
     public static readonly IReadOnlyList<string> SchedulerTypes = ExperimentSchema.AllowedValues("scheduler.type");
@@ -58,7 +61,7 @@ internal sealed partial class ExperimentReader(
         var workers = Int(root, "", "workers") ?? defaults.Workers;
         Check(workers >= 1, "workers", $"'workers' must be at least 1, but is {workers}.");
 
-        return defaults with
+        var experiment = defaults with
         {
             Name = String(root, "", "name") ?? defaultName,
             Seed = Long(root, "", "seed") ?? defaults.Seed,
@@ -69,6 +72,7 @@ internal sealed partial class ExperimentReader(
             Threads = threads,
             Model = ReadModel(),
             Data = ReadData(),
+            Task = ReadTask(),
             Optimizer = ReadOptimizer(),
             Scheduler = ReadScheduler(),
             GradientClip = gradientClip,
@@ -80,6 +84,54 @@ internal sealed partial class ExperimentReader(
             RunsDirectory = String(root, "", "runs-dir") ?? defaults.RunsDirectory,
             Code = ReadCode(),
         };
+        return WithTaskDefaults(experiment);
+    }
+
+    TaskSection ReadTask()
+    {
+        var defaults = new TaskSection();
+        var task = Block(root, "", "task", required: null);
+        if (task is null)
+            return defaults;
+        var type = String(task, "task", "type") ?? defaults.Type;
+        IReadOnlyList<string> metrics = [];
+        if (Value(task, "metrics") is { } list)
+        {
+            if (!IsList(list))
+                Fail("task.metrics", $"'task.metrics' must be a list of metric names, e.g. metrics = [accuracy, f1-macro], but is {Describe(list)}.");
+            metrics = Items(list).Select(item => item.GetString()?.Trim() ?? "").ToList();
+        }
+        var settings = SimpleValues(task, "task", "task settings");
+        foreach (var key in TaskKeys) settings.Remove(key);
+        return new TaskSection { Type = type, Metrics = metrics, Settings = settings };
+    }
+
+    /// <summary>
+    /// For a built-in task, checks the metrics and the best checkpoint's metric now, at load, and spells out their
+    /// defaults; a task of the user's own is checked the same way when the trainer builds it.
+    /// </summary>
+    Experiment WithTaskDefaults(Experiment experiment)
+    {
+        try
+        {
+            if (Tasks.BuiltInTasks.TryCreate(experiment.Task) is not { } task)
+                return experiment;
+            var configured = Tasks.ConfiguredTask.Create(task, experiment.Task, experiment.Checkpoint);
+            return experiment with
+            {
+                Task = experiment.Task with { Metrics = configured.Metrics.Select(m => m.Name).ToList() },
+                Checkpoint = experiment.Checkpoint with
+                {
+                    Best = experiment.Checkpoint.Best ?? configured.Best.Metric,
+                    BestMode = configured.Best.Mode,
+                },
+            };
+        }
+        catch (ExperimentException e) when (e.Origin is null)
+        {
+            Fail(e.KeyPath ?? "task", e.Problem);
+            return experiment;
+        }
     }
 
     CodeSection? ReadCode()
@@ -182,7 +234,13 @@ internal sealed partial class ExperimentReader(
         Check(every >= 0, "checkpoint.every-epochs", $"'checkpoint.every-epochs' must be 0 (only at the end) or more, but is {every}.");
         var keep = Int(checkpoint, "checkpoint", "keep") ?? defaults.Keep;
         Check(keep >= 0, "checkpoint.keep", $"'checkpoint.keep' must be 0 (keep all) or more, but is {keep}.");
-        return new CheckpointSection { EveryEpochs = every, Keep = keep };
+        return new CheckpointSection
+        {
+            EveryEpochs = every,
+            Keep = keep,
+            Best = String(checkpoint, "checkpoint", "best"),
+            BestMode = OneOf(checkpoint, "checkpoint", "best-mode", BestModes),
+        };
     }
 
     DataParallelSection ReadDataParallel(int workers)

@@ -7,6 +7,7 @@ using TrainManager.Experiments;
 using TrainManager.Models;
 using TrainManager.Runtime;
 using TrainManager.Stages;
+using TrainManager.Tasks;
 using static TorchSharp.torch;
 
 namespace TrainManager.Training;
@@ -14,7 +15,12 @@ namespace TrainManager.Training;
 /// <summary>
 /// Fit, evaluate and predict, as extensible methods with the stages of <see cref="TrainerStages.Tree"/>:
 /// fit &gt; epoch &gt; train &gt; batch &gt; (forward, loss, backward, step), validate &gt; eval_batch &gt; forward,
-/// checkpoint. Every tensor lives on the configured device; each batch runs in its own dispose scope.
+/// checkpoint; then test. Every tensor lives on the configured device; each batch runs in its own dispose scope.
+/// <para>The loop does not know the task: the loss and the metrics come from the experiment's <c>task</c>
+/// (<see cref="ConfiguredTask"/>). Each epoch is evaluated on the validation split when there is one (<c>val_loss</c>,
+/// <c>val_&lt;metric&gt;</c>), on the test split otherwise (<c>test_loss</c>, <c>test_&lt;metric&gt;</c>); with a
+/// validation split, the test split is evaluated once, when the fit has run to its end. Epochs are numbered from 1
+/// wherever a person reads them (the <c>epoch</c> fixture, checkpoint names, metrics files).</para>
 /// </summary>
 public sealed class Trainer : Extensible, IDisposable
 {
@@ -29,6 +35,8 @@ public sealed class Trainer : Extensible, IDisposable
     /// <summary>Where the resumed epoch's batches start in its permutation: 0, unless it was stopped under another world size.</summary>
     private long _resumeShardedFrom;
     private long _step;
+    /// <summary>The best value so far of <see cref="BestMetricKey"/>, NaN before the first evaluation.</summary>
+    private double _bestValue = double.NaN;
 
     public Trainer(TrainerSetup setup, params Extension[] extensions) : base()
     {
@@ -41,6 +49,13 @@ public sealed class Trainer : Extensible, IDisposable
         _schedule = OptimizerFactory.CreateSchedule(_optimizer, setup.Experiment.Scheduler, setup.Experiment.Epochs);
         _sampler = new EpochSampler(setup.TrainData.Count, setup.Experiment.BatchSize, setup.Experiment.Seed,
             rank: setup.Rank, worldSize: setup.WorldSize);
+        Task = ConfiguredTask.Create(setup.Task ?? BuiltInTasks.Create(setup.Experiment.Task), setup.Experiment.Task, setup.Experiment.Checkpoint);
+        EpochSplit = setup.ValidationData is null ? ConfiguredTask.Test : ConfiguredTask.Validation;
+        if (Task.Best.Split is { } split && split != EpochSplit)
+            throw new ExperimentException(
+                $"'checkpoint.best' is '{Task.Best.KeyFor(split)}', but each epoch is evaluated on the {(EpochSplit == ConfiguredTask.Test ? "test split (this run has no validation split)" : "validation split")}, " +
+                $"so it reports {Task.Best.KeyFor(EpochSplit)}. Write best = {Task.Best.Metric}, which follows whichever split is evaluated each epoch.",
+                keyPath: "checkpoint.best");
         // In a data-parallel run, extensions that write files do so once, on rank 0.
         foreach (var extension in extensions)
             if (setup.Rank == 0 || extension.Ranks == RankScope.All) Register(extension);
@@ -71,6 +86,15 @@ public sealed class Trainer : Extensible, IDisposable
     public Device Device { get; }
     public optim.Optimizer Optimizer => _optimizer;
 
+    /// <summary>The task: the loss, the metrics each evaluated split reports, and what the best checkpoint follows.</summary>
+    public ConfiguredTask Task { get; }
+
+    /// <summary>The split evaluated after every epoch: <c>val</c> when there is a validation split, <c>test</c> otherwise.</summary>
+    public string EpochSplit { get; }
+
+    /// <summary>The epoch metric the best checkpoint follows, e.g. <c>val_accuracy</c>.</summary>
+    public string BestMetricKey => Task.Best.KeyFor(EpochSplit);
+
     public CheckpointStore? Checkpoints => _setup.Run is null ? null : new CheckpointStore(_setup.Run.CheckpointDirectory, _setup.CheckpointKey);
     public RunDirectory? Run => _setup.Run;
     public int BatchesPerEpoch => _sampler.BatchesPerEpoch;
@@ -87,20 +111,26 @@ public sealed class Trainer : Extensible, IDisposable
         var watch = Stopwatch.StartNew();
         var history = new List<IReadOnlyDictionary<string, double>>();
         string? lastCheckpoint = resumeFrom;
+        // A fit resumed in the same run directory goes on competing with the best checkpoint it already has.
+        var best = _setup.Run is null ? null : BestCheckpoint.Read(_setup.Run.CheckpointDirectory) is { } recorded && recorded.Metric == BestMetricKey ? recorded : null;
+        _bestValue = best?.Value ?? double.NaN;
         using var metricsLog = _setup.Run is null ? null : new MetricsLog(_setup.Run.MetricsDirectory, append: resumeFrom is not null);
+        IReadOnlyDictionary<string, double> testMetrics = new Dictionary<string, double>();
 
         using (Staged("fit",
                    ("model", Model.Module), ("optimizer", _optimizer), ("device", Device), ("epochs", experiment.Epochs),
                    ("batches_per_epoch", _sampler.BatchesPerEpoch), ("batch_size", experiment.BatchSize),
-                   ("train_data", _setup.TrainData), ("test_data", _setup.TestData), ("run_dir", _setup.Run?.Path),
+                   ("train_data", _setup.TrainData), ("validation_data", _setup.ValidationData), ("test_data", _setup.TestData),
+                   ("task", Task), ("run_dir", _setup.Run?.Path),
                    ("seed", experiment.Seed), ("rank", _setup.Rank), ("world_size", _setup.WorldSize), ("model_spec", Model.Spec)))
         {
+            // epoch is the sampler's 0-based index; hooks, files and people see its number, epoch + 1.
             for (var epoch = _nextEpoch; epoch < experiment.Epochs && !StopRequested; epoch++)
             {
                 // Everything native made during the epoch (its hooks, validation, the checkpoint) is owned by a scope on
                 // this thread, released when the epoch ends; each batch has its own scope inside it.
                 using var epochTensors = NewDisposeScope();
-                using var epochScope = Staged("epoch", ("epoch", epoch));
+                using var epochScope = Staged("epoch", ("epoch", epoch + 1));
                 if (epochScope.Skipped) break;
                 var epochWatch = Stopwatch.StartNew();
                 var (fromBatch, shardedFrom) = (_resumeBatch, _resumeShardedFrom);
@@ -112,53 +142,78 @@ public sealed class Trainer : Extensible, IDisposable
                     // checkpoint says where in the epoch to go on from. PostEpoch hooks still run, on what there is.
                     _nextEpoch = epoch;
                     (_resumeBatch, _resumeShardedFrom) = (batchesDone, shardedFrom);
-                    var partial = new Dictionary<string, double>
-                    {
-                        ["train_loss"] = trainLoss,
-                        ["test_loss"] = double.NaN,
-                        ["test_accuracy"] = double.NaN,
-                        ["lr"] = LearningRate,
-                        ["samples_per_second"] = samplesPerSecond,
-                        ["epoch_seconds"] = epochWatch.Elapsed.TotalSeconds,
-                    };
+                    var partial = EpochMetrics(trainLoss, SplitMetrics(EpochSplit, null), samplesPerSecond, epochWatch.Elapsed);
                     Fixtures["metrics"] = partial;
                     if (WritesCheckpoints)
                         using (Staged("checkpoint"))
                         {
-                            lastCheckpoint = SaveCheckpoint(epoch, batchesDone, shardedFrom, partial);
+                            lastCheckpoint = SaveCheckpoint(epoch, batchesDone, shardedFrom, partial, improved: false);
                             Fixtures["checkpoint_path"] = lastCheckpoint;
                         }
                     break;
                 }
-                var (testLoss, testAccuracy) = Validate();
-                var metrics = new Dictionary<string, double>
-                {
-                    ["train_loss"] = trainLoss,
-                    ["test_loss"] = testLoss,
-                    ["test_accuracy"] = testAccuracy,
-                    ["lr"] = LearningRate,
-                    ["samples_per_second"] = samplesPerSecond,
-                    ["epoch_seconds"] = epochWatch.Elapsed.TotalSeconds,
-                };
+                var evaluated = Validate(EpochSplit, _setup.ValidationData ?? _setup.TestData);
+                var metrics = EpochMetrics(trainLoss, SplitMetrics(EpochSplit, evaluated), samplesPerSecond, epochWatch.Elapsed);
                 _schedule.Step();
                 _nextEpoch = epoch + 1;
                 Fixtures["metrics"] = metrics;
                 history.Add(metrics);
-                metricsLog?.Epoch(epoch, metrics);
-                if (WritesCheckpoints && ShouldCheckpoint(epoch))
+                metricsLog?.Epoch(epoch + 1, metrics);
+                var improved = MetricDefinition.Improves(Task.Best.Goal, metrics.GetValueOrDefault(BestMetricKey, double.NaN), _bestValue);
+                if (improved) _bestValue = metrics[BestMetricKey];
+                // The best epoch gets a checkpoint even between the scheduled ones: it is the one a person wants back.
+                if (WritesCheckpoints && (ShouldCheckpoint(epoch) || improved))
                     using (Staged("checkpoint"))
                     {
-                        lastCheckpoint = SaveCheckpoint(epoch, _sampler.BatchesPerEpoch, 0, metrics);
+                        lastCheckpoint = SaveCheckpoint(epoch, _sampler.BatchesPerEpoch, 0, metrics, improved);
                         Fixtures["checkpoint_path"] = lastCheckpoint;
                     }
             }
+            if (_setup.ValidationData is not null && history.Count > 0 && _nextEpoch >= experiment.Epochs)
+                using (var test = Staged("test", ("split", ConfiguredTask.Test)))
+                    if (!test.Skipped)
+                    {
+                        var result = EvaluateBatches(_setup.TestData);
+                        Fixtures["eval_loss"] = result.Loss;
+                        Fixtures["eval_metrics"] = result.Metrics;
+                        testMetrics = SplitMetrics(ConfiguredTask.Test, result);
+                        metricsLog?.Test(testMetrics);
+                    }
             var last = history.Count > 0 ? history[^1] : new Dictionary<string, double>();
-            var result = new FitResult(_nextEpoch, last.GetValueOrDefault("train_loss", double.NaN),
-                last.GetValueOrDefault("test_loss", double.NaN), last.GetValueOrDefault("test_accuracy", double.NaN),
-                watch.Elapsed, history, lastCheckpoint, Engine.StopReason);
-            Fixtures["result"] = result;
-            return result;
+            var final = new Dictionary<string, double> { ["train_loss"] = last.GetValueOrDefault("train_loss", double.NaN) };
+            foreach (var (key, value) in SplitMetrics(EpochSplit, null)) final[key] = last.GetValueOrDefault(key, value);
+            foreach (var (key, value) in testMetrics) final[key] = value;
+            var fitResult = new FitResult(_nextEpoch, final, watch.Elapsed, history, lastCheckpoint, Engine.StopReason)
+            {
+                BestCheckpoint = _setup.Run is { } run && BestCheckpoint.Read(run.CheckpointDirectory) is { } b && b.Metric == BestMetricKey
+                    ? b.PathIn(run.CheckpointDirectory) : null,
+                BestMetric = BestMetricKey,
+                BestMode = Task.Best.Mode,
+            };
+            Fixtures["result"] = fitResult;
+            return fitResult;
         }
+    }
+
+    /// <summary>An epoch's metrics in the order reports show them.</summary>
+    private Dictionary<string, double> EpochMetrics(double trainLoss, IReadOnlyDictionary<string, double> evaluated, double samplesPerSecond, TimeSpan elapsed)
+    {
+        var metrics = new Dictionary<string, double> { ["train_loss"] = trainLoss };
+        foreach (var (key, value) in evaluated) metrics[key] = value;
+        metrics["lr"] = LearningRate;
+        metrics["samples_per_second"] = samplesPerSecond;
+        metrics["epoch_seconds"] = elapsed.TotalSeconds;
+        return metrics;
+    }
+
+    /// <summary><c>&lt;split&gt;_loss</c> and <c>&lt;split&gt;_&lt;metric&gt;</c> for every configured metric; NaN where
+    /// <paramref name="result"/> is null (the split was not evaluated).</summary>
+    private Dictionary<string, double> SplitMetrics(string split, EvalResult? result)
+    {
+        var metrics = new Dictionary<string, double> { [$"{split}_loss"] = result?.Loss ?? double.NaN };
+        foreach (var metric in Task.Metrics)
+            metrics[$"{split}_{metric.Name}"] = result?.Metrics.GetValueOrDefault(metric.Name, double.NaN) ?? double.NaN;
+        return metrics;
     }
 
     /// <summary>Whether any registered hook reads <c>per_sample_loss</c> (set <see cref="AlwaysComputePerSampleLoss"/> for code
@@ -220,11 +275,11 @@ public sealed class Trainer : Extensible, IDisposable
                 var prediction = Fixtures.Get<Tensor>("prediction");
                 if (_perSampleLossWanted)
                 {
-                    var perSample = nn.functional.cross_entropy(prediction, targets, reduction: nn.Reduction.None);
+                    var perSample = Task.PerSampleLoss(prediction, targets);
                     loss = perSample.mean();
                     Fixtures.DefineIn("batch", "per_sample_loss", perSample);
                 }
-                else loss = nn.functional.cross_entropy(prediction, targets);
+                else loss = Task.Loss(prediction, targets);
                 Fixtures.DefineIn("batch", "loss", loss);
             }
             using (var backward = Staged("backward"))
@@ -251,7 +306,7 @@ public sealed class Trainer : Extensible, IDisposable
             lossSum += lossValue * indices.Length;
             samples += indices.Length;
             _step++;
-            metricsLog?.Batch(epoch, batchIndex - 1, _step, lossValue, lr);
+            metricsLog?.Batch(epoch + 1, batchIndex - 1, _step, lossValue, lr);
         }
         var trainLoss = samples > 0 ? lossSum / samples : double.NaN;
         // The run's throughput: in a data-parallel run every rank trains a batch of the same size in each step.
@@ -261,37 +316,41 @@ public sealed class Trainer : Extensible, IDisposable
         return (trainLoss, samplesPerSecond, batchIndex);
     }
 
-    private (double Loss, double Accuracy) Validate()
+    private EvalResult? Validate(string split, IDataset data)
     {
-        using var validate = Staged("validate");
-        if (validate.Skipped) return (double.NaN, double.NaN);
-        var result = EvaluateBatches(_setup.TestData);
-        Fixtures["test_loss"] = result.Loss;
-        Fixtures["test_accuracy"] = result.Accuracy;
-        return (result.Loss, result.Accuracy);
-    }
-
-    /// <summary>Evaluates the model on <paramref name="data"/> (the test split by default).</summary>
-    public EvalResult Evaluate(IDataset? data = null)
-    {
-        data ??= _setup.TestData;
-        using var tensors = NewDisposeScope();
-        using var evaluate = Staged("evaluate", ("model", Model.Module), ("device", Device), ("data", data));
+        using var validate = Staged("validate", ("split", split));
+        if (validate.Skipped) return null;
         var result = EvaluateBatches(data);
-        Fixtures["test_loss"] = result.Loss;
-        Fixtures["test_accuracy"] = result.Accuracy;
-        Fixtures["metrics"] = new Dictionary<string, double> { ["test_loss"] = result.Loss, ["test_accuracy"] = result.Accuracy };
+        Fixtures["eval_loss"] = result.Loss;
+        Fixtures["eval_metrics"] = result.Metrics;
         return result;
     }
 
+    /// <summary>Evaluates the model on <paramref name="data"/> (the test split by default); the <c>metrics</c> fixture
+    /// names the values <c>&lt;split&gt;_loss</c> and <c>&lt;split&gt;_&lt;metric&gt;</c>.</summary>
+    public EvalResult Evaluate(IDataset? data = null, string split = ConfiguredTask.Test)
+    {
+        data ??= _setup.TestData;
+        using var tensors = NewDisposeScope();
+        using var evaluate = Staged("evaluate", ("model", Model.Module), ("device", Device), ("data", data), ("split", split), ("task", Task));
+        var result = EvaluateBatches(data);
+        Fixtures["eval_loss"] = result.Loss;
+        Fixtures["eval_metrics"] = result.Metrics;
+        Fixtures["metrics"] = SplitMetrics(split, result);
+        return result;
+    }
+
+    /// <summary>The task's loss and metrics over the whole of <paramref name="data"/>: each metric accumulates across
+    /// the batches, so its value is exact for the split.</summary>
     private EvalResult EvaluateBatches(IDataset data)
     {
         var wasTraining = Model.Module.training;
         Model.Module.eval();
         using var noGrad = no_grad();
         var batchSize = _setup.Experiment.EvalBatchSize ?? _setup.Experiment.BatchSize * 4;
+        var accumulators = Task.NewAccumulators();
         double lossSum = 0;
-        long correct = 0, total = 0;
+        long total = 0;
         var batchIndex = 0;
         for (long start = 0; start < data.Count; start += batchSize)
         {
@@ -306,15 +365,16 @@ public sealed class Trainer : Extensible, IDisposable
             using (Staged("forward"))
                 Fixtures.DefineIn("eval_batch", "prediction", Model.Module.call(inputs));
             var prediction = Fixtures.Get<Tensor>("prediction");
-            var perSample = nn.functional.cross_entropy(prediction, targets, reduction: nn.Reduction.None);
+            var perSample = Task.PerSampleLoss(prediction, targets);
             Fixtures["per_sample_loss"] = perSample;
             Fixtures["loss"] = perSample.mean();
             lossSum += perSample.sum().item<float>();
-            correct += prediction.argmax(1).eq(targets).sum().item<long>();
+            foreach (var (_, metric) in accumulators) metric.Update(prediction, targets);
             total += indices.Length;
         }
         if (wasTraining) Model.Module.train();
-        return new EvalResult(total > 0 ? lossSum / total : double.NaN, total > 0 ? (double)correct / total : double.NaN, total);
+        var metrics = accumulators.ToDictionary(a => a.Name, a => total > 0 ? a.Metric.Compute() : double.NaN);
+        return new EvalResult(total > 0 ? lossSum / total : double.NaN, metrics, total);
     }
 
     /// <summary>Class scores for <paramref name="inputs"/> (a batch), on the configured device.</summary>
@@ -337,9 +397,10 @@ public sealed class Trainer : Extensible, IDisposable
         }
     }
 
-    /// <summary>Writes a checkpoint of the state after <paramref name="epoch"/>: model, optimizer, RNG, the
-    /// instantiation parameters, and the state of every extension that has state.</summary>
-    private string SaveCheckpoint(int epoch, int batchesDone, long shardedFrom, IReadOnlyDictionary<string, double> metrics)
+    /// <summary>Writes a checkpoint of the state after <paramref name="epoch"/> (its 0-based index): model, optimizer,
+    /// RNG, the instantiation parameters, and the state of every extension that has state. When
+    /// <paramref name="improved"/>, it becomes the run's best checkpoint, which <c>checkpoint.keep</c> does not delete.</summary>
+    private string SaveCheckpoint(int epoch, int batchesDone, long shardedFrom, IReadOnlyDictionary<string, double> metrics, bool improved)
     {
         var store = Checkpoints!;
         var states = Extensions.OfType<IStatefulExtension>().ToDictionary(e => ((Extension)e).Name, e => e.SaveState());
@@ -347,10 +408,16 @@ public sealed class Trainer : Extensible, IDisposable
         var complete = batchesDone >= _sampler.BatchesPerEpoch;
         var sampler = complete ? _sampler.StateAt(epoch + 1, 0) : _sampler.StateAt(epoch, batchesDone, shardedFrom);
         var path = store.Save(Model.Module, _optimizer, new CheckpointMetadata(epoch, _step, Model.Spec, sampler, states),
-            complete ? null : $"epoch-{epoch:D4}-batch-{batchesDone:D6}-step-{_step:D9}{CheckpointStore.Extension}");
+            complete ? null : $"epoch-{epoch + 1:D4}-batch-{batchesDone:D6}-step-{_step:D9}{CheckpointStore.Extension}");
+        if (improved)
+            new BestCheckpoint(Path.GetFileName(path), BestMetricKey, Task.Best.Mode, _bestValue, epoch + 1).Write(store.Directory);
         var keep = _setup.Experiment.Checkpoint.Keep;
         if (keep > 0)
-            foreach (var old in store.List().SkipLast(keep)) File.Delete(old);
+        {
+            var best = BestCheckpoint.Read(store.Directory)?.PathIn(store.Directory);
+            foreach (var old in store.List().SkipLast(keep))
+                if (best is null || Path.GetFullPath(old) != Path.GetFullPath(best)) File.Delete(old);
+        }
         return path;
     }
 
@@ -412,10 +479,14 @@ public sealed class Trainer : Extensible, IDisposable
         Model.Dispose();
         (_setup.TrainData as IDisposable)?.Dispose();
         (_setup.TestData as IDisposable)?.Dispose();
+        (_setup.ValidationData as IDisposable)?.Dispose();
     }
 }
 
 /// <summary>What a <see cref="Trainer"/> is built from.</summary>
 /// <param name="CheckpointKey">Signs and authenticates checkpoints; null: unsigned, checksum only.</param>
+/// <param name="ValidationData">Evaluated after every epoch when given (the test split then once, at the end).</param>
+/// <param name="Task">The task, when built by the caller (a user's task); null: the built-in one the experiment names.</param>
 public sealed record TrainerSetup(Experiment Experiment, ModelInstance Model, IDataset TrainData, IDataset TestData,
-    RunDirectory? Run, int Rank = 0, int WorldSize = 1, CheckpointKey? CheckpointKey = null);
+    RunDirectory? Run, int Rank = 0, int WorldSize = 1, CheckpointKey? CheckpointKey = null, IDataset? ValidationData = null,
+    ITrainingTask? Task = null);

@@ -1,3 +1,4 @@
+using TrainManager.Coordinator.Cluster.Experiments;
 using System.ComponentModel;
 using Spectre.Console;
 using TrainManager.Coordinator.Cluster.Protocol;
@@ -18,14 +19,15 @@ public sealed class CheckpointsCommand(IAnsiConsole console) : ClusterCommand<Ru
             return ExitCodes.Success;
         }
         var table = new Table().Border(TableBorder.Rounded).Title($"Checkpoints of {details.Summary.RunId}")
-            .AddColumns("epoch", "step", "path", "sha256", "test accuracy", "here");
+            .AddColumns("epoch", "step", "path", "sha256", "metric", "here");
         foreach (var checkpoint in details.Checkpoints)
             table.AddRow(
                 (checkpoint.Epoch + 1).ToString(),
                 checkpoint.Step.ToString(),
                 Markup.Escape(checkpoint.Path),
                 checkpoint.Sha256[..Math.Min(16, checkpoint.Sha256.Length)],
-                checkpoint.Metrics.TryGetValue("test_accuracy", out var accuracy) ? RunEventText.Percent(accuracy) : "-",
+                HeadlineMetric.Of(checkpoint.Metrics) is { } headline
+                    ? Markup.Escape(HeadlineMetric.Text(headline.Key, headline.Value)) : "-",
                 // Whether this machine sees the shared directory: a resume on it could use the file.
                 File.Exists(checkpoint.Path) ? "yes" : "not on this machine");
         Console.Write(table);

@@ -58,8 +58,8 @@ public static class EmbeddedTrain
         return ended.ErrorFile is { } file ? new RunFailedException(file, cause) : cause;
     }
 
-    public static FitResult ToFitResult(TrainingOutcome outcome) => new(outcome.Epochs, outcome.TrainLoss, outcome.TestLoss,
-        outcome.TestAccuracy, outcome.Elapsed, [], outcome.LastCheckpoint, outcome.StopReason);
+    public static FitResult ToFitResult(TrainingOutcome outcome) => new(outcome.Epochs, outcome.FinalMetrics, outcome.Elapsed, [],
+        outcome.LastCheckpoint, outcome.StopReason);
 
     sealed class SilentObserver : IRunObserver;
 }

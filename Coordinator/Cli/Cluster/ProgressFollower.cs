@@ -28,7 +28,7 @@ public sealed class ProgressFollower(IAnsiConsole console) : IRunObserver, IDisp
         switch (e)
         {
             case EpochCompleted epoch when _fitting:
-                _progress.PostEpoch(epoch.Epoch, epoch.Metrics);
+                _progress.PostEpoch(epoch.Epoch + 1, epoch.Metrics); // the journal counts from 0, the display from 1
                 return;
             case CheckpointSaved when _fitting:
                 return; // the epoch line says enough while the bar runs; `trainmanager checkpoints` lists them
@@ -49,7 +49,7 @@ public sealed class ProgressFollower(IAnsiConsole console) : IRunObserver, IDisp
         }
         if (progress.Epoch != _epoch)
         {
-            _progress.PreEpoch(progress.Epoch);
+            _progress.PreEpoch(progress.Epoch + 1);
             _epoch = progress.Epoch;
             _samples = 0;
         }

@@ -1,3 +1,4 @@
+using TrainManager.Coordinator.Cluster.Experiments;
 using System.Globalization;
 using TrainManager.Coordinator.Cluster.Protocol;
 
@@ -37,14 +38,13 @@ public static class RunEventText
 
     public static string Metrics(IReadOnlyDictionary<string, double> metrics) => string.Join(", ", metrics.Select(m => m.Key switch
     {
-        "test_accuracy" => $"test accuracy {Percent(m.Value)}",
         "samples_per_second" => $"{Number(m.Value, "N0")} samples/s",
         "epoch_seconds" => $"{Number(m.Value, "0.0")} s",
-        _ => $"{m.Key.Replace('_', ' ')} {Number(m.Value, "0.####")}",
+        "lr" => $"lr {Number(m.Value, "G4")}",
+        _ => HeadlineMetric.Text(m.Key, m.Value),
     }));
 
-    static string Outcome(TrainingOutcome o) =>
-        $"train loss {Number(o.TrainLoss, "0.0000")}, test loss {Number(o.TestLoss, "0.0000")}, test accuracy {Percent(o.TestAccuracy)}";
+    static string Outcome(TrainingOutcome o) => string.Join(", ", o.FinalMetrics.Select(m => HeadlineMetric.Text(m.Key, m.Value)));
 
     public static string Percent(double value) => double.IsNaN(value) ? "-" : Number(value * 100, "0.00") + "%";
 

@@ -1,3 +1,4 @@
+using TrainManager.Coordinator.Cluster.Experiments;
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -95,7 +96,7 @@ public static class RunEndings
             case RunStatus.Finished:
                 if (ended.Outcome is { } outcome)
                     console.Profile.Out.Writer.WriteLine(
-                        $"Run {ended.RunId} finished: {outcome.Epochs} epochs, test accuracy {RunEventText.Percent(outcome.TestAccuracy)}, in {ended.RunDirectory}.");
+                        $"Run {ended.RunId} finished: {outcome.Epochs} epochs{(HeadlineMetric.Of(outcome.FinalMetrics) is { } headline ? ", " + HeadlineMetric.Text(headline.Key, headline.Value) : "")}, in {ended.RunDirectory}.");
                 return ExitCodes.Success;
             case RunStatus.Cancelled:
                 console.WriteLine($"Run {ended.RunId} was cancelled: {ended.Reason}.");

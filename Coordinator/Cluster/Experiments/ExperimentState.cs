@@ -89,10 +89,9 @@ public sealed record ExperimentState
         RunStatus.Failed or RunStatus.Cancelled => Reason,
         RunStatus.Queued when Reason is not null => $"waiting for {Wanted()} (last: {Reason})",
         RunStatus.Queued => $"waiting for {Wanted()}",
-        RunStatus.Finished when Outcome is { } o && !double.IsNaN(o.TestAccuracy) =>
-            string.Create(CultureInfo.InvariantCulture, $"test accuracy {o.TestAccuracy * 100:0.00}%"),
-        RunStatus.Running when LastMetrics is { } m && m.TryGetValue("test_accuracy", out var accuracy) && !double.IsNaN(accuracy) =>
-            string.Create(CultureInfo.InvariantCulture, $"test accuracy {accuracy * 100:0.00}% after epoch {EpochsDone}"),
+        RunStatus.Finished when HeadlineMetric.Of(Outcome?.FinalMetrics) is { } final => HeadlineMetric.Text(final.Key, final.Value),
+        RunStatus.Running when HeadlineMetric.Of(LastMetrics) is { } last =>
+            string.Create(CultureInfo.InvariantCulture, $"{HeadlineMetric.Text(last.Key, last.Value)} after epoch {EpochsDone}"),
         _ => null,
     };
 }

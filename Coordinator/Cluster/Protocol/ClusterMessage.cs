@@ -37,6 +37,10 @@ public sealed record CheckpointRecord(string Path, string Sha256, int Epoch, lon
 public sealed record RejectedCheckpoint(string Path, string Reason, string? KeptAs);
 
 /// <summary>How a fit ended: the numbers of the run summary.</summary>
+/// <param name="TestLoss">Kept for journals written before <paramref name="Metrics"/>; the same as its <c>test_loss</c>.</param>
+/// <param name="TestAccuracy">Kept for journals written before <paramref name="Metrics"/>; NaN for a task without accuracy.</param>
+/// <param name="Metrics">The fit's final metrics, whatever the task reports (<c>train_loss</c>, <c>val_*</c>,
+/// <c>test_*</c>); null in events journaled before it existed.</param>
 public sealed record TrainingOutcome(
     int Epochs,
     double TrainLoss,
@@ -44,7 +48,15 @@ public sealed record TrainingOutcome(
     double TestAccuracy,
     TimeSpan Elapsed,
     string? LastCheckpoint,
-    string? StopReason);
+    string? StopReason,
+    IReadOnlyDictionary<string, double>? Metrics = null)
+{
+    /// <summary>The final metrics, from <see cref="Metrics"/> or, for an old event, the three numbers it had.</summary>
+    public IReadOnlyDictionary<string, double> FinalMetrics => Metrics ?? new Dictionary<string, double>
+    {
+        ["train_loss"] = TrainLoss, ["test_loss"] = TestLoss, ["test_accuracy"] = TestAccuracy,
+    };
+}
 
 /// <summary>Which code the submitter ran: enough to find it again (commit, tree), small enough for the journal.
 /// The full patch of uncommitted changes is the provenance extension's job, in the run directory.</summary>

@@ -9,20 +9,22 @@ using static TorchSharp.torch;
 namespace TrainManager.Coordinator.Cluster.Workers;
 
 /// <summary>Reports the facts the journal keeps, as they happen on the training thread: each epoch's metrics and each
-/// checkpoint (path, SHA-256 of the whole file, epoch, step). The worker actor passes them on to the coordinator.</summary>
+/// checkpoint (path, SHA-256 of the whole file, epoch, step). The worker actor passes them on to the coordinator.
+/// The journal keeps epochs as 0-based indices, as checkpoint metadata does (readers add one); the trainer's <c>epoch</c>
+/// fixture is the epoch's number, counted from 1.</summary>
 public sealed class RunReporter(string runId, IActorRef worker, Func<long> step) : Extension
 {
     public override string Name => "cluster-run-reporter";
 
     public void PostCheckpoint(string checkpointPath, int epoch, IReadOnlyDictionary<string, double> metrics) =>
         worker.Tell(new CheckpointReport(runId, new CheckpointRecord(
-            Path.GetFullPath(checkpointPath), CheckpointChecksum.Of(checkpointPath), epoch, step(), new Dictionary<string, double>(metrics))));
+            Path.GetFullPath(checkpointPath), CheckpointChecksum.Of(checkpointPath), epoch - 1, step(), new Dictionary<string, double>(metrics))));
 
     // metrics is optional: an epoch cut short by a stop request ends before it has any.
     public void PostEpoch(int epoch, IReadOnlyDictionary<string, double>? metrics = null)
     {
         if (metrics is not null)
-            worker.Tell(new EpochReport(runId, epoch, new Dictionary<string, double>(metrics)));
+            worker.Tell(new EpochReport(runId, epoch - 1, new Dictionary<string, double>(metrics)));
     }
 }
 
@@ -43,9 +45,10 @@ public sealed class ProgressReporter(string runId, IActorRef worker, TimeSpan in
         _worldSize = worldSize;
     }
 
+    // Reported as the journal counts: from 0.
     public void PreEpoch(int epoch)
     {
-        _epoch = epoch;
+        _epoch = epoch - 1;
         _samples = 0;
         _next = 0;
     }

@@ -134,8 +134,9 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         Receive<StageRunnerProtocol.RoutineCompleted>(completed =>
         {
             var result = (FitResult)completed.Result!;
-            var outcome = new TrainingOutcome(result.Epochs, result.TrainLoss, result.TestLoss, result.TestAccuracy, result.Elapsed,
-                result.LastCheckpoint is null ? null : Path.GetFullPath(result.LastCheckpoint), result.StopReason);
+            var outcome = new TrainingOutcome(result.Epochs, result.TrainLoss, result.Metric("test_loss"), result.Metric("test_accuracy"), result.Elapsed,
+                result.LastCheckpoint is null ? null : Path.GetFullPath(result.LastCheckpoint), result.StopReason,
+                new Dictionary<string, double>(result.Metrics));
             ReportFinalCheckpoint(result);
             if (_job!.Stop.Reason is { } reason)
                 Report(new TrainingStoppedReport(_runId!, reason, _handBackRequester is not null || reason == LeavingReason, outcome));

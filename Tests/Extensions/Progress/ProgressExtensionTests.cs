@@ -23,7 +23,7 @@ public sealed class ProgressExtensionTests
         var progress = new ProgressExtension(console.Console, mode: ProgressMode.Lines);
 
         progress.PreFit(epochs: 2, batchesPerEpoch: 3);
-        for (var epoch = 0; epoch < 2; epoch++)
+        for (var epoch = 1; epoch <= 2; epoch++) // epochs are numbered from 1
         {
             progress.PreEpoch(epoch);
             progress.PostEpoch(epoch, Metrics);
@@ -46,7 +46,7 @@ public sealed class ProgressExtensionTests
         disposed.Dispose(); // reading it would throw
 
         progress.PreFit(1, 100);
-        progress.PreEpoch(0);
+        progress.PreEpoch(1);
         for (var batch = 0; batch < 100; batch++)
             progress.PostBatch(batch, 32, disposed);
         progress.PostFit();
@@ -62,11 +62,11 @@ public sealed class ProgressExtensionTests
         disposed.Dispose();
 
         progress.PreFit(1, 50);
-        progress.PreEpoch(0);
+        progress.PreEpoch(1);
         progress.PostBatch(0, 32, loss); // the first batch of an epoch refreshes
         for (var batch = 1; batch < 50; batch++)
             progress.PostBatch(batch, 32, disposed); // within the hour: not read
-        progress.PostEpoch(0, Metrics);
+        progress.PostEpoch(1, Metrics);
         progress.PostFit();
 
         Assert.True(progress.IsLive);
@@ -81,7 +81,7 @@ public sealed class ProgressExtensionTests
         var progress = new ProgressExtension(console.Console, mode: ProgressMode.Live);
 
         progress.PreFit(1, 2);
-        progress.PreEpoch(0);
+        progress.PreEpoch(1);
         progress.PostBatch(0, 32); // its inner stages were skipped: no loss fixture
         progress.PostFit();
 

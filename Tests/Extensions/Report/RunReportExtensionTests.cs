@@ -1,3 +1,4 @@
+using TrainManager.Experiments;
 using TrainManager.Extensions.Report;
 using TrainManager.Models;
 using TrainManager.Stages;
@@ -29,19 +30,21 @@ public sealed class RunReportExtensionTests : ExtensionTestKit
     private static void DriveFit(StageDriver driver, string? runDir, nn.Module model, int epochs, Action<int>? inEpoch = null)
     {
         var history = new List<IReadOnlyDictionary<string, double>>();
+        var task = TrainManager.Tasks.ConfiguredTask.Create(new TrainManager.Tasks.ClassificationTask(), new TaskSection(), new CheckpointSection());
         using (driver.Enter("fit", ("run_dir", runDir), ("model", model), ("model_spec", Spec), ("device", CPU),
-                   ("epochs", epochs), ("batch_size", 64), ("seed", 7L), ("world_size", 1)))
+                   ("epochs", epochs), ("batch_size", 64), ("seed", 7L), ("world_size", 1), ("task", task), ("validation_data", null)))
         {
             for (var epoch = 0; epoch < epochs; epoch++)
-                using (driver.Enter("epoch", ("epoch", epoch)))
+                using (driver.Enter("epoch", ("epoch", epoch + 1)))
                 {
                     inEpoch?.Invoke(epoch);
                     driver.Fixtures["metrics"] = Metrics(epoch);
                     history.Add(Metrics(epoch));
                 }
             var last = history[^1];
-            driver.Fixtures["result"] = new FitResult(epochs, last["train_loss"], last["test_loss"], last["test_accuracy"],
-                TimeSpan.FromSeconds(125), history, runDir is null ? null : Path.Combine(runDir, "checkpoints", "epoch-0002.ckpt"), null);
+            var final = new Dictionary<string, double> { ["train_loss"] = last["train_loss"], ["test_loss"] = last["test_loss"], ["test_accuracy"] = last["test_accuracy"] };
+            driver.Fixtures["result"] = new FitResult(epochs, final, TimeSpan.FromSeconds(125), history,
+                runDir is null ? null : Path.Combine(runDir, "checkpoints", "epoch-0003.ckpt"), null) { BestMetric = "test_accuracy", BestMode = "max" };
         }
     }
 
@@ -71,7 +74,7 @@ public sealed class RunReportExtensionTests : ExtensionTestKit
         Assert.Contains("<dt>final test accuracy</dt><dd>80.00 %</dd>", html);
         Assert.Equal(3, CountOf(html, "<tr><td>") + CountOf(html, "<tr class=\"best\""));
         Assert.Contains("<td>0.3333</td>", html);                       // epoch 2's train loss
-        Assert.Contains("<tr class=\"best\" title=\"highest test accuracy\"><td>2</td>", html);
+        Assert.Contains("<tr class=\"best\" title=\"highest test accuracy\"><td>3</td>", html);
         Assert.Contains("<img src=\"plots/loss-batches.png\"", html);
         Assert.True(html.IndexOf("step-20.png", StringComparison.Ordinal) < html.IndexOf("step-120.png", StringComparison.Ordinal),
             "histograms are ordered by step");
@@ -79,7 +82,7 @@ public sealed class RunReportExtensionTests : ExtensionTestKit
         Assert.Contains("href=\"instantiation.json\"", html);
         Assert.Contains("href=\"tb/\"", html);
         Assert.DoesNotContain("href=\"provenance/\"", html);          // only what exists is linked
-        Assert.Contains("href=\"checkpoints/epoch-0002.ckpt\"", html);
+        Assert.Contains("href=\"checkpoints/epoch-0003.ckpt\"", html);
         Assert.DoesNotContain("http", html);                            // nothing from outside
     }
 
@@ -90,8 +93,8 @@ public sealed class RunReportExtensionTests : ExtensionTestKit
         Directory.CreateDirectory(Path.Combine(run, "metrics"));
         File.WriteAllLines(Path.Combine(run, "metrics", "epochs.jsonl"),
         [
-            """{"epoch":0,"train_loss":0.9,"test_loss":null,"test_accuracy":0.61}""",
-            """{"epoch":1,"train_loss":0.5,"test_loss":0.6,"test_accuracy":0.72}""",
+            """{"epoch":1,"train_loss":0.9,"test_loss":null,"test_accuracy":0.61}""",
+            """{"epoch":2,"train_loss":0.5,"test_loss":0.6,"test_accuracy":0.72}""",
         ]);
         using var model = nn.Linear(2, 2);
         var driver = Drive(TrainerStages.Tree, new RunReportExtension());
@@ -99,7 +102,7 @@ public sealed class RunReportExtensionTests : ExtensionTestKit
         DriveFit(driver, run, model, epochs: 1);
 
         var html = File.ReadAllText(Path.Combine(run, "report.html"));
-        Assert.Contains("<tr><td>0</td><td>0.9</td><td><span class=\"na\">—</span></td><td>61.00 %</td></tr>", html);
+        Assert.Contains("<tr><td>1</td><td>0.9</td><td><span class=\"na\">—</span></td><td>61.00 %</td></tr>", html);
         Assert.Contains("<td>72.00 %</td>", html);
     }
 
@@ -132,7 +135,7 @@ public sealed class RunReportExtensionTests : ExtensionTestKit
         var html = File.ReadAllText(Path.Combine(run, "report.html"));
         Assert.Contains("class=\"status failed\"", html);
         Assert.Contains("Failed in stage fit/epoch: loss became NaN", html);
-        Assert.Contains("<tr class=\"best\" title=\"highest test accuracy\"><td>0</td>", html);   // the epoch that finished
+        Assert.Contains("<tr class=\"best\" title=\"highest test accuracy\"><td>1</td>", html);   // the epoch that finished, by the task's metric
     }
 
     [Fact]
