@@ -5,7 +5,8 @@ namespace TrainManager.Testing;
 
 /// <summary>
 /// An extensible with no routine of its own: a test enters and leaves stages with the fixtures it
-/// chooses, and reads back which hooks ran and what they left in the fixtures.
+/// chooses, and reads back which hooks ran and what they left in the fixtures. Given a stage tree, it checks
+/// hooks against it as the real extensible does, and refuses stages and fixtures the tree does not declare.
 /// </summary>
 public sealed class StageDriver : Extensible
 {
@@ -21,6 +22,10 @@ public sealed class StageDriver : Extensible
     }
 
     protected override StageTree? DeclareStages() => _tree;
+
+    /// <summary>A test enters the stages it needs, where it likes; the stages and fixtures must still be declared in
+    /// the tree, with values of their declared types, so that what passes here works in the real routine.</summary>
+    protected override StageTreeConformance Conformance => StageTreeConformance.NamesAndTypes;
 
     /// <summary>Every enter, exit, skip and hook call so far, in order.</summary>
     public IReadOnlyList<TraceEvent> Trace { get { lock (_trace) return _trace.ToArray(); } }

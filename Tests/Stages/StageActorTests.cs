@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using TrainManager.Actors;
 using TrainManager.Stages;
@@ -173,5 +174,75 @@ public sealed class StageActorTests : ExtensionTestKit
     {
         var e = Assert.Throws<HookRegistrationException>(() => Drive(new ObserverWithWriter()));
         Assert.Contains("observing", e.Message);
+    }
+
+    // The actors of hosted extensions live as long as their routine.
+    private sealed class CountingObserver : Extension
+    {
+        public int Seen;
+        public override ExtensionHosting Hosting => ExtensionHosting.Observing;
+        public void PostBatch() => Interlocked.Increment(ref Seen);
+    }
+
+    private sealed class BlockingNoop : Extension
+    {
+        public override ExtensionHosting Hosting => ExtensionHosting.Blocking;
+        public void PreBatch() { }
+    }
+
+    /// <summary>The extension actors alive now; there must be <paramref name="count"/> of them.</summary>
+    private IReadOnlyList<IActorRef> ExtensionActors(int count)
+    {
+        var probe = CreateTestProbe();
+        Sys.ActorSelection("/user/extension-*").Tell(new Identify("extension"), probe.Ref);
+        var actors = probe.ReceiveN(count, TimeSpan.FromSeconds(5)).Cast<ActorIdentity>().Select(i => i.Subject!).ToList();
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        return actors;
+    }
+
+    [Fact]
+    public void The_actors_of_hosted_extensions_are_stopped_when_the_routine_ends()
+    {
+        var driver = Drive(new CountingObserver(), new BlockingNoop());
+        IReadOnlyList<IActorRef> actors;
+        using (driver.Enter("fit"))
+        {
+            driver.Run("batch");
+            actors = ExtensionActors(2);
+        }
+        foreach (var actor in actors)
+        {
+            Watch(actor);
+            ExpectTerminated(actor);
+        }
+    }
+
+    [Fact]
+    public void The_actors_of_hosted_extensions_are_stopped_when_the_routine_throws()
+    {
+        var driver = Drive(new CountingObserver());
+        IReadOnlyList<IActorRef> actors = [];
+        void FailingRoutine()
+        {
+            using (driver.Enter("fit"))
+            {
+                actors = ExtensionActors(1);
+                throw new InvalidOperationException("the routine fails");
+            }
+        }
+        Assert.Throws<InvalidOperationException>(FailingRoutine);
+        var actor = Assert.Single(actors);
+        Watch(actor);
+        ExpectTerminated(actor);
+    }
+
+    [Fact]
+    public void A_second_routine_hosts_its_extensions_on_fresh_actors()
+    {
+        var observer = new CountingObserver();
+        var driver = Drive(observer);
+        driver.Run("batch");
+        driver.Run("batch");
+        Assert.Equal(2, observer.Seen);
     }
 }

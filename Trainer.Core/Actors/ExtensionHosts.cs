@@ -3,7 +3,7 @@ using TrainManager.Stages;
 
 namespace TrainManager.Actors;
 
-/// <summary>Creates the actor that hosts a blocking or observing extension.</summary>
+/// <summary>Creates the actor that hosts a blocking or observing extension for one routine.</summary>
 internal static class ExtensionHosts
 {
     private static int _counter;
@@ -16,6 +16,8 @@ internal static class ExtensionHosts
         var actor = system.ActorOf(ExtensionActor.Props(extension, backlog), name);
         return new ActorHostedExtension(actor, extension, backlog);
     }
+
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
     private sealed class ActorHostedExtension(IActorRef actor, Extension extension, ObserverBacklog? backlog) : IHostedExtension
     {
@@ -51,5 +53,16 @@ internal static class ExtensionHosts
         }
 
         public void NotifyFailure(StageFailure failure) => actor.Tell(new ExtensionProtocol.RoutineFailed(failure));
+
+        public void Stop()
+        {
+            try { actor.GracefulStop(StopTimeout).GetAwaiter().GetResult(); }
+            catch (Exception e) when (e is TaskCanceledException or TimeoutException)
+            {
+                // A hook still running past the flush (a timed-out blocking call) keeps its actor busy: it is stopped
+                // when the hook returns.
+                Console.Error.WriteLine($"{extension.Name}: its actor did not stop within {StopTimeout.TotalSeconds:0} s of the routine's end.");
+            }
+        }
     }
 }

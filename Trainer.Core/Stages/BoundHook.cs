@@ -137,4 +137,7 @@ internal interface IHostedExtension
     void Flush();
 
     void NotifyFailure(StageFailure failure);
+
+    /// <summary>Stops the actor (after <see cref="Flush"/>) and waits until it has stopped.</summary>
+    void Stop();
 }

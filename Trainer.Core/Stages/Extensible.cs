@@ -37,11 +37,16 @@ public abstract class Extensible
             if (!_declaredResolved)
             {
                 _declared = DeclareStages();
+                _declared?.Seal();
                 _declaredResolved = true;
             }
             return _declared;
         }
     }
+
+    /// <summary>How closely the routines are held to <see cref="DeclaredStages"/> while they run: by default exactly, so
+    /// that the declaration extensions are checked against cannot drift from what the routines do.</summary>
+    protected internal virtual StageTreeConformance Conformance => StageTreeConformance.Exact;
 
     public IReadOnlyList<Extension> Extensions => Engine.Extensions;
 

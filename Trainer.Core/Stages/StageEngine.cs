@@ -22,6 +22,8 @@ public sealed class StageEngine
     private sealed class Frame
     {
         public StageHooks Hooks = null!;
+        /// <summary>The declared stage this frame runs, when the extensible declares its tree exactly.</summary>
+        public StageNode? Node;
         public long Instance;
         public bool Skipped;
         public readonly List<int> Defined = new(8);
@@ -32,7 +34,11 @@ public sealed class StageEngine
     private readonly Dictionary<string, StageHooks> _stages = new(StringComparer.Ordinal);
     private readonly List<BoundHook> _hooks = new();
     private readonly List<Extension> _extensions = new();
+    /// <summary>The actors of blocking and observing extensions: started when a routine starts, stopped when it ends.</summary>
     private readonly Dictionary<Extension, IHostedExtension> _hosts = new(ReferenceEqualityComparer.Instance);
+    /// <summary>The declared tree the running routine is held to (null: none), and how closely.</summary>
+    private StageTree? _tree;
+    private StageTreeConformance _conformance;
     private Frame[] _frames = new Frame[8];
     private int _depth;
     private object?[] _values = new object?[64];
@@ -98,12 +104,6 @@ public sealed class StageEngine
 
         var found = DiscoverHooks(extension);
         if (declared is not null) Validate(found, declared);
-        if (extension.Hosting != ExtensionHosting.Inline)
-        {
-            var host = Actors.ExtensionHosts.Create(Owner.ActorSystem, extension);
-            _hosts[extension] = host;
-            foreach (var hook in found) hook.Host = host;
-        }
         _extensions.Add(extension);
         _hooks.AddRange(found);
         foreach (var stage in _stages.Values) Rebuild(stage);
@@ -149,21 +149,43 @@ public sealed class StageEngine
             }
             foreach (var node in nodes)
             {
-                var alive = new HashSet<string>(node.AliveAt(hook.Phase));
+                var declared = node.AliveDeclarationsAt(hook.Phase);
+                var alive = declared.Select(d => d.Name).ToHashSet();
                 foreach (var (stage, fixture) in extraProvided)
                     if (stage == node.Name || node.Path.Contains(stage + "/", StringComparison.Ordinal)) alive.Add(fixture);
                 foreach (var p in hook.Parameters)
                 {
-                    if (p.Kind != HookParameterKind.Fixture || p.IsOptional || alive.Contains(p.Fixture!)) continue;
-                    var suggestions = StageNaming.Closest(p.Fixture!, alive).ToList();
-                    throw new HookRegistrationException(
-                        $"{hook.DisplayName} asks for fixture '{p.Fixture}' (parameter '{p.Name}'), which is never alive at stage " +
-                        $"'{node.Path}' ({hook.Phase.ToString().ToLowerInvariant()} hook)." +
-                        (suggestions.Count > 0 ? $" Did you mean '{string.Join("' or '", suggestions)}'?" : "") +
-                        $" Alive there: {string.Join(", ", alive.Order())}. Give the parameter a default if it is optional.");
+                    if (p.Kind != HookParameterKind.Fixture) continue;
+                    if (!alive.Contains(p.Fixture!))
+                    {
+                        if (p.IsOptional) continue;
+                        var suggestions = StageNaming.Closest(p.Fixture!, alive).ToList();
+                        var where = tree.Fixtures.Any(d => d.Name == p.Fixture) ? " " + tree.DescribeWhere(p.Fixture!) : "";
+                        throw new HookRegistrationException(
+                            $"{hook.DisplayName} asks for fixture '{p.Fixture}' (parameter '{p.Name}'), which is never alive at stage " +
+                            $"'{node.Path}' ({hook.Phase.ToString().ToLowerInvariant()} hook).{where}" +
+                            (suggestions.Count > 0 ? $" Did you mean '{string.Join("' or '", suggestions)}'?" : "") +
+                            $" Alive there: {string.Join(", ", alive.Order())}. Give the parameter a default if it is optional.");
+                    }
+                    foreach (var d in declared)
+                        if (d.Name == p.Fixture && !CanReceive(p.Type, d))
+                            throw new HookRegistrationException(
+                                $"{hook.DisplayName}: parameter '{p.Name}' is {StageNaming.TypeName(p.Type)}, but fixture '{d.Name}' at stage " +
+                                $"'{node.Path}' is declared {d.TypeName}. Write '{d.TypeName} {p.Name}'" +
+                                (d.Type.IsValueType ? " (or a number type it converts to)" : " (or a type it derives from)") +
+                                (d.Hint is null ? "." : $": {d.Hint}."));
                 }
             }
         }
+    }
+
+    /// <summary>Whether a hook parameter of this type can take every value of the declared fixture: the declared type
+    /// or one it derives from, or a number from a number (converted when the hook is called, as at run time).</summary>
+    private static bool CanReceive(Type parameter, FixtureDeclaration declared)
+    {
+        if (declared.Type == typeof(object) || parameter.IsAssignableFrom(declared.Type)) return true;
+        var target = Nullable.GetUnderlyingType(parameter) ?? parameter;
+        return target.IsAssignableFrom(declared.Type) || (target.IsPrimitive && declared.Type.IsPrimitive);
     }
 
     private StageHooks HooksFor(string stage)
@@ -200,7 +222,8 @@ public sealed class StageEngine
         var index = _depth++;
         try
         {
-            foreach (var (name, value) in fixtures) Define(name, value, null);
+            frame.Node = _tree is null ? null : DeclaredStage(index, stage);
+            foreach (var (name, value) in fixtures) DefineAt(index, name, value, null, onEntry: true);
             Listener?.Entered(stage, index, frame.Instance);
             if (Trace is not null) Trace(new TraceEvent(frame.Skipped ? TraceKind.Skip : TraceKind.Enter, StagePath, frame.Instance, null, null));
             if (!frame.Skipped) RunHooks(hooks.Pre, frame, HookPhase.Pre);
@@ -322,15 +345,46 @@ public sealed class StageEngine
         _stopReason = null;
         _notified = null;
         _current = this;
+        _tree = Owner.DeclaredStages;
+        _conformance = Owner.Conformance;
+        StartHosts();
     }
 
     private void EndRoutine()
     {
         _observed = null;
         if (ReferenceEquals(_current, this)) _current = null;
-        foreach (var host in _hosts.Values) host.Flush();
-        foreach (var ext in _extensions)
-            if (!_hosts.ContainsKey(ext)) ext.OnRoutineEnd();
+        try
+        {
+            foreach (var host in _hosts.Values) host.Flush();
+            foreach (var ext in _extensions)
+                if (!_hosts.ContainsKey(ext)) ext.OnRoutineEnd();
+        }
+        finally
+        {
+            StopHosts();
+        }
+    }
+
+    /// <summary>Each blocking or observing extension gets an actor for the routine (in the extensible's actor system,
+    /// which may have been set after the extension was registered).</summary>
+    private void StartHosts()
+    {
+        foreach (var extension in _extensions)
+        {
+            if (extension.Hosting == ExtensionHosting.Inline) continue;
+            var host = Actors.ExtensionHosts.Create(Owner.ActorSystem, extension);
+            _hosts[extension] = host;
+            foreach (var hook in _hooks)
+                if (ReferenceEquals(hook.Extension, extension)) hook.Host = host;
+        }
+    }
+
+    /// <summary>The routine is over: its extension actors are stopped, so nothing of the run outlives it.</summary>
+    private void StopHosts()
+    {
+        foreach (var host in _hosts.Values) host.Stop();
+        _hosts.Clear();
     }
 
     private void GrowFrames()
@@ -360,7 +414,7 @@ public sealed class StageEngine
 
     // ---- fixtures -----------------------------------------------------------------------------
 
-    internal void Define(string name, object? value, Extension? by) => DefineAt(_depth - 1, name, value, by);
+    internal void Define(string name, object? value, Extension? by) => DefineAt(_depth - 1, name, value, by, onEntry: false);
 
     /// <summary>Defines a fixture owned by the enclosing stage named <paramref name="stage"/>: it is visible now
     /// and lives until that stage exits (the batch's loss is computed inside the loss stage but read after it).</summary>
@@ -370,10 +424,10 @@ public sealed class StageEngine
         while (index >= 0 && _frames[index].Hooks.Name != stage) index--;
         if (index < 0)
             throw new InvalidOperationException($"Cannot define '{name}' in stage '{stage}': no enclosing stage of that name in '{StagePath}'.");
-        DefineAt(index, name, value, null);
+        DefineAt(index, name, value, null, onEntry: false);
     }
 
-    private void DefineAt(int frameIndex, string name, object? value, Extension? by)
+    private void DefineAt(int frameIndex, string name, object? value, Extension? by, bool onEntry)
     {
         if (frameIndex < 0)
             throw new InvalidOperationException($"Fixture '{name}' was defined outside any stage; define fixtures inside a Staged(...) block.");
@@ -382,6 +436,8 @@ public sealed class StageEngine
         EnsureCapacity(id);
         if (_ownerDepth[id] >= 0)
             throw new FixtureRedefinedException(name, PathTo(_ownerDepth[id]), StagePath);
+        // The extensible's own fixtures are held to its declaration; those extensions add are theirs to name.
+        if (by is null && _tree is not null) Conform(frameIndex, id, name, value, onEntry);
         _values[id] = value;
         _ownerDepth[id] = frameIndex;
         _definedBy[id] = by;
@@ -399,8 +455,74 @@ public sealed class StageEngine
                 $"{requester} may not replace fixture '{name}' in stage '{StagePath}': it was defined by " +
                 $"{_definedBy[id]?.Name ?? Owner.GetType().Name} and is not declared replaceable. " +
                 $"Replaceable fixtures: {string.Join(", ", tree.All.SelectMany(n => n.ReplaceableFixtures).Distinct())}.");
+        if (_tree is not null) ConformReplacement(id, name, value, requester);
         _values[id] = value;
     }
+
+    // ---- conformance to the declared tree --------------------------------------------------------
+
+    /// <summary>The declared stage that <c>Staged(stage)</c> enters at this depth; with <see cref="StageTreeConformance.Exact"/>
+    /// one comparison per declared sibling, otherwise a set lookup.</summary>
+    private StageNode? DeclaredStage(int index, string stage)
+    {
+        var tree = _tree!;
+        if (_conformance == StageTreeConformance.NamesAndTypes)
+            return tree.HasStage(stage) ? null : throw StageNotDeclared(index, stage, tree.All.Select(n => n.Name).Distinct());
+        var parent = index == 0 ? null : _frames[index - 1].Node;
+        var node = parent is null ? tree.RootNamed(stage) : parent.ChildNamed(stage);
+        return node ?? throw StageNotDeclared(index, stage, (parent?.Children ?? tree.Roots).Select(n => n.Name));
+    }
+
+    private StageTreeMismatchException StageNotDeclared(int index, string stage, IEnumerable<string> declared) =>
+        new($"{Owner.GetType().Name} enters stage '{stage}' {(index == 0 ? "as a routine" : $"inside '{PathTo(index - 1)}'")}, " +
+            $"where its declared stage tree has no such stage (declared {(_conformance == StageTreeConformance.Exact ? "there" : "anywhere")}: " +
+            $"{string.Join(", ", declared)}). Its Staged(...) calls and its DeclareStages() must agree: declare the stage, or fix the call.");
+
+    private void Conform(int frameIndex, int id, string name, object? value, bool onEntry)
+    {
+        FixtureDeclaration? declared;
+        if (_conformance == StageTreeConformance.Exact)
+        {
+            var candidate = _frames[frameIndex].Node!.KeptDeclaration(id);
+            declared = candidate is not null && ReferenceEquals(candidate.DefinedIn, _frames[_depth - 1].Node) && candidate.OnEntry == onEntry
+                ? candidate : null;
+            if (declared is null) throw FixtureNotDeclared(name, onEntry, frameIndex);
+            if (!declared.Accepts(value)) throw FixtureOfWrongType(name, value, [declared]);
+            return;
+        }
+        var all = _tree!.DeclarationsOf(id) ?? throw FixtureNotDeclared(name, onEntry, frameIndex);
+        foreach (var d in all)
+            if (d.Accepts(value)) return;
+        throw FixtureOfWrongType(name, value, all);
+    }
+
+    private void ConformReplacement(int id, string name, object? value, string? requester)
+    {
+        var declared = _conformance == StageTreeConformance.Exact
+            ? (_frames[_ownerDepth[id]].Node?.KeptDeclaration(id) is { } kept ? [kept] : null)
+            : _tree!.DeclarationsOf(id);
+        if (declared is null) return;
+        foreach (var d in declared)
+            if (d.Accepts(value)) return;
+        throw FixtureOfWrongType(name, value, declared, requester);
+    }
+
+    private StageTreeMismatchException FixtureNotDeclared(string name, bool onEntry, int frameIndex)
+    {
+        var here = _frames[_depth - 1].Node;
+        var declaredHere = here is null ? "" : $" Declared at '{StagePath}': {string.Join(", ", here.AliveAt(HookPhase.Post).Order())}.";
+        return new StageTreeMismatchException(
+            $"{Owner.GetType().Name} defines fixture '{name}' {(onEntry ? "on entry to" : "in")} stage '{StagePath}'" +
+            (frameIndex == _depth - 1 ? "" : $" for '{PathTo(frameIndex)}'") +
+            $", which its declared stage tree does not declare there. {_tree!.DescribeWhere(name)}{declaredHere} " +
+            "Its code and its DeclareStages() must agree: declare the fixture there (with its type), or define it where the tree says.");
+    }
+
+    private StageTreeMismatchException FixtureOfWrongType(string name, object? value, IReadOnlyList<FixtureDeclaration> declared, string? requester = null) =>
+        new($"{requester ?? Owner.GetType().Name} {(requester is null ? "defines" : "replaces")} fixture '{name}' in stage '{StagePath}' with " +
+            $"{(value is null ? "null" : $"a {StageNaming.TypeName(value.GetType())}")}, but the declared stage tree of {Owner.GetType().Name} " +
+            $"says it is {StageNaming.JoinWithOr(declared.Select(d => d.TypeName).Distinct().ToList())}. " +
+            "Hooks are checked against the declared type: fix the value, or the declaration (MayBeNull for a fixture that may be null).");
 
     internal bool TryGet(string name, out object? value)
     {

@@ -39,6 +39,10 @@ public sealed class FixtureTypeMismatchException(string fixture, string requeste
 /// that is never alive there, or has a parameter the engine cannot supply.</summary>
 public sealed class HookRegistrationException(string message) : InvalidOperationException(message);
 
+/// <summary>A routine strayed from the stage tree its extensible declares: it entered a stage the tree does not
+/// declare there, or defined a fixture the tree does not declare there or with a value of another type.</summary>
+public sealed class StageTreeMismatchException(string message) : InvalidOperationException(message);
+
 /// <summary>A fixture update that the caller may not make (replacing a fixture that is not replaceable by it).</summary>
 public sealed class FixtureReplaceDeniedException(string message) : InvalidOperationException(message);
 

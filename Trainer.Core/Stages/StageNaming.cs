@@ -71,4 +71,35 @@ public static class StageNaming
         candidates.Select(c => (c, d: Distance(name, c)))
             .Where(x => x.d <= Math.Max(2, name.Length / 3))
             .OrderBy(x => x.d).Select(x => x.c).Take(3);
+
+    /// <summary>"a", "a and b", "a, b and c".</summary>
+    public static string JoinWithAnd(IReadOnlyList<string> items) => Join(items, "and");
+
+    /// <summary>"a", "a or b", "a, b or c".</summary>
+    public static string JoinWithOr(IReadOnlyList<string> items) => Join(items, "or");
+
+    private static string Join(IReadOnlyList<string> items, string last) => items.Count switch
+    {
+        0 => "",
+        1 => items[0],
+        _ => $"{string.Join(", ", items.Take(items.Count - 1))} {last} {items[^1]}",
+    };
+
+    private static readonly Dictionary<Type, string> Keywords = new()
+    {
+        [typeof(object)] = "object", [typeof(string)] = "string", [typeof(bool)] = "bool", [typeof(int)] = "int",
+        [typeof(long)] = "long", [typeof(float)] = "float", [typeof(double)] = "double", [typeof(short)] = "short",
+        [typeof(byte)] = "byte", [typeof(decimal)] = "decimal", [typeof(char)] = "char", [typeof(uint)] = "uint", [typeof(ulong)] = "ulong",
+    };
+
+    /// <summary>A type as C# code writes it: <c>long[]</c>, <c>IReadOnlyDictionary&lt;string, double&gt;</c>, <c>int?</c>.</summary>
+    public static string TypeName(Type type)
+    {
+        if (Keywords.TryGetValue(type, out var keyword)) return keyword;
+        if (Nullable.GetUnderlyingType(type) is { } underlying) return TypeName(underlying) + "?";
+        if (type.IsArray) return TypeName(type.GetElementType()!) + "[" + new string(',', type.GetArrayRank() - 1) + "]";
+        if (!type.IsGenericType) return type.Name;
+        var name = type.Name[..type.Name.IndexOf('`')];
+        return $"{name}<{string.Join(", ", type.GetGenericArguments().Select(TypeName))}>";
+    }
 }
