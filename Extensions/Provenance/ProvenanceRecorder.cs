@@ -55,6 +55,18 @@ public static class ProvenanceRecorder
         };
     }
 
+    /// <summary>The top of the git working tree holding <paramref name="directory"/>; null outside one (or in a bare repository).</summary>
+    public static string? RepositoryRootOf(string directory)
+    {
+        var full = Path.GetFullPath(directory);
+        if (!Directory.Exists(full) || Repository.Discover(full) is not { } gitDirectory)
+            return null;
+        using var repository = new Repository(gitDirectory);
+        return repository.Info.IsBare || repository.Info.WorkingDirectory is null
+            ? null
+            : Path.TrimEndingDirectorySeparator(repository.Info.WorkingDirectory);
+    }
+
     /// <summary>
     /// The patch from one tree to another, in a form <c>git apply --binary</c> accepts whatever the user's diff
     /// configuration says (prefixes, external diff drivers, text conversion, colour and relative paths are all pinned).

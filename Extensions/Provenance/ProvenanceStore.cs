@@ -20,8 +20,14 @@ public static class ProvenanceStore
     {
         ArgumentNullException.ThrowIfNull(provenance);
         ArgumentException.ThrowIfNullOrWhiteSpace(runDirectory);
+        return SaveIn(provenance, Path.Combine(Path.GetFullPath(runDirectory), DirectoryName));
+    }
 
-        var directory = Path.Combine(Path.GetFullPath(runDirectory), DirectoryName);
+    /// <summary>Writes the provenance files into <paramref name="directory"/> itself (e.g. a training project's own
+    /// record in <c>provenance/code/</c>) and returns it.</summary>
+    public static string SaveIn(CodeProvenance provenance, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(provenance);
         Directory.CreateDirectory(directory);
 
         File.WriteAllBytes(Path.Combine(directory, PatchFileName), provenance.UncommittedPatch);
