@@ -26,7 +26,7 @@ public static class ExperimentComponents
         var list = overrides.ToList();
         var first = ExperimentLoader.Load(file, list);
         var (catalog, project) = WithProject(first, builtIns, console, recordedBuild);
-        var experiment = ExperimentLoader.Load(file, list, catalog.Names(ComponentKind.Extension));
+        var experiment = ExperimentLoader.Load(file, list, catalog);
         return new LoadedExperiment(experiment, catalog, project);
     }
 

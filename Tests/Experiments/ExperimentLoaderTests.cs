@@ -245,11 +245,11 @@ public sealed class ExperimentLoaderTests
     {
         var text = MinimalWith("extensions = [", "  { type = progres }", "]");
 
-        var error = Assert.Throws<ExperimentException>(() => ExperimentLoader.Parse(text, "exp.hocon", extensionTypes: ["progress", "loss-plot"]));
+        var error = Assert.Throws<ExperimentException>(() => ExperimentLoader.Parse(text, "exp.hocon", components: TestComponents.Catalog));
 
         Assert.Equal(6, error.Line);
         Assert.Equal("extensions[0].type", error.KeyPath);
-        Assert.Contains("unknown extension type 'progres'. Did you mean 'progress'? Known types: loss-plot, progress.", error.Message);
+        Assert.Contains("unknown extension type 'progres'. Did you mean 'progress'? Known types: gradient-plot, leakage-check, loss-plot, pace, progress, provenance, report, tensorboard.", error.Message);
     }
 
     [Theory]

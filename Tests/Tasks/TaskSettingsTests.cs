@@ -6,10 +6,13 @@ namespace TrainManager.Tests.Tasks;
 /// <summary>The <c>task</c> block and <c>checkpoint.best</c>: defaults, and mistakes refused when the experiment loads.</summary>
 public sealed class TaskSettingsTests
 {
+    // With the components known, the task and its metrics are checked when the experiment loads.
+    static Experiment Parse(string text, string? name = null) => ExperimentLoader.Parse(text, name, components: TestComponents.Catalog);
+
     [Fact]
     public void Without_a_task_block_the_run_is_classification_reporting_accuracy_and_keeping_the_best_by_it()
     {
-        var e = ExperimentLoader.Parse(MinimalWith());
+        var e = Parse(MinimalWith());
 
         Assert.Equal("classification", e.Task.Type);
         Assert.Equal(["accuracy"], e.Task.Metrics);
@@ -19,7 +22,7 @@ public sealed class TaskSettingsTests
     [Fact]
     public void The_task_names_its_metrics_and_the_best_checkpoint_takes_the_first_one_in_its_direction()
     {
-        var e = ExperimentLoader.Parse(MinimalWith("task { type = regression, metrics = [mae, r2] }"));
+        var e = Parse(MinimalWith("task { type = regression, metrics = [mae, r2] }"));
 
         Assert.Equal(["mae", "r2"], e.Task.Metrics);
         Assert.Equal(("mae", "min"), (e.Checkpoint.Best, e.Checkpoint.BestMode));
@@ -28,7 +31,7 @@ public sealed class TaskSettingsTests
     [Fact]
     public void An_unknown_metric_is_refused_with_the_list_of_the_tasks_metrics()
     {
-        var error = Assert.Throws<ExperimentException>(() => ExperimentLoader.Parse(MinimalWith("task { metrics = [accuracy, f1] }"), "exp.hocon"));
+        var error = Assert.Throws<ExperimentException>(() => Parse(MinimalWith("task { metrics = [accuracy, f1] }"), "exp.hocon"));
 
         Assert.Equal("task.metrics", error.KeyPath);
         Assert.Contains("'f1'", error.Message);
@@ -40,7 +43,7 @@ public sealed class TaskSettingsTests
     public void A_best_metric_that_is_not_reported_is_refused()
     {
         var error = Assert.Throws<ExperimentException>(() =>
-            ExperimentLoader.Parse(MinimalWith("task { metrics = [accuracy] }", "checkpoint { best = f1-macro }")));
+            Parse(MinimalWith("task { metrics = [accuracy] }", "checkpoint { best = f1-macro }")));
 
         Assert.Equal("checkpoint.best", error.KeyPath);
         Assert.Contains("loss or one of task.metrics (accuracy)", error.Message);
@@ -49,7 +52,7 @@ public sealed class TaskSettingsTests
     [Fact]
     public void A_best_mode_other_than_max_or_min_is_refused()
     {
-        var error = Assert.Throws<ExperimentException>(() => ExperimentLoader.Parse(MinimalWith("checkpoint { best-mode = highest }")));
+        var error = Assert.Throws<ExperimentException>(() => Parse(MinimalWith("checkpoint { best-mode = highest }")));
 
         Assert.Equal("checkpoint.best-mode", error.KeyPath);
     }
@@ -57,12 +60,12 @@ public sealed class TaskSettingsTests
     [Fact]
     public void A_setting_the_task_does_not_have_is_refused()
     {
-        var error = Assert.Throws<ExperimentException>(() => ExperimentLoader.Parse(MinimalWith("task { type = classification, threshold = 0.3 }")));
+        var error = Assert.Throws<ExperimentException>(() => Parse(MinimalWith("task { type = classification, threshold = 0.3 }")));
 
         Assert.Equal("task.threshold", error.KeyPath);
     }
 
     [Fact]
     public void Top_k_accepts_any_k() =>
-        Assert.Equal(["top3", "accuracy"], ExperimentLoader.Parse(MinimalWith("task { metrics = [top3, accuracy] }")).Task.Metrics);
+        Assert.Equal(["top3", "accuracy"], Parse(MinimalWith("task { metrics = [top3, accuracy] }")).Task.Metrics);
 }

@@ -84,32 +84,47 @@ public sealed class ComponentCatalog
     {
         ArgumentNullException.ThrowIfNull(section);
         ArgumentNullException.ThrowIfNull(context);
-        var keyPath = KeyPath(section, context.Experiment);
+        return (Extension)Build(ComponentKind.Extension, section.Type, section.Settings, (services ?? ComponentServices.Empty).With(context),
+            KeyPath(section, context.Experiment), context.Experiment.SourceFile);
+    }
+
+    /// <summary>Builds the task <c>task { type = ..., settings }</c> names (the loss and the metrics).</summary>
+    /// <exception cref="ExperimentException">Unknown type or setting, or settings the task refuses.</exception>
+    public Tasks.ITrainingTask CreateTask(TaskSection section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        return (Tasks.ITrainingTask)Build(ComponentKind.Task, section.Type, section.Settings, ComponentServices.Empty, "task", null);
+    }
+
+    /// <summary>Finds, checks and builds one component named in an experiment; every problem is an
+    /// <see cref="ExperimentException"/> at <paramref name="keyPath"/> (<c>task</c>, <c>extensions[2]</c>).</summary>
+    object Build(ComponentKind kind, string name, IReadOnlyDictionary<string, object?> settings, ComponentServices services,
+        string keyPath, string? origin)
+    {
         ComponentDefinition definition;
         try
         {
-            definition = Find(ComponentKind.Extension, section.Type);
+            definition = Find(kind, name);
         }
         catch (UnknownComponentException e)
         {
-            throw new ExperimentException(e.Message, context.Experiment.SourceFile, keyPath: $"{keyPath}.type");
+            throw new ExperimentException(e.Message, origin, keyPath: $"{keyPath}.type");
         }
         var errors = new List<string>();
-        var resolved = definition.Resolve(section.Settings, errors);
+        var resolved = definition.Resolve(settings, errors);
         if (errors.Count > 0)
             throw new ExperimentException(
-                $"extension '{section.Type}': {string.Join("; ", errors)}. " +
+                $"{kind} '{name}': {string.Join("; ", errors)}. " +
                 (definition.Settings.Count == 0 ? "It takes no settings." : $"Its settings: {definition.ListSettings()}."),
-                context.Experiment.SourceFile, keyPath: keyPath);
+                origin, keyPath: keyPath);
         try
         {
-            return (Extension)definition.Build(resolved, (services ?? ComponentServices.Empty).With(context));
+            return definition.Build(resolved, services);
         }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException)
         {
-            // An extension refusing its settings is a mistake in the experiment, not a crash: report it as one.
-            throw new ExperimentException($"extension '{section.Type}' cannot be created from its settings: {e.Message}",
-                context.Experiment.SourceFile, keyPath: keyPath, inner: e);
+            // A component refusing its settings is a mistake in the experiment, not a crash: report it as one.
+            throw new ExperimentException($"{kind} '{name}' cannot be created from its settings: {e.Message}", origin, keyPath: keyPath, inner: e);
         }
     }
 

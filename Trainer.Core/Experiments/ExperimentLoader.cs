@@ -18,9 +18,10 @@ namespace TrainManager.Experiments;
 public static partial class ExperimentLoader
 {
     /// <summary>Loads <paramref name="path"/>, applies <paramref name="overrides"/> (each <c>key=value</c>), and validates.</summary>
-    /// <param name="extensionTypes">The extension types that exist (e.g. <c>ExtensionCatalog.Names</c>); when given, an
-    /// unknown <c>extensions[i].type</c> is refused here, with its line, rather than when the run starts.</param>
-    public static Experiment Load(string path, IEnumerable<string>? overrides = null, IReadOnlyCollection<string>? extensionTypes = null)
+    /// <param name="components">The components that exist; when given, an unknown <c>extensions[i].type</c> or task, or a
+    /// metric the task does not have, is refused here, with its line, rather than when the run starts, and the task's
+    /// defaults are spelled out in <see cref="Experiment.ResolvedHocon"/>.</param>
+    public static Experiment Load(string path, IEnumerable<string>? overrides = null, Components.ComponentCatalog? components = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var fullPath = Path.GetFullPath(path);
@@ -38,7 +39,7 @@ public static partial class ExperimentLoader
         {
             throw new ExperimentException($"cannot read experiment file '{path}': {e.Message}", inner: e);
         }
-        return Build(text, path, fullPath, Path.GetDirectoryName(fullPath), overrides, extensionTypes);
+        return Build(text, path, fullPath, Path.GetDirectoryName(fullPath), overrides, components);
     }
 
     /// <summary>
@@ -46,10 +47,10 @@ public static partial class ExperimentLoader
     /// <see cref="Experiment.SourceFile"/>. Relative paths are kept as written.
     /// </summary>
     public static Experiment Parse(string hoconText, string? sourceName = null, IEnumerable<string>? overrides = null,
-        IReadOnlyCollection<string>? extensionTypes = null)
+        Components.ComponentCatalog? components = null)
     {
         ArgumentNullException.ThrowIfNull(hoconText);
-        return Build(hoconText, sourceName, sourceName, null, overrides, extensionTypes);
+        return Build(hoconText, sourceName, sourceName, null, overrides, components);
     }
 
     /// <summary>Splits <c>key=value</c> (the text of one <c>--set</c>) and checks the key's form; <c>key:=value</c> is the replacing form.</summary>
@@ -76,7 +77,7 @@ public static partial class ExperimentLoader
     }
 
     static Experiment Build(string text, string? origin, string? sourceFile, string? baseDirectory,
-        IEnumerable<string>? overrides, IReadOnlyCollection<string>? extensionTypes)
+        IEnumerable<string>? overrides, Components.ComponentCatalog? components)
     {
         var label = origin ?? "experiment text";
         var locator = HoconLocator.Scan(text);
@@ -124,7 +125,7 @@ public static partial class ExperimentLoader
         string FromOverride(int index) => OverrideOrigin($"{applied[index].Key}={applied[index].Value}");
 
         var defaultName = sourceFile is null ? "experiment" : Path.GetFileNameWithoutExtension(sourceFile);
-        var experiment = new ExperimentReader(config.Root.GetObject(), Locate, defaultName, extensionTypes).Read();
+        var experiment = new ExperimentReader(config.Root.GetObject(), Locate, defaultName, components).Read();
 
         if (baseDirectory is not null && experiment.Data.Path is { } dataPath && !Path.IsPathRooted(dataPath))
         {

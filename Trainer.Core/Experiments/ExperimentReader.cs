@@ -14,8 +14,10 @@ internal sealed partial class ExperimentReader(
     HoconObject root,
     Func<string, (string? Origin, int? Line)> locate,
     string defaultName,
-    IReadOnlyCollection<string>? extensionTypes)
+    Components.ComponentCatalog? components)
 {
+    readonly IReadOnlyList<string>? extensionTypes = components?.Names(Components.ComponentKind.Extension);
+
     // The known keys of each block come from ExperimentSchema, which the reference table is printed from too.
     // model.args and extension settings are free-form.
     static readonly IReadOnlyList<string> TopLevelKeys = ExperimentSchema.KeysIn("");
@@ -107,14 +109,14 @@ internal sealed partial class ExperimentReader(
     }
 
     /// <summary>
-    /// For a built-in task, checks the metrics and the best checkpoint's metric now, at load, and spells out their
-    /// defaults; a task of the user's own is checked the same way when the trainer builds it.
+    /// With the components known, checks the task, its metrics and the best checkpoint's metric now, at load, and
+    /// spells out their defaults; without them the trainer checks the same when it builds the task.
     /// </summary>
     Experiment WithTaskDefaults(Experiment experiment)
     {
         try
         {
-            if (Tasks.BuiltInTasks.TryCreate(experiment.Task) is not { } task)
+            if (components?.CreateTask(experiment.Task) is not { } task)
                 return experiment;
             var configured = Tasks.ConfiguredTask.Create(task, experiment.Task, experiment.Checkpoint);
             return experiment with

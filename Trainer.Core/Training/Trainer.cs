@@ -49,7 +49,7 @@ public sealed class Trainer : Extensible, IDisposable
         _schedule = OptimizerFactory.CreateSchedule(_optimizer, setup.Experiment.Scheduler, setup.Experiment.Epochs);
         _sampler = new EpochSampler(setup.TrainData.Count, setup.Experiment.BatchSize, setup.Experiment.Seed,
             rank: setup.Rank, worldSize: setup.WorldSize);
-        Task = ConfiguredTask.Create(setup.Task ?? BuiltInTasks.Create(setup.Experiment.Task), setup.Experiment.Task, setup.Experiment.Checkpoint);
+        Task = ConfiguredTask.Create(setup.Task ?? DefaultTask(setup.Experiment.Task), setup.Experiment.Task, setup.Experiment.Checkpoint);
         EpochSplit = setup.ValidationData is null ? ConfiguredTask.Test : ConfiguredTask.Validation;
         if (Task.Best.Split is { } split && split != EpochSplit)
             throw new ExperimentException(
@@ -60,6 +60,12 @@ public sealed class Trainer : Extensible, IDisposable
         foreach (var extension in extensions)
             if (setup.Rank == 0 || extension.Ranks == RankScope.All) Register(extension);
     }
+
+    /// <summary>A setup made in code without a task trains the default one, classification.</summary>
+    private static ClassificationTask DefaultTask(TaskSection section) => section.Type == "classification" && section.Settings.Count == 0
+        ? new ClassificationTask()
+        : throw new InvalidOperationException(
+            $"The experiment names task '{section.Type}', but the TrainerSetup carries no Task: build it with Trainer.FromExperiment, or set TrainerSetup.Task (catalog.CreateTask(experiment.Task)).");
 
     /// <summary>Builds the model, data and trainer an experiment describes. The instantiation parameters are
     /// recorded in the run directory before anything is trained or loaded.</summary>
@@ -74,7 +80,7 @@ public sealed class Trainer : Extensible, IDisposable
         ArgumentNullException.ThrowIfNull(catalog);
         var model = catalog.Models.Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
         var (train, test) = DataSources.Load(experiment.Data);
-        var setup = new TrainerSetup(experiment, model, train, test, run, rank, worldSize, checkpointKey);
+        var setup = new TrainerSetup(experiment, model, train, test, run, rank, worldSize, checkpointKey, Task: catalog.CreateTask(experiment.Task));
         run?.WriteJson("instantiation.json", Instantiation.Describe(experiment, model.Spec, extensions));
         return new Trainer(setup, extensions.ToArray());
     }

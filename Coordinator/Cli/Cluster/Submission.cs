@@ -19,7 +19,7 @@ public static class Submission
     /// <exception cref="ExperimentException">The experiment is invalid; the message has file, line and key.</exception>
     public static Experiment Load(string file, IEnumerable<string> overrides, ComponentCatalog catalog, out ModelSpec model)
     {
-        var experiment = ExperimentLoader.Load(file, overrides, catalog.Names(ComponentKind.Extension));
+        var experiment = ExperimentLoader.Load(file, overrides, catalog);
         if (experiment.Code is { } code)
             // The cluster's nodes build runs from the catalog they started with; a project of one's own reaches them only
             // when it is installed beside them.

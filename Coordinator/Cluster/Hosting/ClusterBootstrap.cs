@@ -82,7 +82,7 @@ public static class ClusterBootstrap
                 Directory.CreateDirectory(settings.StateDirectory); // SQLite creates the file, not its folder
             system.ActorOf(ClusterSingletonManager.Props(
                 ExperimentRegistry.Props(settings.Scheduler with { QueryJournalId = ClusterConfiguration.QueryJournalId },
-                    components.Catalog.Names(Components.ComponentKind.Extension)), // validated against the catalog the members build runs from
+                    components.Catalog), // validated against the catalog the members build runs from
                 PoisonPill.Instance,
                 ClusterSingletonManagerSettings.Create(system).WithRole(NodeRoles.Coordinator)), RegistryManagerName);
         }

@@ -54,13 +54,13 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     readonly SlotTable _slots = new();
     readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     /// <summary>The extension types the members can build: a submission naming another is refused before it queues.</summary>
-    readonly HashSet<string> _extensionTypes;
+    readonly Components.ComponentCatalog _components;
     readonly string _keyId;
 
-    public ExperimentRegistry(SchedulerOptions options, IEnumerable<string> extensionTypes)
+    public ExperimentRegistry(SchedulerOptions options, Components.ComponentCatalog components)
     {
         _options = options;
-        _extensionTypes = new HashSet<string>(extensionTypes, StringComparer.Ordinal);
+        _components = components;
         _keyId = Security.ClusterSecret.FromConfig(Context.System.Settings.Config)?.KeyId ?? "(none)";
         if (options.RecoverOnStart)
             LoadingJournal();
@@ -68,8 +68,8 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             Scheduling();
     }
 
-    public static Props Props(SchedulerOptions options, IReadOnlyCollection<string> extensionTypes) =>
-        Akka.Actor.Props.Create(() => new ExperimentRegistry(options, extensionTypes));
+    public static Props Props(SchedulerOptions options, Components.ComponentCatalog components) =>
+        Akka.Actor.Props.Create(() => new ExperimentRegistry(options, components));
 
     public IStash Stash { get; set; } = null!;
     public ITimerScheduler Timers { get; set; } = null!;
@@ -253,7 +253,7 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
         Experiment experiment;
         try
         {
-            experiment = ExperimentLoader.Parse(submit.ExperimentHocon, $"experiment '{submit.Name}'", extensionTypes: _extensionTypes);
+            experiment = ExperimentLoader.Parse(submit.ExperimentHocon, $"experiment '{submit.Name}'", components: _components);
         }
         catch (ExperimentException e)
         {

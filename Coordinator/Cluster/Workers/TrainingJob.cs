@@ -123,16 +123,15 @@ public sealed class TrainingJob : IDisposable
         try
         {
             var catalog = settings.Components.Catalog;
-            var extensionTypes = catalog.Names(Components.ComponentKind.Extension);
             // The slot decides the exact device: a cuda experiment placed on slot cuda:1 trains on cuda:1, and the
             // override is recorded in the run's experiment.hocon like any other.
-            var experiment = ExperimentLoader.Parse(start.ExperimentHocon, $"run {start.RunId}", extensionTypes: extensionTypes);
+            var experiment = ExperimentLoader.Parse(start.ExperimentHocon, $"run {start.RunId}", components: catalog);
             DataRoots.Require(experiment.Data.Path, settings.DataRoots);
             // The run directory keeps the submitted text as it was (with its "# Override:" lines), not a re-rendering.
             var recorded = start.ExperimentHocon;
             if (!string.Equals(experiment.Device, slot.Device, StringComparison.OrdinalIgnoreCase))
             {
-                experiment = ExperimentLoader.Parse(start.ExperimentHocon, $"run {start.RunId}", [$"device={slot.Device}"], extensionTypes);
+                experiment = ExperimentLoader.Parse(start.ExperimentHocon, $"run {start.RunId}", [$"device={slot.Device}"], catalog);
                 recorded += $"\n# Placed on worker slot {slot}: it trains on that slot's device.\ndevice = \"{slot.Device}\"\n";
             }
             // Where the experiment file is, when this machine has it (the embedded run, a shared checkout): extensions such as
