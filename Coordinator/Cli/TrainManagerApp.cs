@@ -40,6 +40,10 @@ public static class TrainManagerApp
                 .WithExample("train", "examples/fashion-mnist-cnn.hocon")
                 .WithExample("train", "examples/fashion-mnist-mlp.hocon", "--set", "epochs=3", "--set", "model.args.hidden=[64]")
                 .WithExample("train", "examples/fashion-mnist-cnn.hocon", "--resume", "runs/20250101-120000-fashion-mnist-cnn-1a2b");
+            config.AddCommand<NewCommand>("new")
+                .WithDescription("Create a training project of your own (a model, a data source, an extension, an experiment and a test), ready to train.")
+                .WithExample("new", "MyModels")
+                .WithExample("new", "../experiments/MyModels", "--packages", "../trainmanager/artifacts/packages");
             config.AddCommand<EvalCommand>("eval")
                 .WithDescription("Evaluate a run's newest checkpoint (or a given checkpoint) on the test split.")
                 .WithExample("eval", "runs/20250101-120000-fashion-mnist-cnn-1a2b")

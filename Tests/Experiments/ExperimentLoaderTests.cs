@@ -34,7 +34,7 @@ public sealed class ExperimentLoaderTests
     [Fact]
     public void A_valid_file_sets_every_entry_of_the_record()
     {
-        var e = ExperimentLoader.Parse(Full, "full.hocon");
+        var e = ExperimentLoader.Parse(Full, "full.hocon", components: TestComponents.Catalog);
 
         Assert.Equal("full-experiment", e.Name);
         Assert.Equal("full.hocon", e.SourceFile);
@@ -73,7 +73,7 @@ public sealed class ExperimentLoaderTests
     [Fact]
     public void Optional_entries_take_the_record_defaults_and_the_name_comes_from_the_file()
     {
-        var e = ExperimentLoader.Parse(MinimalWith(), "experiments/quick-try.hocon");
+        var e = ExperimentLoader.Parse(MinimalWith(), "experiments/quick-try.hocon", components: TestComponents.Catalog);
 
         Assert.Equal("quick-try", e.Name);
         Assert.Equal(42, e.Seed);

@@ -41,13 +41,13 @@ public sealed class ExperimentSchemaTests
     public void Every_key_in_the_schema_is_read_and_written_back_to_the_resolved_experiment()
     {
         // One file that sets every leaf key the schema lists (free-form blocks aside) must load.
-        var e = ExperimentLoader.Parse(Lines(
+        var e = ExperimentLoader.Parse(components: TestComponents.Catalog, hoconText: Lines(
             "name = all", "seed = 1", "device = cpu", "epochs = 1", "batch-size = 2", "eval-batch-size = 4", "threads = 1",
             "model { type = mlp, args { } }",
             "data { dataset = fashion-mnist, path = /d, train-limit = 1, test-limit = 1 }",
             "optimizer { type = sgd, lr = 0.1, momentum = 0.9, nesterov = true, weight-decay = 0, beta1 = 0.9, beta2 = 0.99 }",
             "scheduler { type = step, step-size = 1, gamma = 0.5, t-max = 0, min-lr = 0 }",
-            "gradient-clip = 1", "accumulate = 1", "checkpoint { every-epochs = 1, keep = 1 }", "extensions = [ { type = progress } ]",
+            "gradient-clip = 1", "accumulate = 1", "checkpoint { every-epochs = 1, keep = 1, best = accuracy, best-mode = max }", "code { project = p }", "extensions = [ { type = progress } ]",
             "workers = 1", "data-parallel { min-workers = 1, replacement-wait = 1 s, bucket-size = 1 MiB, timeout = 1 s }", "runs-dir = r"));
         var written = Akka.Configuration.ConfigurationFactory.ParseString(e.ResolvedHocon);
 

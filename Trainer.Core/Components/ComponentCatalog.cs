@@ -116,7 +116,7 @@ public sealed class ComponentCatalog
             throw new ExperimentException(
                 $"{kind} '{name}': {string.Join("; ", errors)}. " +
                 (definition.Settings.Count == 0 ? "It takes no settings." : $"Its settings: {definition.ListSettings()}."),
-                origin, keyPath: keyPath);
+                origin, keyPath: settings.Keys.FirstOrDefault(k => !definition.Declares(k)) is { } unknown ? $"{keyPath}.{unknown}" : keyPath);
         try
         {
             return definition.Build(resolved, services);

@@ -76,6 +76,9 @@ public sealed class ComponentDefinition
         return resolved;
     }
 
+    /// <summary>Whether <paramref name="name"/> (in any of its spellings) is one of its settings.</summary>
+    public bool Declares(string name) => Settings.Any(s => ComponentSettings.Normalize(s.Name) == ComponentSettings.Normalize(name));
+
     /// <summary>What its settings are called in messages: a model's are its arguments.</summary>
     public string SettingWord => Kind.SnakeCaseSettings ? "argument" : "setting";
 

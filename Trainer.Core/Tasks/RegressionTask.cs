@@ -13,7 +13,9 @@ public sealed class RegressionTask : ITrainingTask
     public Tensor PerSampleLoss(Tensor prediction, Tensor targets)
     {
         var aligned = Aligned(prediction, targets);
-        var squared = prediction.sub(aligned).square();
+        // x·x rather than square(): TorchSharp's square() makes a Scalar nothing keeps alive.
+        using var difference = prediction.sub(aligned);
+        var squared = difference.mul(difference);
         return squared.dim() > 1 ? squared.flatten(1).mean([1]) : squared;
     }
 

@@ -28,7 +28,9 @@ public sealed class MeanSquaredError : IMetric
     {
         using var scope = NewDisposeScope();
         var (p, t) = RegressionPair.Aligned(prediction, targets);
-        _sum += p.sub(t).square().sum().item<double>();
+        using var difference = p.sub(t);
+        using var squared = difference.mul(difference); // not square(): it makes a Scalar nothing keeps alive
+        _sum += squared.sum().item<double>();
         _count += p.numel();
     }
 
@@ -67,8 +69,12 @@ public sealed class RSquared : IMetric
         using var scope = NewDisposeScope();
         var (p, t) = RegressionPair.Aligned(prediction, targets);
         Add(ref _sum, RegressionPair.ColumnSums(t));
-        Add(ref _sumOfSquares, RegressionPair.ColumnSums(t.square()));
-        Add(ref _residuals, RegressionPair.ColumnSums(p.sub(t).square()));
+        // x·x rather than square(): TorchSharp's square() makes a Scalar nothing keeps alive.
+        using var targetSquares = t.mul(t);
+        using var difference = p.sub(t);
+        using var residualSquares = difference.mul(difference);
+        Add(ref _sumOfSquares, RegressionPair.ColumnSums(targetSquares));
+        Add(ref _residuals, RegressionPair.ColumnSums(residualSquares));
         _samples += t.shape[0];
     }
 
