@@ -34,9 +34,8 @@ public sealed class CheckLeakageCommand(IAnsiConsole console) : TrainManagerComm
         var experiment = ExperimentLoader.Load(settings.Experiment, settings.Overrides);
         TrainManager.Runtime.CpuRandomState.Seed(experiment.Seed);
         using var model = ModelRegistry.WithBuiltIns().Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
-        var (train, test) = DataSources.Load(experiment.Data);
-        using var disposeTrain = train as IDisposable;
-        using var disposeTest = test as IDisposable;
+        using var data = DataSources.Open(experiment);
+        var train = data.Train;
         var sampler = new EpochSampler(train.Count, experiment.BatchSize, experiment.Seed);
         using var batch = train.GetBatch(sampler.Batches(0).First());
         model.Module.train();

@@ -50,7 +50,7 @@ public sealed class ExperimentLoaderTests
         Assert.Equal(0.5, e.Model.Arguments["dropout"]);
         Assert.Equal(false, e.Model.Arguments["batch-norm"]);
         Assert.Equal("relu", e.Model.Arguments["activation"]);
-        Assert.Equal(new DataSection { Dataset = "fashion-mnist", Path = "/data/fm", TrainLimit = 1000, TestLimit = 200 }, e.Data);
+        Assert.Equal(new DataSection { Type = "fashion-mnist", Path = "/data/fm", TrainLimit = 1000, TestLimit = 200 }, e.Data);
         Assert.Equal(new OptimizerSection { Type = "sgd", LearningRate = 0.1, Momentum = 0.9, Nesterov = true, WeightDecay = 0.0005, Beta1 = 0.8, Beta2 = 0.99 },
             e.Optimizer);
         Assert.Equal(new SchedulerSection { Type = "step", StepSize = 3, Gamma = 0.5, TMax = 4, MinLearningRate = 0.0001 }, e.Scheduler);
@@ -340,7 +340,7 @@ public sealed class ExperimentLoaderTests
         Assert.Equal(new List<object?> { 32L, 64L }, cnn.Model.Arguments["channels"]);
         Assert.Equal(128L, cnn.Model.Arguments["hidden"]);
         Assert.Equal(0.25, cnn.Model.Arguments["dropout"]);
-        Assert.Equal("fashion-mnist", cnn.Data.Dataset);
+        Assert.Equal("fashion-mnist", cnn.Data.Type);
         Assert.Equal(["progress", "loss-plot", "gradient-plot", "tensorboard", "provenance", "leakage-check", "report"], cnn.Extensions.Select(x => x.Type));
         Assert.Equal(("mlp", 10), (mlp.Model.Type, mlp.Epochs));
         Assert.Equal(new List<object?> { 256L, 128L }, mlp.Model.Arguments["hidden"]);

@@ -57,8 +57,8 @@ public sealed class Trainer : Extensible, IDisposable
         var registry = models ?? ModelRegistry.WithBuiltIns();
         var spec = new ModelSpec(experiment.Model.Type, experiment.Model.Arguments);
         var model = registry.Create(spec);
-        var (train, test) = DataSources.Load(experiment.Data);
-        var setup = new TrainerSetup(experiment, model, train, test, run, rank, worldSize, checkpointKey);
+        var data = DataSources.Open(experiment, run, rank, worldSize);
+        var setup = new TrainerSetup(experiment, model, data.Train, data.Test, run, rank, worldSize, checkpointKey, data.Validation);
         run?.WriteJson("instantiation.json", Instantiation.Describe(experiment, model.Spec, extensions));
         return new Trainer(setup, extensions.ToArray());
     }
@@ -416,5 +416,6 @@ public sealed class Trainer : Extensible, IDisposable
 
 /// <summary>What a <see cref="Trainer"/> is built from.</summary>
 /// <param name="CheckpointKey">Signs and authenticates checkpoints; null: unsigned, checksum only.</param>
+/// <param name="ValidationData">Evaluated on during training, when there is one; the test data is kept for the end.</param>
 public sealed record TrainerSetup(Experiment Experiment, ModelInstance Model, IDataset TrainData, IDataset TestData,
-    RunDirectory? Run, int Rank = 0, int WorldSize = 1, CheckpointKey? CheckpointKey = null);
+    RunDirectory? Run, int Rank = 0, int WorldSize = 1, CheckpointKey? CheckpointKey = null, IDataset? ValidationData = null);

@@ -27,7 +27,8 @@ public static class TrainingBenchmark
         foreach (var model in options.Models)
         {
             var experiment = ExperimentFor(model, options);
-            var (train, test) = DataSources.Load(experiment.Data);
+            using var data = DataSources.Open(experiment);
+            var (train, test) = (data.Train, data.Test);
             // Epochs are interleaved one by one (hand, Fit, Fit+extensions, hand, ...), so drifts of the machine hit
             // all three alike, and each ratio is taken within one round (one epoch of each) before the median over rounds.
             var (hand, bare, withExtensions) = InterleavedEpochs(experiment, train, test,
@@ -52,7 +53,7 @@ public static class TrainingBenchmark
         BatchSize = 128,
         Threads = options.Threads,
         Model = ExampleModels.Section(model),
-        Data = new DataSection { Dataset = "fashion-mnist", TrainLimit = options.Limit, TestLimit = options.Limit > 0 ? options.Limit / 6 : 0 },
+        Data = new DataSection { Type = "fashion-mnist", TrainLimit = options.Limit, TestLimit = options.Limit > 0 ? options.Limit / 6 : 0 },
         Checkpoint = new CheckpointSection { EveryEpochs = 0, Keep = 1 },
         RunsDirectory = Path.Combine(Path.GetTempPath(), "trainmanager-bench-runs"),
         ResolvedHocon = $"name = bench-{model}\n",
