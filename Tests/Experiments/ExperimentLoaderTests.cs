@@ -129,14 +129,14 @@ public sealed class ExperimentLoaderTests
     [Fact]
     public void An_unknown_key_inside_a_block_is_found_on_its_own_line()
     {
-        var text = Lines("epochs = 2", "batch-size = 32", "model { type = mlp }", "data {", "  dataset = fashion-mnist", "  test-limt = 100", "}");
+        var text = Lines("epochs = 2", "batch-size = 32", "model { type = mlp }", "data { dataset = fashion-mnist }", "checkpoint {", "  every-epoch = 2", "}");
 
         var error = Assert.Throws<ExperimentException>(() => ExperimentLoader.Parse(text, "exp.hocon"));
 
         Assert.Equal(6, error.Line);
-        Assert.Equal("data.test-limt", error.KeyPath);
-        Assert.Contains("Did you mean 'test-limit'?", error.Message);
-        Assert.Contains("Known keys in 'data': dataset, path, train-limit, test-limit", error.Message);
+        Assert.Equal("checkpoint.every-epoch", error.KeyPath);
+        Assert.Contains("Did you mean 'every-epochs'?", error.Message);
+        Assert.Contains("Known keys in 'checkpoint': every-epochs, keep", error.Message);
     }
 
     [Fact]

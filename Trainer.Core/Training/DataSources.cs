@@ -97,7 +97,8 @@ public static class DataSources
         foreach (var key in data.Settings.Keys)
             if (!settings.ContainsKey(key))
                 throw new DatasetInvalidException(
-                    $"Data type '{data.Type}' has no setting '{key}'.{DidYouMean.Hint(key, settings.Keys.ToList())} Its settings: {string.Join(", ", settings.Keys)}.");
+                    $"Data type '{data.Type}' has no setting '{key}'.{DidYouMean.Hint(key, settings.Keys.Concat(CommonKeys).ToList())} " +
+                    $"Its settings: {string.Join(", ", settings.Keys)}; every type also takes {string.Join(", ", CommonKeys)}.");
         var arguments = parameters.Select(p =>
         {
             if (p.ParameterType == typeof(DataContext)) return context;
@@ -116,6 +117,8 @@ public static class DataSources
             throw;
         }
     }
+
+    static readonly string[] CommonKeys = ["train-limit", "test-limit", "validation", "prefetch"];
 
     static string Kebab(string name) => string.Concat(name.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString()));
 

@@ -222,8 +222,8 @@ internal static class CsvScanner
                         if (!CsvText.IsNumber(firstLine, first[i]) && CsvText.IsNumber(line, fields[i])) isHeader = true;
                     decided = true;
                     Start(firstLine, firstOffset, firstNumber, isHeader);
-                    Split(file, line, number, delimiter, fields);
                 }
+                Split(file, line, number, delimiter, fields);
                 Row(line, offset, number);
             });
             if (!decided && firstLine is not null)
