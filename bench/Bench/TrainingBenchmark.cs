@@ -60,7 +60,7 @@ public static class TrainingBenchmark
     };
 
     /// <summary>Lets a Fit running on its own thread take exactly one epoch at a time, and times it.</summary>
-    private sealed class EpochGate : Extension
+    internal sealed class EpochGate : Extension
     {
         private readonly SemaphoreSlim _go = new(0);
         private readonly SemaphoreSlim _done = new(0);
