@@ -36,9 +36,8 @@ public sealed class CheckLeakageCommand(IAnsiConsole console, ComponentCatalog c
         var experiment = loaded.Experiment;
         TrainManager.Runtime.CpuRandomState.Seed(experiment.Seed);
         using var model = loaded.Catalog.Models.Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
-        var (train, test) = DataSources.Load(experiment.Data);
-        using var disposeTrain = train as IDisposable;
-        using var disposeTest = test as IDisposable;
+        using var data = DataSources.Open(experiment, loaded.Catalog);
+        var train = data.Train;
         var sampler = new EpochSampler(train.Count, experiment.BatchSize, experiment.Seed);
         using var batch = train.GetBatch(sampler.Batches(0).First());
         model.Module.train();

@@ -68,7 +68,7 @@ public sealed partial class NewCommand(IAnsiConsole console) : TrainManagerComma
     }
 
     /// <summary>The framework's version, without its build metadata: the packages the project references.</summary>
-    internal static string FrameworkVersion()
+    public static string FrameworkVersion()
     {
         var informational = typeof(ComponentCatalog).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
             ?? typeof(ComponentCatalog).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";

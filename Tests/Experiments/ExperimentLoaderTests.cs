@@ -50,7 +50,7 @@ public sealed class ExperimentLoaderTests
         Assert.Equal(0.5, e.Model.Arguments["dropout"]);
         Assert.Equal(false, e.Model.Arguments["batch-norm"]);
         Assert.Equal("relu", e.Model.Arguments["activation"]);
-        Assert.Equal(new DataSection { Dataset = "fashion-mnist", Path = "/data/fm", TrainLimit = 1000, TestLimit = 200 }, e.Data);
+        Assert.Equal(new DataSection { Type = "fashion-mnist", Path = "/data/fm", TrainLimit = 1000, TestLimit = 200 }, e.Data);
         Assert.Equal(new OptimizerSection { Type = "sgd", LearningRate = 0.1, Momentum = 0.9, Nesterov = true, WeightDecay = 0.0005, Beta1 = 0.8, Beta2 = 0.99 },
             e.Optimizer);
         Assert.Equal(new SchedulerSection { Type = "step", StepSize = 3, Gamma = 0.5, TMax = 4, MinLearningRate = 0.0001 }, e.Scheduler);
@@ -129,14 +129,14 @@ public sealed class ExperimentLoaderTests
     [Fact]
     public void An_unknown_key_inside_a_block_is_found_on_its_own_line()
     {
-        var text = Lines("epochs = 2", "batch-size = 32", "model { type = mlp }", "data {", "  dataset = fashion-mnist", "  test-limt = 100", "}");
+        var text = Lines("epochs = 2", "batch-size = 32", "model { type = mlp }", "data { dataset = fashion-mnist }", "checkpoint {", "  every-epoch = 2", "}");
 
         var error = Assert.Throws<ExperimentException>(() => ExperimentLoader.Parse(text, "exp.hocon"));
 
         Assert.Equal(6, error.Line);
-        Assert.Equal("data.test-limt", error.KeyPath);
-        Assert.Contains("Did you mean 'test-limit'?", error.Message);
-        Assert.Contains("Known keys in 'data': dataset, path, train-limit, test-limit", error.Message);
+        Assert.Equal("checkpoint.every-epoch", error.KeyPath);
+        Assert.Contains("Did you mean 'every-epochs'?", error.Message);
+        Assert.Contains("Known keys in 'checkpoint': every-epochs, keep", error.Message);
     }
 
     [Fact]
@@ -340,7 +340,7 @@ public sealed class ExperimentLoaderTests
         Assert.Equal(new List<object?> { 32L, 64L }, cnn.Model.Arguments["channels"]);
         Assert.Equal(128L, cnn.Model.Arguments["hidden"]);
         Assert.Equal(0.25, cnn.Model.Arguments["dropout"]);
-        Assert.Equal("fashion-mnist", cnn.Data.Dataset);
+        Assert.Equal("fashion-mnist", cnn.Data.Type);
         Assert.Equal(["progress", "loss-plot", "gradient-plot", "tensorboard", "provenance", "leakage-check", "report"], cnn.Extensions.Select(x => x.Type));
         Assert.Equal(("mlp", 10), (mlp.Model.Type, mlp.Epochs));
         Assert.Equal(new List<object?> { 256L, 128L }, mlp.Model.Arguments["hidden"]);

@@ -75,7 +75,7 @@ public sealed class ResolvedHoconTests
         {
             Name = "in-code", Epochs = 3, BatchSize = 8, Seed = 5,
             Model = new ModelSection("mlp", new Dictionary<string, object?> { ["hidden"] = new List<object?> { 16L } }),
-            Data = new DataSection { Dataset = "fashion-mnist", TrainLimit = 10 },
+            Data = new DataSection { Type = "fashion-mnist", TrainLimit = 10 },
             Optimizer = new OptimizerSection { Type = "sgd", LearningRate = 0.5 },
             Extensions = [new ExtensionSection("progress", new Dictionary<string, object?>())],
         };

@@ -39,6 +39,7 @@ public sealed class TrainerStageContractTests
         public void PostValidate(Trainer trainer) => Record(trainer);
         public void PostEvalBatch(Trainer trainer) => Record(trainer);
         public void PostCheckpoint(Trainer trainer) => Record(trainer);
+        public void PostTest(Trainer trainer) => Record(trainer);
         public void PostEvaluate(Trainer trainer) => Record(trainer);
         public void PostPredict(Trainer trainer) => Record(trainer);
     }
@@ -47,7 +48,9 @@ public sealed class TrainerStageContractTests
     public void Fit_evaluate_and_predict_provide_every_declared_fixture_where_declared_with_its_declared_type()
     {
         var recorder = new FixtureRecorder();
+        // With a validation split, so the fit ends with its test stage.
         var experiment = TrainingFixtures.Mlp(TrainingFixtures.TempDir(), epochs: 1, trainLimit: 128);
+        experiment = experiment with { Data = experiment.Data with { Validation = 0.25 } };
         using (var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, RunDirectory.Create(experiment), [recorder]))
         {
             Assert.Equal(TrainerStages.Tree.All.Select(n => n.Name).Distinct().Order(),

@@ -15,7 +15,7 @@ internal static class TrainingFixtures
         BatchSize = 64,
         Threads = 1,
         Model = new ModelSection("mlp", new Dictionary<string, object?> { ["hidden"] = new[] { 32 }, ["dropout"] = 0.1 }),
-        Data = new DataSection { Dataset = "fashion-mnist", Path = SlicePath, TrainLimit = trainLimit, TestLimit = 200 },
+        Data = new DataSection { Type = "fashion-mnist", Path = SlicePath, TrainLimit = trainLimit, TestLimit = 200 },
         Optimizer = new OptimizerSection { Type = optimizer, LearningRate = 3e-3, Momentum = optimizer == "sgd" ? 0.9 : 0 },
         Scheduler = new SchedulerSection { Type = scheduler, StepSize = 1, Gamma = 0.5 },
         Checkpoint = new CheckpointSection { EveryEpochs = 1, Keep = 0 },

@@ -88,6 +88,16 @@ public sealed class ComponentCatalog
             KeyPath(section, context.Experiment), context.Experiment.SourceFile);
     }
 
+    /// <summary>Builds the data source <c>data { type = ..., settings }</c> names; its common keys (limits, validation,
+    /// prefetch) are applied by <see cref="Training.DataSources.Open(Experiment, ComponentCatalog, Training.RunDirectory?, int, int)"/>.</summary>
+    /// <exception cref="ExperimentException">Unknown type or setting, or settings the source refuses.</exception>
+    public Data.IDataSource CreateDataSource(DataSection section, Data.DataContext context)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        ArgumentNullException.ThrowIfNull(context);
+        return (Data.IDataSource)Build(ComponentKind.DataSource, section.Type, section.Settings, ComponentServices.Empty.With(context), "data", null);
+    }
+
     /// <summary>Builds the task <c>task { type = ..., settings }</c> names (the loss and the metrics).</summary>
     /// <exception cref="ExperimentException">Unknown type or setting, or settings the task refuses.</exception>
     public Tasks.ITrainingTask CreateTask(TaskSection section)

@@ -11,11 +11,12 @@ namespace TrainManager.Components;
 public sealed record ComponentKind(string Name, Type Builds, string Where, bool SnakeCaseSettings = false)
 {
     public static readonly ComponentKind Model = new("model", typeof(nn.Module<Tensor, Tensor>), "model { type = ... }", SnakeCaseSettings: true);
+    public static readonly ComponentKind DataSource = new("data source", typeof(Data.IDataSource), "data { type = ... }");
     public static readonly ComponentKind Task = new("task", typeof(Tasks.ITrainingTask), "task { type = ... }");
     public static readonly ComponentKind Extension = new("extension", typeof(Stages.Extension), "extensions = [ { type = ... } ]");
 
     /// <summary>Every kind, in the order a type is matched against them.</summary>
-    public static IReadOnlyList<ComponentKind> All { get; } = [Model, Task, Extension];
+    public static IReadOnlyList<ComponentKind> All { get; } = [Model, DataSource, Task, Extension];
 
     /// <summary>The kind whose <see cref="Builds"/> <paramref name="type"/> is, or null.</summary>
     public static ComponentKind? Of(Type type) => All.FirstOrDefault(k => k.Builds.IsAssignableFrom(type));

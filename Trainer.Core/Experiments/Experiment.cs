@@ -50,15 +50,50 @@ public sealed record CodeSection(string Project);
 /// <summary>A model type and its constructor arguments (the instantiation parameters).</summary>
 public sealed record ModelSection(string Type, IReadOnlyDictionary<string, object?> Arguments);
 
+/// <summary>
+/// <c>data { type = csv, path = ..., train-limit = 0, test-limit = 0, validation = 0.1, prefetch = 2 }</c>: the data source
+/// (<see cref="Type"/>) with its own settings (<see cref="Settings"/>, checked by the source) and what every source shares.
+/// </summary>
 public sealed record DataSection
 {
-    /// <summary>Dataset name: <c>fashion-mnist</c>, <c>mnist-idx</c> (any IDX files at <see cref="Path"/>).</summary>
-    public required string Dataset { get; init; }
-    /// <summary>Folder holding the dataset files; searched before the default locations.</summary>
-    public string? Path { get; init; }
+    /// <summary>The data source: <c>fashion-mnist</c>, <c>mnist-idx</c>, <c>csv</c>, <c>image-folder</c>, <c>npy</c>, <c>npz</c>, or
+    /// a training project's own. Experiment files may still write it <c>dataset</c>.</summary>
+    public required string Type { get; init; }
+
+    /// <summary>The source's own settings: kebab-case keys (<c>test-path</c>), simple values (long, double, bool, text, lists).</summary>
+    public IReadOnlyDictionary<string, object?> Settings { get; init; } = new Dictionary<string, object?>(StringComparer.Ordinal);
+
+    /// <summary>The <c>path</c> setting: the folder or file most sources read. Setting it replaces that entry of
+    /// <see cref="Settings"/> (so in an initializer, set it after <see cref="Settings"/>).</summary>
+    public string? Path
+    {
+        get => Settings.TryGetValue("path", out var path) ? path?.ToString() : null;
+        init => Settings = new Dictionary<string, object?>(Settings, StringComparer.Ordinal) { ["path"] = value };
+    }
+
     /// <summary>Use only the first N training samples (0 = all): for quick runs and tests.</summary>
     public int TrainLimit { get; init; }
     public int TestLimit { get; init; }
+
+    /// <summary>The fraction of the (limited) training split held out to validate on during training, chosen with the
+    /// experiment's seed; 0 = none (a source may bring its own validation split).</summary>
+    public double Validation { get; init; }
+
+    /// <summary>Batches read ahead on a background thread for sources that read lazily; 0 = off.</summary>
+    public int Prefetch { get; init; } = 2;
+
+    public bool Equals(DataSection? other) =>
+        other is not null && Type == other.Type && TrainLimit == other.TrainLimit && TestLimit == other.TestLimit
+        && Validation.Equals(other.Validation) && Prefetch == other.Prefetch
+        && Settings.Count == other.Settings.Count
+        && Settings.All(p => other.Settings.TryGetValue(p.Key, out var value) && SameSetting(p.Value, value));
+
+    public override int GetHashCode() => HashCode.Combine(Type, TrainLimit, TestLimit, Validation, Prefetch, Settings.Count);
+
+    static bool SameSetting(object? a, object? b) =>
+        a is System.Collections.IEnumerable x and not string && b is System.Collections.IEnumerable y and not string
+            ? x.Cast<object?>().SequenceEqual(y.Cast<object?>())
+            : Equals(a, b);
 }
 
 public sealed record OptimizerSection

@@ -47,11 +47,13 @@ public static partial class ExperimentHoconWriter
         Close(w, 0);
 
         Open(w, 0, "data");
-        Field(w, 1, "dataset", experiment.Data.Dataset);
-        if (experiment.Data.Path is { } path)
-            Field(w, 1, "path", path);
+        Field(w, 1, "type", experiment.Data.Type);
+        foreach (var (key, value) in experiment.Data.Settings)
+            Field(w, 1, key, value);
         Field(w, 1, "train-limit", experiment.Data.TrainLimit);
         Field(w, 1, "test-limit", experiment.Data.TestLimit);
+        Field(w, 1, "validation", experiment.Data.Validation);
+        Field(w, 1, "prefetch", experiment.Data.Prefetch);
         Close(w, 0);
 
         var task = experiment.Task;

@@ -41,7 +41,7 @@ internal sealed partial class ExperimentReader(
         var defaults = new Experiment
         {
             Name = defaultName, Epochs = 1, BatchSize = 1, Model = new ModelSection("", new Dictionary<string, object?>()),
-            Data = new DataSection { Dataset = "" },
+            Data = new DataSection { Type = "" },
         };
 
         var device = String(root, "", "device") ?? defaults.Device;
@@ -155,18 +155,30 @@ internal sealed partial class ExperimentReader(
 
     DataSection ReadData()
     {
-        var data = Block(root, "", "data", required: "data { dataset = fashion-mnist }")!;
-        CheckKeys(data, "data", DataKeys);
+        var data = Block(root, "", "data", required: "data { type = fashion-mnist }")!;
+        var type = String(data, "data", "type");
+        var dataset = String(data, "data", "dataset");
+        if (type is not null && dataset is not null && type != dataset)
+            Fail("data.dataset", $"'data.dataset' is the older name of 'data.type', and they disagree (\"{dataset}\" and \"{type}\"). Keep only type = {type}.");
         var trainLimit = Int(data, "data", "train-limit") ?? 0;
         Check(trainLimit >= 0, "data.train-limit", $"'data.train-limit' must be 0 (all samples) or more, but is {trainLimit}.");
         var testLimit = Int(data, "data", "test-limit") ?? 0;
         Check(testLimit >= 0, "data.test-limit", $"'data.test-limit' must be 0 (all samples) or more, but is {testLimit}.");
+        var validation = Double(data, "data", "validation") ?? 0;
+        Check(validation is >= 0 and < 1, "data.validation",
+            $"'data.validation' is the fraction of the training data held out to validate on, from 0 (none) to below 1, but is {Format(validation)}. Write e.g. validation = 0.1.");
+        var prefetch = Int(data, "data", "prefetch") ?? 2;
+        Check(prefetch >= 0, "data.prefetch", $"'data.prefetch' is how many batches are read ahead, 0 (off) or more, but is {prefetch}.");
+        var settings = SimpleValues(data, "data", "data source settings");
+        foreach (var key in DataKeys) settings.Remove(key);
         return new DataSection
         {
-            Dataset = RequiredString(data, "data", "dataset", "data { dataset = fashion-mnist }"),
-            Path = String(data, "data", "path"),
+            Type = type ?? dataset ?? Missing<string>("data", "type", "data { type = fashion-mnist }"),
+            Settings = settings,
             TrainLimit = trainLimit,
             TestLimit = testLimit,
+            Validation = validation,
+            Prefetch = prefetch,
         };
     }
 

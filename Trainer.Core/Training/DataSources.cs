@@ -1,46 +1,79 @@
+using System.Globalization;
+using System.Reflection;
 using TrainManager.Data;
+using TrainManager.Data.Prefetch;
+using TrainManager.Data.Sources;
+using TrainManager.Data.Sources.Csv;
+using TrainManager.Data.Sources.Images;
+using TrainManager.Data.Sources.Npy;
+using TrainManager.Components;
 using TrainManager.Experiments;
 
 namespace TrainManager.Training;
 
-/// <summary>Opens the train and test splits an experiment's data section names.</summary>
+/// <summary>How the trainer visits the training split, so its batches can be read ahead in that order.</summary>
+/// <param name="Epochs">The run's epochs: reading ahead goes on across epochs up to the last one.</param>
+public sealed record TrainingOrder(int BatchSize, int Epochs, int Rank = 0, int WorldSize = 1);
+
+/// <summary>
+/// Opens an experiment's data: builds the source its data section names, then applies what every source shares
+/// (limits, the validation split, reading ahead).
+/// </summary>
 public static class DataSources
 {
-    public static (IDataset Train, IDataset Test) Load(DataSection data)
+    /// <summary>The splits of <paramref name="experiment"/>'s data, ready for a trainer of rank <paramref name="rank"/> of
+    /// <paramref name="worldSize"/>: the training split read ahead in the order that trainer visits it.</summary>
+    /// <param name="dataRoots">The folders data may be read from (a cluster node's data roots); null: any.</param>
+    public static DataSplits Open(Experiment experiment, ComponentCatalog catalog, RunDirectory? run = null, int rank = 0, int worldSize = 1,
+        IReadOnlyList<string>? dataRoots = null)
     {
-        switch (data.Dataset)
+        ArgumentNullException.ThrowIfNull(catalog);
+        var source = catalog.CreateDataSource(experiment.Data, DataContext.For(experiment, run?.Path) with { DataRoots = dataRoots });
+        return Open(source, experiment.Data, experiment.Seed, new TrainingOrder(experiment.BatchSize, experiment.Epochs, rank, worldSize));
+    }
+
+    /// <summary>
+    /// Opens <paramref name="source"/> and applies <paramref name="data"/>'s common settings: <c>train-limit</c> and
+    /// <c>test-limit</c> (the first N), <c>validation</c> (a fraction of the limited training split, chosen with
+    /// <paramref name="seed"/>, disjoint from what is trained on), and <c>prefetch</c> (splits that are not held in
+    /// memory are read ahead on a background thread: the training split in <paramref name="order"/>'s order when it is
+    /// given, the others in evaluation's order).
+    /// </summary>
+    public static DataSplits Open(IDataSource source, DataSection data, long seed = 42, TrainingOrder? order = null)
+    {
+        var splits = source.Open();
+        IDataset train = splits.Train, test = splits.Test;
+        var validation = splits.Validation;
+        try
         {
-            case "fashion-mnist":
+            train = DatasetSplits.First(train, data.TrainLimit);
+            test = DatasetSplits.First(test, data.TestLimit);
+            if (data.Validation > 0)
             {
-                var options = new FashionMnistOptions { Path = data.Path };
-                return (Limit(FashionMnist.Load(FashionMnistSplit.Train, options), data.TrainLimit),
-                        Limit(FashionMnist.Load(FashionMnistSplit.Test, options), data.TestLimit));
+                if (validation is not null)
+                    throw new DatasetInvalidException(
+                        $"Data type '{data.Type}' brings its own validation split, and data.validation = {data.Validation} asks for another; remove data.validation.");
+                (train, validation) = DatasetSplits.Split(train, data.Validation, seed, DatasetSplits.ValidationSalt, "data.validation");
             }
-            case "mnist-idx":
+            if (data.Prefetch > 0)
             {
-                var dir = data.Path ?? throw new DatasetNotFoundException("Dataset 'mnist-idx' needs data.path: a folder with train-/t10k- images and labels IDX files.");
-                return (Limit(LoadIdx(dir, "train"), data.TrainLimit), Limit(LoadIdx(dir, "t10k"), data.TestLimit));
+                if (order is not null && ReadsLazily(train))
+                    train = new PrefetchingDataset(train,
+                        new SamplerBatchPlan(new EpochSampler(train.Count, order.BatchSize, seed, rank: order.Rank, worldSize: order.WorldSize), order.Epochs),
+                        data.Prefetch);
+                if (ReadsLazily(test)) test = new PrefetchingDataset(test, new SequentialBatchPlan(test.Count), data.Prefetch);
+                if (validation is not null && ReadsLazily(validation))
+                    validation = new PrefetchingDataset(validation, new SequentialBatchPlan(validation.Count), data.Prefetch);
             }
-            default:
-                throw new DatasetNotFoundException($"Unknown dataset '{data.Dataset}'. Known: fashion-mnist, mnist-idx (IDX files in data.path).");
+            return new DataSplits(train, test, validation);
+        }
+        catch
+        {
+            new DataSplits(train, test, validation).Dispose();
+            throw;
         }
     }
 
-    private static IdxDataset LoadIdx(string dir, string prefix)
-    {
-        string Find(string kind) =>
-            new[] { $"{prefix}-{kind}-idx{(kind == "images" ? 3 : 1)}-ubyte", $"{prefix}-{kind}-idx{(kind == "images" ? 3 : 1)}-ubyte.gz" }
-                .Select(f => Path.Combine(dir, f)).FirstOrDefault(File.Exists)
-            ?? throw new DatasetNotFoundException($"No {prefix} {kind} IDX file in '{dir}'. Set data.path to the folder holding them.");
-        return IdxDataset.Load(Find("images"), Find("labels"), FashionMnist.Mean, FashionMnist.Std);
-    }
-
-    private static IDataset Limit(TensorDataset data, int limit)
-    {
-        if (limit <= 0 || limit >= data.Count) return data;
-        // Views share the storage, which stays alive after the full tensors' handles are released.
-        var limited = new TensorDataset(data.Inputs.narrow(0, 0, limit), data.Targets.narrow(0, 0, limit));
-        data.Dispose();
-        return limited;
-    }
+    /// <summary>Data held in tensors gains nothing from reading ahead: a batch is one memory copy.</summary>
+    static bool ReadsLazily(IDataset data) => data is not TensorDataset;
 }

@@ -72,15 +72,17 @@ public sealed class Trainer : Extensible, IDisposable
     /// <param name="checkpointKey">Signs the checkpoints this trainer writes and authenticates the one it resumes from;
     /// null: unsigned checkpoints, checked by their checksum only (see <see cref="CheckpointStore"/>).</param>
     /// <param name="catalog">Where the experiment's model (and its other components) come from.</param>
+    /// <param name="dataRoots">The folders the data source may read (a cluster node's data roots); null: any.</param>
     public static Trainer FromExperiment(Experiment experiment, ComponentCatalog catalog, RunDirectory? run, IReadOnlyList<Extension> extensions,
-        int rank = 0, int worldSize = 1, CheckpointKey? checkpointKey = null)
+        int rank = 0, int worldSize = 1, CheckpointKey? checkpointKey = null, IReadOnlyList<string>? dataRoots = null)
     {
         TorchRuntime.EnsureLoaded();
         CpuRandomState.Seed(experiment.Seed);
         ArgumentNullException.ThrowIfNull(catalog);
         var model = catalog.Models.Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
-        var (train, test) = DataSources.Load(experiment.Data);
-        var setup = new TrainerSetup(experiment, model, train, test, run, rank, worldSize, checkpointKey, Task: catalog.CreateTask(experiment.Task));
+        var data = DataSources.Open(experiment, catalog, run, rank, worldSize, dataRoots);
+        var setup = new TrainerSetup(experiment, model, data.Train, data.Test, run, rank, worldSize, checkpointKey, data.Validation,
+            catalog.CreateTask(experiment.Task));
         run?.WriteJson("instantiation.json", Instantiation.Describe(experiment, model.Spec, extensions));
         return new Trainer(setup, extensions.ToArray());
     }

@@ -56,7 +56,7 @@ public static class DataParallelBenchmark
             BatchSize = 128,
             Threads = 1,
             Model = ExampleModels.Section(model),
-            Data = new DataSection { Dataset = "fashion-mnist", TrainLimit = limit, TestLimit = 1000 },
+            Data = new DataSection { Type = "fashion-mnist", TrainLimit = limit, TestLimit = 1000 },
             ResolvedHocon = "name = bench-data-parallel\n",
         };
         Console.WriteLine($"Data-parallel benchmark: {model}, {workers} workers vs 1, one thread each, {limit} samples, batch 128 per worker, epoch 1 is warm-up");

@@ -10,6 +10,8 @@ if (args.Length > 0 && args[0] == "allreduce")
     return AllReduceBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "soak")
     return StressSoak.Run(args[1..]);
+if (args.Length > 0 && args[0] == "data")
+    return DataSourceBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "dataparallel")
     return DataParallelBenchmark.Run(args[1..]);
 

@@ -74,7 +74,7 @@ public static class StressSoak
             BatchSize = 64,
             Threads = 1,
             Model = ExampleModels.Section(model),
-            Data = new DataSection { Dataset = "fashion-mnist", TrainLimit = limit, TestLimit = limit / 4 },
+            Data = new DataSection { Type = "fashion-mnist", TrainLimit = limit, TestLimit = limit / 4 },
             Optimizer = new OptimizerSection { Type = optimizer, LearningRate = optimizer == "sgd" ? 0.05 : 1e-3, Momentum = optimizer == "sgd" ? 0.9 : 0, WeightDecay = 1e-4 },
             GradientClip = 5,
             Checkpoint = new CheckpointSection { EveryEpochs = 1, Keep = 0 },

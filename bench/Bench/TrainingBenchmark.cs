@@ -27,7 +27,8 @@ public static class TrainingBenchmark
         foreach (var model in options.Models)
         {
             var experiment = ExperimentFor(model, options);
-            var (train, test) = DataSources.Load(experiment.Data);
+            using var data = DataSources.Open(experiment, BenchExtensions.Catalog);
+            var (train, test) = (data.Train, data.Test);
             // Epochs are interleaved one by one (hand, Fit, Fit+extensions, hand, ...), so drifts of the machine hit
             // all three alike, and each ratio is taken within one round (one epoch of each) before the median over rounds.
             var (hand, bare, withExtensions) = InterleavedEpochs(experiment, train, test,
@@ -52,14 +53,14 @@ public static class TrainingBenchmark
         BatchSize = 128,
         Threads = options.Threads,
         Model = ExampleModels.Section(model),
-        Data = new DataSection { Dataset = "fashion-mnist", TrainLimit = options.Limit, TestLimit = options.Limit > 0 ? options.Limit / 6 : 0 },
+        Data = new DataSection { Type = "fashion-mnist", TrainLimit = options.Limit, TestLimit = options.Limit > 0 ? options.Limit / 6 : 0 },
         Checkpoint = new CheckpointSection { EveryEpochs = 0, Keep = 1 },
         RunsDirectory = Path.Combine(Path.GetTempPath(), "trainmanager-bench-runs"),
         ResolvedHocon = $"name = bench-{model}\n",
     };
 
     /// <summary>Lets a Fit running on its own thread take exactly one epoch at a time, and times it.</summary>
-    private sealed class EpochGate : Extension
+    internal sealed class EpochGate : Extension
     {
         private readonly SemaphoreSlim _go = new(0);
         private readonly SemaphoreSlim _done = new(0);

@@ -166,7 +166,7 @@ public sealed class TrainingJob : IDisposable
             var resume = ResumePoint.Choose(start.ResumeCandidates, settings.CheckpointKey, keepAside: rank == 0);
             extensions = catalog.CreateExtensions(new Components.ExtensionContext(ownDirectory, experiment), settings.Components.ServicesForRun(start.RunId));
             trainer = Trainer.FromExperiment(experiment, catalog, run, extensions, rank: rank, worldSize: start.Ring?.WorldSize ?? 1,
-                checkpointKey: settings.CheckpointKey);
+                checkpointKey: settings.CheckpointKey, dataRoots: settings.DataRoots);
             var dataParallel = start.Ring is { } ring ? new DataParallelExtension(FormRing(ring, experiment, listener, settings, cancel)) : null;
             if (dataParallel is not null)
                 trainer.Register(dataParallel);

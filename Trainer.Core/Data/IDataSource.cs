@@ -1,0 +1,75 @@
+namespace TrainManager.Data;
+
+/// <summary>
+/// Where an experiment's data comes from (<c>data { type = csv, path = ... }</c>). Its settings come through the
+/// constructor (see <see cref="Components.ComponentAttribute"/>); <see cref="Open"/> reads what is needed to know the
+/// splits (a header, an index of rows, the class names) and may leave the samples on disk, to be read per batch.
+/// </summary>
+public interface IDataSource
+{
+    /// <exception cref="Experiments.IBadInput">A file is missing or malformed; the message names the file and the place.</exception>
+    DataSplits Open();
+}
+
+/// <summary>
+/// The splits a source opened: <see cref="Train"/> is trained on, <see cref="Validation"/> (when there is one) is
+/// evaluated on during training, <see cref="Test"/> is kept for the end. Owns them: disposing the splits disposes each.
+/// </summary>
+public sealed record DataSplits(IDataset Train, IDataset Test, IDataset? Validation = null) : IDisposable
+{
+    public void Dispose()
+    {
+        var seen = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        foreach (var split in new[] { Train, Test, Validation })
+            if (split is IDisposable disposable && seen.Add(split))
+                disposable.Dispose();
+    }
+}
+
+/// <summary>
+/// What the framework hands a data source besides its settings.
+/// </summary>
+/// <param name="ExperimentDirectory">The experiment file's folder: relative paths in settings are relative to it.</param>
+/// <param name="RunDirectory">The run's directory, where a source records what a person needs to read the run (the
+/// label mapping); null when nothing is recorded (tests, <c>check-leakage</c>).</param>
+/// <param name="Seed">The experiment's seed, for splits a source makes itself (<c>test-fraction</c>).</param>
+/// <param name="DataRoots">The folders data may be read from (a cluster node's data roots, full paths); null: any.</param>
+public sealed record DataContext(string ExperimentDirectory, string? RunDirectory = null, long Seed = 42, IReadOnlyList<string>? DataRoots = null)
+{
+    /// <summary>For code that has no experiment file: paths relative to the working directory, nothing recorded.</summary>
+    public static DataContext WorkingDirectory { get; } = new(Directory.GetCurrentDirectory());
+
+    /// <summary>The context of <paramref name="experiment"/>'s data, recording into <paramref name="runDirectory"/>.</summary>
+    public static DataContext For(Experiments.Experiment experiment, string? runDirectory) => new(
+        experiment.SourceFile is { } file ? Path.GetDirectoryName(Path.GetFullPath(file))! : Directory.GetCurrentDirectory(),
+        runDirectory, experiment.Seed);
+
+    /// <summary><paramref name="path"/> as an absolute path: as it is when absolute, else relative to the experiment's folder
+    /// (<c>~/</c> is the home folder). Every file a source reads goes through here, so the data roots hold for all of them.</summary>
+    /// <exception cref="DatasetNotFoundException">The path is outside <see cref="DataRoots"/>.</exception>
+    public string Resolve(string path)
+    {
+        if (path == "~" || path.StartsWith("~/", StringComparison.Ordinal))
+            path = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path.Length > 2 ? path[2..] : "");
+        var full = Path.GetFullPath(Path.Combine(ExperimentDirectory, path));
+        if (DataRoots is { } roots && !roots.Any(root => IsUnder(full, Path.GetFullPath(root))))
+            throw new DatasetNotFoundException(
+                $"'{full}' is outside the folders data is read from here ({string.Join(", ", roots)}). Put the data under one of them, or ask the node's operator to add its folder.");
+        return full;
+    }
+
+    static bool IsUnder(string path, string root)
+    {
+        var withSeparator = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
+        return path == root.TrimEnd(Path.DirectorySeparatorChar) || path.StartsWith(withSeparator, StringComparison.Ordinal);
+    }
+
+    /// <summary>Writes <paramref name="text"/> to <paramref name="fileName"/> in the run directory (atomically), when there
+    /// is one; does nothing otherwise.</summary>
+    public void Record(string fileName, string text)
+    {
+        if (RunDirectory is null) return;
+        Directory.CreateDirectory(RunDirectory);
+        Runtime.AtomicFile.Write(Path.Combine(RunDirectory, fileName), System.Text.Encoding.UTF8.GetBytes(text));
+    }
+}

@@ -1,0 +1,55 @@
+using TrainManager.Components;
+
+namespace TrainManager.Data.Sources;
+
+/// <summary>Fashion-MNIST, preloaded: from <c>path</c> when set, else the user cache, the Debian package, or a download.</summary>
+[Component("fashion-mnist", Description = "Fashion-MNIST (IDX files): from path, the user cache, the Debian package or a download")]
+public sealed class FashionMnistSource(DataContext context, string? path = null) : IDataSource
+{
+    public DataSplits Open()
+    {
+        var options = new FashionMnistOptions { Path = path is null ? null : context.Resolve(path) };
+        var train = FashionMnist.Load(FashionMnistSplit.Train, options);
+        try
+        {
+            return new DataSplits(train, FashionMnist.Load(FashionMnistSplit.Test, options));
+        }
+        catch
+        {
+            train.Dispose();
+            throw;
+        }
+    }
+}
+
+/// <summary>Any MNIST-family set as four IDX files (<c>train-</c> and <c>t10k-</c> images and labels, plain or .gz) in
+/// <c>path</c>, preloaded and normalised with Fashion-MNIST's statistics unless <c>mean</c> and <c>std</c> say otherwise.</summary>
+[Component("mnist-idx", Description = "MNIST-family IDX files (train-/t10k- images and labels) in path")]
+public sealed class MnistIdxSource(DataContext context, string? path = null, double mean = FashionMnist.Mean, double std = FashionMnist.Std) : IDataSource
+{
+    public DataSplits Open()
+    {
+        var directory = path is null
+            ? throw new DatasetNotFoundException("Data type 'mnist-idx' needs data.path: a folder with train-/t10k- images and labels IDX files.")
+            : context.Resolve(path);
+        var train = Load(directory, "train");
+        try
+        {
+            return new DataSplits(train, Load(directory, "t10k"));
+        }
+        catch
+        {
+            train.Dispose();
+            throw;
+        }
+    }
+
+    IdxDataset Load(string directory, string prefix)
+    {
+        string Find(string kind, int rank) =>
+            new[] { $"{prefix}-{kind}-idx{rank}-ubyte", $"{prefix}-{kind}-idx{rank}-ubyte.gz" }
+                .Select(f => Path.Combine(directory, f)).FirstOrDefault(File.Exists)
+            ?? throw new DatasetNotFoundException($"No {prefix} {kind} IDX file ({prefix}-{kind}-idx{rank}-ubyte[.gz]) in '{directory}'. Set data.path to the folder holding them.");
+        return IdxDataset.Load(Find("images", 3), Find("labels", 1), mean, std);
+    }
+}
