@@ -46,13 +46,18 @@ public static class ExperimentComponents
             console.MarkupLineInterpolated($"[grey]building the training project {experiment.Code.Project}[/]");
             build = TrainingProject.Build(experiment.Code.Project);
         }
+        ComponentCatalog catalog;
         try
         {
-            return (builtIns.With(build.Load()), build);
+            catalog = builtIns.With(build.Load());
         }
         catch (ComponentDeclarationException e)
         {
             throw new ProjectBuildException($"the training project {build.ProjectFile} declares a component the framework cannot use: {e.Message}");
         }
+        if (catalog.All.Count == builtIns.All.Count)
+            console.MarkupLineInterpolated(
+                $"[yellow]warning: the training project {build.ProjectFile} declares no components: mark your model, data source, task or extension classes with [[Component(\"name\")]].[/]");
+        return (catalog, build);
     }
 }

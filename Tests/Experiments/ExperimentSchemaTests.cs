@@ -32,7 +32,7 @@ public sealed class ExperimentSchemaTests
     [Fact]
     public void A_key_the_schema_does_not_list_is_refused_with_the_schema_keys_of_its_block()
     {
-        var error = Assert.Throws<ExperimentException>(() => ExperimentLoader.Parse(MinimalWith("data.train-limt = 3")));
+        var error = Assert.Throws<ExperimentException>(() => ExperimentLoader.Parse(MinimalWith("data.train-limt = 3"), components: TestComponents.Catalog));
 
         Assert.Contains(string.Join(", ", ExperimentSchema.KeysIn("data")), error.Problem);
     }
@@ -51,7 +51,7 @@ public sealed class ExperimentSchemaTests
             "workers = 1", "data-parallel { min-workers = 1, replacement-wait = 1 s, bucket-size = 1 MiB, timeout = 1 s }", "runs-dir = r"));
         var written = Akka.Configuration.ConfigurationFactory.ParseString(e.ResolvedHocon);
 
-        var missing = ExperimentSchema.Keys.Where(k => !k.Path.Contains("[]") && k.Type != "block (free-form)" && !written.HasPath(k.Path));
+        var missing = ExperimentSchema.Keys.Where(k => !k.Path.Contains("[]") && k.Type != "block (free-form)" && !k.Type.EndsWith("(older name)", StringComparison.Ordinal) && !written.HasPath(k.Path));
 
         Assert.Empty(missing);
     }

@@ -106,6 +106,33 @@ public sealed class ComponentCatalog
         return (Tasks.ITrainingTask)Build(ComponentKind.Task, section.Type, section.Settings, ComponentServices.Empty, "task", null);
     }
 
+    /// <summary>
+    /// Checks that <paramref name="name"/> is a component of <paramref name="kind"/> and that <paramref name="settings"/>
+    /// are its own, without building it: for checks when an experiment is read. <paramref name="commonKeys"/> are the
+    /// block's keys that are not the component's (a data block's <c>train-limit</c>), offered as suggestions too.
+    /// </summary>
+    /// <exception cref="ExperimentException">At <paramref name="keyPath"/>, with no origin: the caller places it.</exception>
+    public void CheckSettings(ComponentKind kind, string name, IReadOnlyDictionary<string, object?> settings, string keyPath,
+        IReadOnlyList<string> commonKeys)
+    {
+        ComponentDefinition definition;
+        try
+        {
+            definition = Find(kind, name);
+        }
+        catch (UnknownComponentException e)
+        {
+            throw new ExperimentException(e.Message, keyPath: $"{keyPath}.type");
+        }
+        if (settings.Keys.FirstOrDefault(k => !definition.Declares(k)) is not { } unknown)
+            return;
+        var suggestion = DidYouMean.Closest(unknown, definition.Settings.Select(s => s.Name).Concat(commonKeys));
+        throw new ExperimentException(
+            $"{kind} '{name}' has no setting '{unknown}'{(suggestion is null ? "" : $" (did you mean '{suggestion}'?)")}. " +
+            $"Its settings: {definition.ListSettings()}. Every {keyPath} block also takes: {string.Join(", ", commonKeys)}.",
+            keyPath: $"{keyPath}.{unknown}");
+    }
+
     /// <summary>Finds, checks and builds one component named in an experiment; every problem is an
     /// <see cref="ExperimentException"/> at <paramref name="keyPath"/> (<c>task</c>, <c>extensions[2]</c>).</summary>
     object Build(ComponentKind kind, string name, IReadOnlyDictionary<string, object?> settings, ComponentServices services,

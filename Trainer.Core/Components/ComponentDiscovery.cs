@@ -46,7 +46,8 @@ internal static class ComponentDiscovery
         $"{where}: {type.Name} is none of the component kinds; a component builds one of: " +
         string.Join(", ", ComponentKind.All.Select(k => $"{k.Builds.Name} ({k})")) + ".");
 
-    /// <summary>The types of an assembly that can be loaded: one type whose dependency is missing does not hide the rest.</summary>
+    /// <summary>The types of an assembly. One that cannot be loaded (a dependency missing, or of another version) would
+    /// silently hide the components it declares, so it is an error that says which and why.</summary>
     static IEnumerable<Type> LoadableTypes(Assembly assembly)
     {
         try
@@ -55,7 +56,10 @@ internal static class ComponentDiscovery
         }
         catch (ReflectionTypeLoadException e)
         {
-            return e.Types.OfType<Type>();
+            var reasons = e.LoaderExceptions.OfType<Exception>().Select(x => x.Message).Distinct().Take(3);
+            throw new ComponentDeclarationException(
+                $"{assembly.GetName().Name} ({assembly.Location}) has types that cannot be loaded: {string.Join(" ", reasons)} " +
+                "Does it reference another version of the framework or of TorchSharp than the one running it?");
         }
     }
 }

@@ -86,6 +86,7 @@ internal sealed partial class ExperimentReader(
             RunsDirectory = String(root, "", "runs-dir") ?? defaults.RunsDirectory,
             Code = ReadCode(),
         };
+        CheckDataSourceSettings(experiment.Data);
         return WithTaskDefaults(experiment);
     }
 
@@ -106,6 +107,20 @@ internal sealed partial class ExperimentReader(
         var settings = SimpleValues(task, "task", "task settings");
         foreach (var key in TaskKeys) settings.Remove(key);
         return new TaskSection { Type = type, Metrics = metrics, Settings = settings };
+    }
+
+    /// <summary>With the components known, the data source's own settings are checked now, with their lines.</summary>
+    void CheckDataSourceSettings(DataSection data)
+    {
+        if (components is null) return;
+        try
+        {
+            components.CheckSettings(Components.ComponentKind.DataSource, data.Type, data.Settings, "data", DataKeys);
+        }
+        catch (ExperimentException e) when (e.Origin is null)
+        {
+            Fail(e.KeyPath ?? "data", e.Problem);
+        }
     }
 
     /// <summary>

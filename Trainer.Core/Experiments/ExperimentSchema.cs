@@ -34,7 +34,7 @@ public static class ExperimentSchema
         new("model.args", "block (free-form)", "{}", "The model's constructor arguments: numbers, booleans, text or lists of those."),
         new("data", "block", null, "The data the model trains and is evaluated on. Keys besides these are the source's own settings (path, label, shape, ...: see the README's Data section)."),
         new("data.type", "text", null, "A data source from the catalog: fashion-mnist, mnist-idx, csv, image-folder, npy, npz, or one of your project's."),
-        new("data.dataset", "text", "data.type", "The older name of data.type."),
+        new("data.dataset", "text (older name)", "data.type", "The older name of data.type."),
         new("data.train-limit", "whole number", "0", "Use only the first N training samples (0 = all): for quick runs and tests."),
         new("data.test-limit", "whole number", "0", "Use only the first N test samples (0 = all)."),
         new("data.validation", "number", "0", "The fraction of the training data held out to validate on each epoch (chosen with the seed); 0 = none, the test split is evaluated instead."),

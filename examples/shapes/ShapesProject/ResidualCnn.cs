@@ -1,7 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using TrainManager.Components;
-using TrainManager.Models.Layers;
+using Layers = TrainManager.Models.Layers;
 using static TorchSharp.torch;
 
 namespace Shapes;
@@ -30,7 +30,7 @@ public sealed class ResidualCnn : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"image_size and width must be positive, blocks at least 0 and classes at least 2; got {imageSize}, {width}, {blocks}, {classes}.");
         this.imageSize = imageSize;
         // Batch norm is the framework's: TorchSharp's own makes a Scalar nothing keeps alive (see the README's "Native objects").
-        stem = nn.Sequential(nn.Conv2d(1, width, 3, padding: 1, bias: false), new BatchNorm(2, width), nn.ReLU());
+        stem = nn.Sequential(nn.Conv2d(1, width, 3, padding: 1, bias: false), new Layers.BatchNorm(2, width), nn.ReLU());
         for (var i = 0; i < blocks; i++) residual.Add(new ResidualBlock(width));
         head = nn.Linear(width, classes);
         RegisterComponents();
@@ -51,8 +51,8 @@ public sealed class ResidualCnn : nn.Module<Tensor, Tensor>
         public ResidualBlock(int width) : base("residual")
         {
             body = nn.Sequential(
-                nn.Conv2d(width, width, 3, padding: 1, bias: false), new BatchNorm(2, width), nn.ReLU(),
-                nn.Conv2d(width, width, 3, padding: 1, bias: false), new BatchNorm(2, width));
+                nn.Conv2d(width, width, 3, padding: 1, bias: false), new Layers.BatchNorm(2, width), nn.ReLU(),
+                nn.Conv2d(width, width, 3, padding: 1, bias: false), new Layers.BatchNorm(2, width));
             RegisterComponents();
         }
 
