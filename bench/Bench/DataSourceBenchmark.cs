@@ -47,6 +47,26 @@ public static class DataSourceBenchmark
             }),
         };
 
+        // What reading costs, apart from training: one epoch's batches read on this thread, no prefetch. Its CPU time bounds
+        // what a source can add to an epoch where the reading thread gets no core of its own.
+        foreach (var (name, data) in sources)
+        {
+            using var splits = DataSources.Open(Experiment(options, data with { Prefetch = 0 }));
+            var sampler = new EpochSampler(splits.Train.Count, 128, seed: 1);
+            using var self = Process.GetCurrentProcess();
+            var cpu = TimeSpan.Zero;
+            for (var pass = 0; pass < 2; pass++) // the first warms the page cache and the JIT; the second is reported
+            {
+                self.Refresh();
+                cpu = self.TotalProcessorTime;
+                watch.Restart();
+                foreach (var indices in sampler.Batches(pass))
+                    splits.Train.GetBatch(indices).Dispose();
+            }
+            self.Refresh();
+            Console.WriteLine($"{name}: reading one epoch's batches alone takes {watch.Elapsed.TotalSeconds:F2} s ({(self.TotalProcessorTime - cpu).TotalSeconds:F2} s of CPU)");
+        }
+
         var gates = sources.Select(_ => new TrainingBenchmark.EpochGate()).ToArray();
         var trainers = new List<Trainer>();
         var runs = new List<RunDirectory>();
