@@ -3,6 +3,8 @@ using TorchSharp.Modules;
 using TrainManager.Components;
 using TrainManager.Models.Layers;
 using static TorchSharp.torch;
+// TorchSharp.Modules has a BatchNorm too; this one is the framework's.
+using BatchNorm = TrainManager.Models.Layers.BatchNorm;
 
 namespace Shapes;
 
