@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using TorchSharp;
 using TrainManager.Data;
@@ -51,7 +50,7 @@ public static class DataSourceBenchmark
         // what a source can add to an epoch where the reading thread gets no core of its own.
         foreach (var (name, data) in sources)
         {
-            using var splits = DataSources.Open(Experiment(options, data with { Prefetch = 0 }));
+            using var splits = DataSources.Open(Experiment(options, data with { Prefetch = 0 }), BenchExtensions.Catalog);
             var sampler = new EpochSampler(splits.Train.Count, 128, seed: 1);
             using var self = Process.GetCurrentProcess();
             var cpu = TimeSpan.Zero;
@@ -67,38 +66,28 @@ public static class DataSourceBenchmark
             Console.WriteLine($"{name}: reading one epoch's batches alone takes {watch.Elapsed.TotalSeconds:F2} s ({(self.TotalProcessorTime - cpu).TotalSeconds:F2} s of CPU)");
         }
 
-        var gates = sources.Select(_ => new TrainingBenchmark.EpochGate()).ToArray();
-        var trainers = new List<Trainer>();
+
+        var fits = new List<(Trainer Trainer, TrainingBenchmark.EpochGate Gate)>();
         var runs = new List<RunDirectory>();
-        foreach (var ((name, data), gate) in sources.Zip(gates))
+        foreach (var (name, data) in sources)
         {
             var experiment = Experiment(options, data);
             var run = RunDirectory.Create(experiment);
+            var gate = new TrainingBenchmark.EpochGate();
             watch.Restart();
-            trainers.Add(Trainer.FromExperiment(experiment, BenchExtensions.Catalog, run, [gate]));
+            fits.Add((Trainer.FromExperiment(experiment, BenchExtensions.Catalog, run, [gate]), gate));
             runs.Add(run);
             Console.WriteLine($"{name}: opened in {watch.Elapsed.TotalSeconds:F2} s");
         }
-        var threads = trainers.Select(t => new Thread(() => t.Fit())).ToArray();
-        foreach (var thread in threads) thread.Start();
-        var times = sources.Select(_ => new List<double>()).ToArray();
-        for (var epoch = 0; epoch <= options.Epochs; epoch++)
-        {
-            // One epoch of each in turn, so a drift of the machine hits all alike; the first round is the warm-up.
-            var round = gates.Select(g => g.RunOneEpoch()).ToArray();
-            if (epoch == 0) continue;
-            for (var i = 0; i < round.Length; i++) times[i].Add(round[i]);
-        }
-        foreach (var thread in threads) thread.Join();
-        foreach (var trainer in trainers) trainer.Dispose();
+        var times = InterleavedFits.Measure(fits, options.Epochs);
+        foreach (var (trainer, _) in fits) trainer.Dispose();
         foreach (var run in runs) Directory.Delete(run.Path, recursive: true);
 
         for (var i = 0; i < sources.Length; i++)
         {
-            var median = Statistics.Median(times[i]);
-            var line = $"{sources[i].Name}: median epoch {median:F3} s ({string.Join(" ", times[i].Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))})";
+            var line = $"{sources[i].Name}: {Statistics.MedianEpoch(times[i])}";
             if (i > 0)
-                line += $"   median paired ratio to idx = {Statistics.Median(times[i].Zip(times[0], (x, y) => x / y)):F3} (target <= 1.05)";
+                line += $"   median paired ratio to idx = {Statistics.MedianPairedRatio(times[i], times[0]):F3} (target <= 1.05)";
             Console.WriteLine(line);
         }
         return 0;

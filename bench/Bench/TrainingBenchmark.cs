@@ -36,8 +36,8 @@ public static class TrainingBenchmark
             var h = Statistics.Median(hand);
             var b = Statistics.Median(bare);
             var e = Statistics.Median(withExtensions);
-            var ratioBare = Statistics.Median(bare.Zip(hand, (x, y) => x / y).ToList());
-            var ratioExtensions = Statistics.Median(withExtensions.Zip(hand, (x, y) => x / y).ToList());
+            var ratioBare = Statistics.MedianPairedRatio(bare, hand);
+            var ratioExtensions = Statistics.MedianPairedRatio(withExtensions, hand);
             Console.WriteLine($"{model}: {hand.Count} interleaved epochs each; median epoch  hand-written {h:F3} s   Fit {b:F3} s   Fit+extensions {e:F3} s");
             Console.WriteLine($"{model}: median paired ratio Fit/hand = {ratioBare:F3} (target <= 1.02)   Fit+extensions/hand = {ratioExtensions:F3} (target <= 1.05)");
             if (options.MemoryEpochs > 0) Memory(model, options, experiment);
