@@ -49,23 +49,36 @@ public static class ProjectBenchmark
             }
         }
 
-        var fits = new List<(Trainer Trainer, TrainingBenchmark.EpochGate Gate)>();
-        var runs = new List<RunDirectory>();
-        foreach (var (_, catalog, _) in catalogs)
+        // Within a process's first minute the trainer created first ran slower in either role (the process warming up,
+        // not the load context), so the pair is measured three times, in alternating order: the first is reported as a
+        // warm-up, the ratios of the other two (one in each order) are combined by their geometric mean.
+        var ratios = new List<double>();
+        foreach (var order in new[] { new[] { 0, 1 }, new[] { 1, 0 }, new[] { 0, 1 } })
         {
-            var experiment = Experiment(options);
-            var run = RunDirectory.Create(experiment);
-            var gate = new TrainingBenchmark.EpochGate();
-            fits.Add((Trainer.FromExperiment(experiment, catalog, run, [gate]), gate));
-            runs.Add(run);
-        }
-        var times = InterleavedFits.Measure(fits, options.Epochs);
-        foreach (var (trainer, _) in fits) trainer.Dispose();
-        foreach (var run in runs) Directory.Delete(run.Path, recursive: true);
+            var fits = new List<(Trainer Trainer, TrainingBenchmark.EpochGate Gate)>();
+            var runs = new List<RunDirectory>();
+            foreach (var index in order)
+            {
+                var experiment = Experiment(options);
+                var run = RunDirectory.Create(experiment);
+                var gate = new TrainingBenchmark.EpochGate();
+                fits.Add((Trainer.FromExperiment(experiment, catalogs[index].Catalog, run, [gate]), gate));
+                runs.Add(run);
+            }
+            var measured = InterleavedFits.Measure(fits, options.Epochs);
+            foreach (var (trainer, _) in fits) trainer.Dispose();
+            foreach (var run in runs) Directory.Delete(run.Path, recursive: true);
 
-        for (var i = 0; i < catalogs.Length; i++)
-            Console.WriteLine($"{catalogs[i].Name}: {Statistics.MedianEpoch(times[i])}");
-        Console.WriteLine($"median paired ratio loaded/compiled = {Statistics.MedianPairedRatio(times[1], times[0]):F3} (target <= 1.01)");
+            var times = new List<double>[catalogs.Length];
+            for (var i = 0; i < order.Length; i++) times[order[i]] = measured[i];
+            Console.WriteLine($"{(ratios.Count == 0 ? "warm-up, " : "")}created {catalogs[order[0]].Name} first:");
+            for (var i = 0; i < catalogs.Length; i++)
+                Console.WriteLine($"  {catalogs[i].Name}: {Statistics.MedianEpoch(times[i])}");
+            var ratio = Statistics.MedianPairedRatio(times[1], times[0]);
+            Console.WriteLine($"  median paired ratio loaded/compiled = {ratio:F3}");
+            ratios.Add(ratio);
+        }
+        Console.WriteLine($"ratio loaded/compiled after the warm-up, both orders (geometric mean) = {Math.Sqrt(ratios[1] * ratios[2]):F3} (target <= 1.01)");
         return 0;
     }
 
