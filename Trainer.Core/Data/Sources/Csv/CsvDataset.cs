@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using static TorchSharp.torch;
 
@@ -41,7 +42,26 @@ internal sealed class CsvDataset : IDataset, IDisposable
     {
         ArgumentNullException.ThrowIfNull(indices);
         if (indices.Length == 0) throw new ArgumentException("A batch needs at least one index.", nameof(indices));
-        var features = new float[indices.Length * (long)_layout.FeatureCount];
+        var dims = new long[_layout.FeatureShape.Length + 1];
+        dims[0] = indices.Length;
+        _layout.FeatureShape.CopyTo(dims, 1);
+        // Parsed straight into the tensor's memory: a batch allocates no managed array of its size (a large one each batch
+        // would be a large-object-heap allocation, and their collections pause the training thread too).
+        var input = empty(dims, float32);
+        try
+        {
+            ParseRows(indices, MemoryMarshal.Cast<byte, float>(input.bytes));
+            return new Batch(input, _targets.Gather(indices));
+        }
+        catch
+        {
+            input.Dispose();
+            throw;
+        }
+    }
+
+    void ParseRows(long[] indices, Span<float> features)
+    {
         var fields = new List<CsvField>(_layout.ColumnCount);
         var buffer = new byte[4096];
         for (var i = 0; i < indices.Length; i++)
@@ -54,22 +74,9 @@ internal sealed class CsvDataset : IDataset, IDisposable
             var line = buffer.AsSpan(0, length);
             if (RandomAccess.Read(_handle, line, _offsets[row]) != length || !CsvText.Split(line, _layout.Delimiter, fields)
                 || fields.Count != _layout.ColumnCount
-                || !CsvRows.TryParseFeatures(line, fields, _layout, features.AsSpan(i * _layout.FeatureCount, _layout.FeatureCount)))
+                || !CsvRows.TryParseFeatures(line, fields, _layout, features.Slice(i * _layout.FeatureCount, _layout.FeatureCount)))
                 throw new DatasetInvalidException(
                     $"{_file}, line {_lines[row]}: the row no longer reads as it did when the data was opened; the file changed during the run. Restore it, or start the run again.");
-        }
-        var dims = new long[_layout.FeatureShape.Length + 1];
-        dims[0] = indices.Length;
-        _layout.FeatureShape.CopyTo(dims, 1);
-        var input = tensor(features, dims);
-        try
-        {
-            return new Batch(input, _targets.Gather(indices));
-        }
-        catch
-        {
-            input.Dispose();
-            throw;
         }
     }
 

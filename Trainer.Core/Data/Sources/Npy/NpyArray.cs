@@ -136,6 +136,53 @@ public sealed partial class NpyArray : IDisposable
         }
     }
 
+    /// <summary>The rows as float32 values, <c>(value − mean) / std</c>, into <paramref name="into"/> (a batch tensor's memory).</summary>
+    public void ReadNormalized(long[] indices, Span<float> into, float mean, float std)
+    {
+        var scale = 1 / std;
+        if (Type == NpyType.Float32)
+        {
+            ReadRows(indices, MemoryMarshal.AsBytes(into));
+            if (mean != 0 || std != 1)
+                for (var i = 0; i < into.Length; i++) into[i] = (into[i] - mean) * scale;
+            return;
+        }
+        var length = (int)(indices.Length * RowBytes);
+        var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var read = bytes.AsSpan(0, length);
+            ReadRows(indices, read);
+            switch (Type)
+            {
+                case NpyType.UInt8:
+                {
+                    // One table lookup a pixel: the conversion and the normalisation of all 256 values done once.
+                    Span<float> table = stackalloc float[256];
+                    for (var v = 0; v < 256; v++) table[v] = (v - mean) * scale;
+                    for (var i = 0; i < read.Length; i++) into[i] = table[read[i]];
+                    break;
+                }
+                case NpyType.Float64:
+                    var doubles = MemoryMarshal.Cast<byte, double>(read);
+                    for (var i = 0; i < doubles.Length; i++) into[i] = (float)((doubles[i] - mean) * scale);
+                    break;
+                case NpyType.Int64:
+                    var longs = MemoryMarshal.Cast<byte, long>(read);
+                    for (var i = 0; i < longs.Length; i++) into[i] = (longs[i] - mean) * scale;
+                    break;
+                case NpyType.Int32:
+                    var ints = MemoryMarshal.Cast<byte, int>(read);
+                    for (var i = 0; i < ints.Length; i++) into[i] = (ints[i] - mean) * scale;
+                    break;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
     /// <summary>The rows as float32 values.</summary>
     public float[] ReadFloats(long[] indices)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.IO.Compression;
 using TrainManager.Components;
 using static TorchSharp.torch;
@@ -37,12 +38,12 @@ public sealed class NpyDataset : IDataset, IDisposable
     {
         ArgumentNullException.ThrowIfNull(indices);
         if (indices.Length == 0) throw new ArgumentException("A batch needs at least one index.", nameof(indices));
-        var values = _inputs.ReadFloats(indices);
-        if (_mean != 0 || _std != 1)
-            for (var i = 0; i < values.Length; i++) values[i] = (values[i] - _mean) / _std;
-        var input = tensor(values, Dims(indices.Length, _inputs.RowShape));
+        // Written straight into the tensor's memory: a batch allocates no managed array of its size (a large one each
+        // batch would be a large-object-heap allocation, and their collections pause the training thread too).
+        var input = empty(Dims(indices.Length, _inputs.RowShape), float32);
         try
         {
+            _inputs.ReadNormalized(indices, MemoryMarshal.Cast<byte, float>(input.bytes), _mean, _std);
             var target = _targets.IsInteger
                 ? tensor(_targets.ReadLongs(indices), Dims(indices.Length, _targets.RowShape))
                 : tensor(_targets.ReadFloats(indices), Dims(indices.Length, _targets.RowShape));
