@@ -47,34 +47,8 @@ public sealed class ComponentDefinition
     /// Checks <paramref name="settings"/> against the declared ones: canonical names, converted values, every default
     /// filled in. Builds nothing. Each problem is one entry of <paramref name="errors"/>.
     /// </summary>
-    public Dictionary<string, object?> Resolve(IReadOnlyDictionary<string, object?> settings, List<string> errors)
-    {
-        var byName = Settings.ToDictionary(p => ComponentSettings.Normalize(p.Name));
-        var resolved = new Dictionary<string, object?>(StringComparer.Ordinal);
-        foreach (var (name, value) in settings)
-        {
-            if (!byName.TryGetValue(ComponentSettings.Normalize(name), out var setting))
-            {
-                var suggestion = Experiments.DidYouMean.Closest(name, Settings.Select(p => p.Name));
-                errors.Add($"unknown {SettingWord} '{name}'{(suggestion is null ? "" : $" (did you mean '{suggestion}'?)")}");
-                continue;
-            }
-            try
-            {
-                resolved[setting.Name] = setting.Convert(value);
-            }
-            catch (FormatException e)
-            {
-                errors.Add($"{SettingWord} '{setting.Name}' {e.Message}");
-            }
-        }
-        foreach (var setting in Settings.Where(p => !resolved.ContainsKey(p.Name)))
-        {
-            if (setting.Required) errors.Add($"{SettingWord} '{setting.Name}' is required");
-            else resolved[setting.Name] = setting.Default;
-        }
-        return resolved;
-    }
+    public Dictionary<string, object?> Resolve(IReadOnlyDictionary<string, object?> settings, List<string> errors) =>
+        ComponentSettings.Resolve(Settings, settings, SettingWord, errors, Experiments.DidYouMean.Closest);
 
     /// <summary>Whether <paramref name="name"/> (in any of its spellings) is one of its settings.</summary>
     public bool Declares(string name) => Settings.Any(s => ComponentSettings.Normalize(s.Name) == ComponentSettings.Normalize(name));

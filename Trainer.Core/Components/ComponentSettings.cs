@@ -47,6 +47,41 @@ internal static class ComponentSettings
         }
     }
 
+    /// <summary>
+    /// <paramref name="given"/> checked against <paramref name="declared"/>: canonical names, converted values, every
+    /// default filled in; each problem is one entry of <paramref name="errors"/> (<paramref name="word"/> is "setting" or
+    /// "argument", <paramref name="closest"/> suggests a name for a mistyped one).
+    /// </summary>
+    internal static Dictionary<string, object?> Resolve(IReadOnlyList<ModelParameter> declared, IReadOnlyDictionary<string, object?> given,
+        string word, List<string> errors, Func<string, IEnumerable<string>, string?> closest)
+    {
+        var byName = declared.ToDictionary(p => Normalize(p.Name));
+        var resolved = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var (name, value) in given)
+        {
+            if (!byName.TryGetValue(Normalize(name), out var setting))
+            {
+                var suggestion = closest(name, declared.Select(p => p.Name));
+                errors.Add($"unknown {word} '{name}'{(suggestion is null ? "" : $" (did you mean '{suggestion}'?)")}");
+                continue;
+            }
+            try
+            {
+                resolved[setting.Name] = setting.Convert(value);
+            }
+            catch (FormatException e)
+            {
+                errors.Add($"{word} '{setting.Name}' {e.Message}");
+            }
+        }
+        foreach (var setting in declared.Where(p => !resolved.ContainsKey(p.Name)))
+        {
+            if (setting.Required) errors.Add($"{word} '{setting.Name}' is required");
+            else resolved[setting.Name] = setting.Default;
+        }
+        return resolved;
+    }
+
     /// <summary>Setting names match ignoring case, '-' and '_': <c>hidden_size</c>, <c>hidden-size</c>, <c>hiddenSize</c>.</summary>
     internal static string Normalize(string name) => name.Replace("_", "").Replace("-", "").ToLowerInvariant();
 

@@ -115,33 +115,8 @@ public sealed class ModelRegistry
     {
         ArgumentNullException.ThrowIfNull(spec);
         var definition = Find(spec.Type);
-        var byName = definition.Parameters.ToDictionary(p => Normalize(p.Name));
-        var resolved = new Dictionary<string, object?>(StringComparer.Ordinal);
         var errors = new List<string>();
-        foreach (var (name, value) in spec.Arguments)
-        {
-            if (!byName.TryGetValue(Normalize(name), out var parameter))
-            {
-                var suggestion = Closest(name, definition.Parameters.Select(p => p.Name));
-                errors.Add($"unknown argument '{name}'{(suggestion is null ? "" : $" (did you mean '{suggestion}'?)")}");
-                continue;
-            }
-            try
-            {
-                resolved[parameter.Name] = parameter.Convert(value);
-            }
-            catch (FormatException e)
-            {
-                errors.Add($"argument '{parameter.Name}' {e.Message}");
-            }
-        }
-        foreach (var parameter in definition.Parameters.Where(p => !resolved.ContainsKey(p.Name)))
-        {
-            if (parameter.Required)
-                errors.Add($"argument '{parameter.Name}' is required");
-            else
-                resolved[parameter.Name] = parameter.Default;
-        }
+        var resolved = Components.ComponentSettings.Resolve(definition.Parameters, spec.Arguments, "argument", errors, Closest);
         if (errors.Count > 0)
             throw new ModelConfigurationException(
                 $"Model '{definition.Name}': {string.Join("; ", errors)}. Valid arguments: {ListParameters(definition)}.");
