@@ -25,6 +25,13 @@ public sealed class ComponentCatalogTests
             every > 0 ? new Marker(every) : throw new ArgumentException("every must be positive, e.g. every = 5.");
     }
 
+    public static class OwnOptimizer
+    {
+        [Component("plain-sgd")]
+        public static TorchSharp.Modules.OptimizerHelper Create(TrainManager.Training.OptimizerTarget target, OptimizerSection settings) =>
+            new TrainManager.Training.Optimizers.SGD(TrainManager.Training.OptimizerFactory.Checked(target, settings), settings.LearningRate);
+    }
+
     [Component("Bad_Name")]
     public sealed class BadlyNamed : Extension;
 
@@ -56,6 +63,20 @@ public sealed class ComponentCatalogTests
         Assert.Equal(["cnn", "mlp"], catalog.Names(ComponentKind.Model));
         Assert.Equal(["gradient-plot", "leakage-check", "loss-plot", "progress", "provenance", "report", "tensorboard"],
             catalog.Names(ComponentKind.Extension));
+    }
+
+    [Fact]
+    public void Optimizers_and_schedules_are_components_and_a_projects_own_is_built_like_the_built_ins()
+    {
+        var catalog = BuiltInComponents.Catalog().WithTypes(typeof(OwnOptimizer));
+        using var layer = TorchSharp.torch.nn.Linear(3, 2);
+
+        using var optimizer = catalog.CreateOptimizer(new OptimizerSection { Type = "plain-sgd", LearningRate = 0.2 }, layer.parameters());
+
+        Assert.Equal(["adam", "adamw", "plain-sgd", "sgd"], catalog.Names(ComponentKind.Optimizer));
+        Assert.Equal(["cosine", "none", "step"], catalog.Names(ComponentKind.Scheduler));
+        Assert.IsType<TrainManager.Training.Optimizers.SGD>(optimizer);
+        Assert.Equal(0.2, optimizer.ParamGroups.First().LearningRate, 6);
     }
 
     [Fact]

@@ -62,8 +62,8 @@ public sealed class TaskTrainingTests
     {
         TrainManager.Runtime.TorchRuntime.EnsureLoaded();
         var model = new ModelInstance(new ModelSpec("linear"), module);
-        return new Trainer(new TrainerSetup(experiment, model, train, test, run, ValidationData: validation,
-            Task: task ?? TestComponents.Catalog.CreateTask(experiment.Task)), extensions);
+        return new Trainer(new TrainerSetup(experiment, model, train, test, TestComponents.Catalog, run, ValidationData: validation,
+            Task: task), extensions);
     }
 
     static nn.Module<Tensor, Tensor> Linear(int inputs, int outputs)

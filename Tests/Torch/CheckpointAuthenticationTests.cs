@@ -30,7 +30,7 @@ public sealed class CheckpointAuthenticationTests : IDisposable
     string Save(CheckpointKey? key, out float[][] parameters)
     {
         using var model = NewModel(seed: 1);
-        using var optimizer = OptimizerFactory.Create(model.Module.parameters(), new OptimizerSection { Type = "adam", LearningRate = 0.01 });
+        using var optimizer = TestComponents.Catalog.CreateOptimizer(new OptimizerSection { Type = "adam", LearningRate = 0.01 }, model.Module.parameters());
         parameters = Parameters(model);
         return new CheckpointStore(_directory, key).Save(model.Module, optimizer, new CheckpointMetadata(0, 4, model.Spec));
     }

@@ -21,7 +21,7 @@ public sealed class CheckpointStoreTests : IDisposable
     {
         manual_seed(seed);
         var model = _registry.Create(_spec);
-        return (model, OptimizerFactory.Create(model.Module.parameters(), new OptimizerSection { Type = "adam", LearningRate = 0.01 }));
+        return (model, TestComponents.Catalog.CreateOptimizer(new OptimizerSection { Type = "adam", LearningRate = 0.01 }, model.Module.parameters()));
     }
 
     static void TrainSteps(ModelInstance model, OptimizerHelper optimizer, int steps)

@@ -18,7 +18,7 @@ public sealed class OptimizerFactoryTests
     {
         using var layer = NewLayer();
 
-        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSection { Type = name, LearningRate = 0.05, Momentum = 0.9 });
+        using var optimizer = TestComponents.Catalog.CreateOptimizer(new OptimizerSection { Type = name, LearningRate = 0.05, Momentum = 0.9 }, layer.parameters());
 
         Assert.IsType(expected, optimizer);
         Assert.Equal(0.05, optimizer.ParamGroups.Single().LearningRate, 12);
@@ -29,9 +29,10 @@ public sealed class OptimizerFactoryTests
     {
         using var layer = NewLayer();
 
-        var error = Assert.Throws<ArgumentException>(() => OptimizerFactory.Create(layer.parameters(), new OptimizerSection { Type = "lbfgs" }));
+        var error = Assert.Throws<ExperimentException>(() => TestComponents.Catalog.CreateOptimizer(new OptimizerSection { Type = "lbfgs" }, layer.parameters()));
 
-        Assert.Contains("sgd, adam, adamw", error.Message);
+        Assert.Contains("Known types: adam, adamw, sgd.", error.Message);
+        Assert.Equal("optimizer.type", error.KeyPath);
     }
 
     [Fact]
@@ -39,8 +40,8 @@ public sealed class OptimizerFactoryTests
     {
         using var layer = NewLayer();
 
-        var error = Assert.Throws<ArgumentException>(() =>
-            OptimizerFactory.Create(layer.parameters(), new OptimizerSection { Type = "sgd", Nesterov = true }));
+        var error = Assert.Throws<ExperimentException>(() =>
+            TestComponents.Catalog.CreateOptimizer(new OptimizerSection { Type = "sgd", Nesterov = true }, layer.parameters()));
 
         Assert.Contains("momentum > 0", error.Message);
     }
@@ -49,8 +50,8 @@ public sealed class OptimizerFactoryTests
     public void The_step_schedule_multiplies_the_rate_by_gamma_every_step_size_epochs()
     {
         using var layer = NewLayer();
-        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSection { Type = "sgd", LearningRate = 1.0 });
-        var schedule = OptimizerFactory.CreateSchedule(optimizer, new SchedulerSection { Type = "step", StepSize = 2, Gamma = 0.5 }, totalEpochs: 10);
+        using var optimizer = TestComponents.Catalog.CreateOptimizer(new OptimizerSection { Type = "sgd", LearningRate = 1.0 }, layer.parameters());
+        var schedule = TestComponents.Catalog.CreateSchedule(new SchedulerSection { Type = "step", StepSize = 2, Gamma = 0.5 }, optimizer, 10);
 
         var rates = new List<double>();
         for (int epoch = 0; epoch < 5; epoch++)
@@ -66,8 +67,8 @@ public sealed class OptimizerFactoryTests
     public void The_cosine_schedule_reaches_the_minimum_after_one_period()
     {
         using var layer = NewLayer();
-        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSection { Type = "adam", LearningRate = 0.1 });
-        var schedule = OptimizerFactory.CreateSchedule(optimizer, new SchedulerSection { Type = "cosine", MinLearningRate = 0.01 }, totalEpochs: 4);
+        using var optimizer = TestComponents.Catalog.CreateOptimizer(new OptimizerSection { Type = "adam", LearningRate = 0.1 }, layer.parameters());
+        var schedule = TestComponents.Catalog.CreateSchedule(new SchedulerSection { Type = "cosine", MinLearningRate = 0.01 }, optimizer, 4);
 
         schedule.Step();
         schedule.Step();
@@ -83,8 +84,8 @@ public sealed class OptimizerFactoryTests
     public void No_schedule_keeps_the_rate_constant()
     {
         using var layer = NewLayer();
-        using var optimizer = OptimizerFactory.Create(layer.parameters(), new OptimizerSection { LearningRate = 0.3 });
-        var schedule = OptimizerFactory.CreateSchedule(optimizer, new SchedulerSection(), totalEpochs: 3);
+        using var optimizer = TestComponents.Catalog.CreateOptimizer(new OptimizerSection { LearningRate = 0.3 }, layer.parameters());
+        var schedule = TestComponents.Catalog.CreateSchedule(new SchedulerSection(), optimizer, 3);
 
         schedule.Step();
         schedule.Step();
@@ -97,14 +98,14 @@ public sealed class OptimizerFactoryTests
     public void Fast_forwarding_a_fresh_schedule_reproduces_the_rate_of_one_that_ran()
     {
         using var layer = NewLayer();
-        using var ran = OptimizerFactory.Create(layer.parameters(), new OptimizerSection { Type = "sgd", LearningRate = 1.0 });
+        using var ran = TestComponents.Catalog.CreateOptimizer(new OptimizerSection { Type = "sgd", LearningRate = 1.0 }, layer.parameters());
         var settings = new SchedulerSection { Type = "step", StepSize = 1, Gamma = 0.5 };
-        var original = OptimizerFactory.CreateSchedule(ran, settings, 10);
+        var original = TestComponents.Catalog.CreateSchedule(settings, ran, 10);
         for (int i = 0; i < 3; i++) original.Step();
-        using var fresh = OptimizerFactory.Create(layer.parameters(), new OptimizerSection { Type = "sgd", LearningRate = 1.0 });
+        using var fresh = TestComponents.Catalog.CreateOptimizer(new OptimizerSection { Type = "sgd", LearningRate = 1.0 }, layer.parameters());
         foreach (var group in fresh.ParamGroups) group.LearningRate = original.LearningRate; // as if loaded from a checkpoint
 
-        var resumed = OptimizerFactory.CreateSchedule(fresh, settings, 10);
+        var resumed = TestComponents.Catalog.CreateSchedule(settings, fresh, 10);
         resumed.FastForward(3);
 
         Assert.Equal(original.LearningRate, resumed.LearningRate, 12);

@@ -62,12 +62,15 @@ public sealed class ComponentCatalog
     public IReadOnlyList<string> Names(ComponentKind kind) =>
         _definitions.Keys.Where(k => k.Kind == kind).Select(k => k.Name).Order(StringComparer.Ordinal).ToList();
 
-    public bool Contains(ComponentKind kind, string name) => _definitions.ContainsKey((kind, name));
+    public bool Contains(ComponentKind kind, string name) => _definitions.ContainsKey((kind, Canonical(name)));
+
+    /// <summary>Names are kebab-case; <c>AdamW</c> or <c> adam </c> in an experiment mean the same component.</summary>
+    static string Canonical(string name) => name.Trim().ToLowerInvariant();
 
     /// <exception cref="UnknownComponentException">No such component; the message lists those there are.</exception>
     public ComponentDefinition Find(ComponentKind kind, string name)
     {
-        if (name is not null && _definitions.TryGetValue((kind, name), out var definition))
+        if (name is not null && _definitions.TryGetValue((kind, Canonical(name)), out var definition))
             return definition;
         var names = Names(kind);
         throw new UnknownComponentException(
@@ -97,6 +100,27 @@ public sealed class ComponentCatalog
         ArgumentNullException.ThrowIfNull(context);
         return (Data.IDataSource)Build(ComponentKind.DataSource, section.Type, section.Settings, ComponentServices.Empty.With(context), "data", null);
     }
+
+    /// <summary>Builds the optimizer <c>optimizer { type = ... }</c> names over <paramref name="parameters"/>.</summary>
+    /// <exception cref="ExperimentException">Unknown type, or settings the optimizer refuses.</exception>
+    public TorchSharp.Modules.OptimizerHelper CreateOptimizer(OptimizerSection section, IEnumerable<TorchSharp.Modules.Parameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        var services = ComponentServices.Empty.With(section).With(new Training.OptimizerTarget(parameters.ToList()));
+        return (TorchSharp.Modules.OptimizerHelper)Build(ComponentKind.Optimizer, section.Type, NoSettings, services, "optimizer", null);
+    }
+
+    /// <summary>Builds the learning-rate schedule <c>scheduler { type = ... }</c> names for <paramref name="optimizer"/>.</summary>
+    /// <exception cref="ExperimentException">Unknown type, or settings the schedule refuses.</exception>
+    public Training.LearningRateSchedule CreateSchedule(SchedulerSection section, TorchSharp.Modules.OptimizerHelper optimizer, int epochs)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        var services = ComponentServices.Empty.With(section).With(new Training.ScheduleTarget(optimizer, epochs));
+        return (Training.LearningRateSchedule)Build(ComponentKind.Scheduler, section.Type, NoSettings, services, "scheduler", null);
+    }
+
+    /// <summary>An optimizer's and a schedule's settings are their block's fixed keys, handed in as the block itself.</summary>
+    static readonly IReadOnlyDictionary<string, object?> NoSettings = new Dictionary<string, object?>();
 
     /// <summary>Builds the task <c>task { type = ..., settings }</c> names (the loss and the metrics).</summary>
     /// <exception cref="ExperimentException">Unknown type or setting, or settings the task refuses.</exception>

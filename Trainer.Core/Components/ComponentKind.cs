@@ -13,10 +13,12 @@ public sealed record ComponentKind(string Name, Type Builds, string Where, bool 
     public static readonly ComponentKind Model = new("model", typeof(nn.Module<Tensor, Tensor>), "model { type = ... }", SnakeCaseSettings: true);
     public static readonly ComponentKind DataSource = new("data source", typeof(Data.IDataSource), "data { type = ... }");
     public static readonly ComponentKind Task = new("task", typeof(Tasks.ITrainingTask), "task { type = ... }");
+    public static readonly ComponentKind Optimizer = new("optimizer", typeof(TorchSharp.Modules.OptimizerHelper), "optimizer { type = ... }");
+    public static readonly ComponentKind Scheduler = new("scheduler", typeof(Training.LearningRateSchedule), "scheduler { type = ... }");
     public static readonly ComponentKind Extension = new("extension", typeof(Stages.Extension), "extensions = [ { type = ... } ]");
 
     /// <summary>Every kind, in the order a type is matched against them.</summary>
-    public static IReadOnlyList<ComponentKind> All { get; } = [Model, DataSource, Task, Extension];
+    public static IReadOnlyList<ComponentKind> All { get; } = [Model, DataSource, Task, Optimizer, Scheduler, Extension];
 
     /// <summary>The kind whose <see cref="Builds"/> <paramref name="type"/> is, or null.</summary>
     public static ComponentKind? Of(Type type) => All.FirstOrDefault(k => k.Builds.IsAssignableFrom(type));

@@ -32,8 +32,6 @@ internal sealed partial class ExperimentReader(
     static readonly IReadOnlyList<string> TaskKeys = ExperimentSchema.KeysIn("task");
     public static readonly IReadOnlyList<string> BestModes = ExperimentSchema.AllowedValues("checkpoint.best-mode");
 
-    public static readonly IReadOnlyList<string> OptimizerTypes = ExperimentSchema.AllowedValues("optimizer.type");
-    public static readonly IReadOnlyList<string> SchedulerTypes = ExperimentSchema.AllowedValues("scheduler.type");
 
     public Experiment Read()
     {
@@ -204,7 +202,7 @@ internal sealed partial class ExperimentReader(
         if (optimizer is null)
             return defaults;
         CheckKeys(optimizer, "optimizer", OptimizerKeys);
-        var type = OneOf(optimizer, "optimizer", "type", OptimizerTypes) ?? defaults.Type;
+        var type = ComponentType(optimizer, "optimizer", Components.ComponentKind.Optimizer) ?? defaults.Type;
         var lr = Double(optimizer, "optimizer", "lr") ?? defaults.LearningRate;
         Check(lr > 0, "optimizer.lr", $"'optimizer.lr' must be greater than 0, but is {Format(lr)}; typical values are 0.1 for sgd and 0.001 for adam.");
         var momentum = Double(optimizer, "optimizer", "momentum") ?? defaults.Momentum;
@@ -244,7 +242,7 @@ internal sealed partial class ExperimentReader(
         Check(minLr >= 0, "scheduler.min-lr", $"'scheduler.min-lr' must be 0 or more, but is {Format(minLr)}.");
         return new SchedulerSection
         {
-            Type = OneOf(scheduler, "scheduler", "type", SchedulerTypes) ?? defaults.Type,
+            Type = ComponentType(scheduler, "scheduler", Components.ComponentKind.Scheduler) ?? defaults.Type,
             StepSize = stepSize,
             Gamma = gamma,
             TMax = tMax,
@@ -386,6 +384,11 @@ internal sealed partial class ExperimentReader(
 
     string RequiredString(HoconObject block, string prefix, string key, string example) =>
         String(block, prefix, key) ?? Missing<string>(prefix, key, example);
+
+    /// <summary>A block's <c>type</c>: with the components known, one of theirs (the built-ins' or a project's), else any name
+    /// (checked when the run builds it).</summary>
+    string? ComponentType(HoconObject block, string prefix, Components.ComponentKind kind) =>
+        components is null ? String(block, prefix, "type") : OneOf(block, prefix, "type", components.Names(kind));
 
     string? OneOf(HoconObject block, string prefix, string key, IReadOnlyList<string> allowed)
     {

@@ -1,74 +1,86 @@
 using TorchSharp.Modules;
+using TrainManager.Components;
 using TrainManager.Experiments;
 using TrainManager.Runtime;
 using static TorchSharp.torch;
 
 namespace TrainManager.Training;
 
-/// <summary>Builds TorchSharp optimizers and schedules from settings, validating them with messages that say what to change.</summary>
+/// <summary>What an optimizer component is built over: the model's parameters, on the run's device.</summary>
+public sealed record OptimizerTarget(IReadOnlyList<Parameter> Parameters);
+
+/// <summary>What a schedule component is built over: the run's optimizer, and the run's epochs (the default cosine period).</summary>
+public sealed record ScheduleTarget(OptimizerHelper Optimizer, int Epochs);
+
+/// <summary>
+/// The built-in optimizers and learning-rate schedules, declared as components like every other: an experiment names
+/// them in <c>optimizer { type = adam }</c> and <c>scheduler { type = cosine }</c>, and a training project may declare its
+/// own the same way (a static method marked <c>[Component("name")]</c> returning an <see cref="OptimizerHelper"/> or a
+/// <see cref="LearningRateSchedule"/>, taking the target and the experiment's block). The optimizers are this project's
+/// own (<see cref="Optimizers"/>): TorchSharp's compute the same but make Scalars that a collection can free mid-step.
+/// Settings are checked with messages that say what to change.
+/// </summary>
 public static class OptimizerFactory
 {
-    public static readonly IReadOnlyList<string> OptimizerNames = ["sgd", "adam", "adamw"];
-
     /// <summary>Adam's and AdamW's epsilon: PyTorch's default, not an experiment setting.</summary>
     public const double AdamEpsilon = 1e-8;
-    public static readonly IReadOnlyList<string> SchedulerNames = ["none", "step", "cosine"];
 
-    /// <summary>
-    /// The optimizer over <paramref name="parameters"/>. Returns <see cref="OptimizerHelper"/>, the TorchSharp base
-    /// that can save and load its state (see <c>CheckpointStore</c>). The optimizers are this project's own
-    /// (<see cref="Optimizers"/>): TorchSharp's compute the same but make Scalars that a collection can free mid-step.
-    /// </summary>
-    public static OptimizerHelper Create(IEnumerable<Parameter> parameters, OptimizerSection settings)
+    [Component("sgd", Description = "stochastic gradient descent, with momentum and Nesterov")]
+    public static OptimizerHelper Sgd(OptimizerTarget target, OptimizerSection settings)
     {
-        ArgumentNullException.ThrowIfNull(parameters);
+        var parameters = Checked(target, settings);
+        Require(settings.Momentum >= 0, $"optimizer.momentum must be zero or positive, got {settings.Momentum}.");
+        // PyTorch rejects Nesterov without momentum: the look-ahead would be a no-op and hide a config mistake.
+        Require(!settings.Nesterov || settings.Momentum > 0, "optimizer.nesterov needs optimizer.momentum > 0 (e.g. 0.9).");
+        return new Optimizers.SGD(parameters, settings.LearningRate, momentum: settings.Momentum, weightDecay: settings.WeightDecay, nesterov: settings.Nesterov);
+    }
+
+    [Component("adam", Description = "Adam (L2 weight decay)")]
+    public static OptimizerHelper Adam(OptimizerTarget target, OptimizerSection settings)
+    {
+        var parameters = Checked(target, settings);
+        RequireBetas(settings);
+        return new Optimizers.Adam(parameters, settings.LearningRate, settings.Beta1, settings.Beta2, AdamEpsilon, settings.WeightDecay);
+    }
+
+    [Component("adamw", Description = "AdamW (decoupled weight decay)")]
+    public static OptimizerHelper AdamW(OptimizerTarget target, OptimizerSection settings)
+    {
+        var parameters = Checked(target, settings);
+        RequireBetas(settings);
+        return new Optimizers.AdamW(parameters, settings.LearningRate, settings.Beta1, settings.Beta2, AdamEpsilon, settings.WeightDecay);
+    }
+
+    [Component("none", Description = "a constant learning rate")]
+    public static LearningRateSchedule Constant(ScheduleTarget target, SchedulerSection settings) => new(target.Optimizer, null);
+
+    [Component("step", Description = "the rate times gamma every step-size epochs")]
+    public static LearningRateSchedule Step(ScheduleTarget target, SchedulerSection settings)
+    {
+        Require(settings.StepSize > 0, $"scheduler.step-size must be a positive number of epochs, got {settings.StepSize}.");
+        Require(settings.Gamma is > 0 and <= 1, $"scheduler.gamma must be in (0, 1], got {settings.Gamma}.");
+        return new LearningRateSchedule(target.Optimizer, optim.lr_scheduler.StepLR(target.Optimizer, settings.StepSize, settings.Gamma));
+    }
+
+    [Component("cosine", Description = "cosine decay to min-lr over t-max epochs (default: all)")]
+    public static LearningRateSchedule Cosine(ScheduleTarget target, SchedulerSection settings)
+    {
+        var period = settings.TMax > 0 ? settings.TMax : target.Epochs;
+        Require(period > 0, $"scheduler.t-max (or the run's epochs) must be a positive number of epochs, got {period}.");
+        Require(settings.MinLearningRate >= 0, $"scheduler.min-learning-rate must be zero or positive, got {settings.MinLearningRate}.");
+        return new LearningRateSchedule(target.Optimizer, optim.lr_scheduler.CosineAnnealingLR(target.Optimizer, period, settings.MinLearningRate));
+    }
+
+    /// <summary>The checks every optimizer shares: a positive rate, no negative decay, something to optimise.</summary>
+    public static IReadOnlyList<Parameter> Checked(OptimizerTarget target, OptimizerSection settings)
+    {
+        ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(settings);
         TorchRuntime.EnsureLoaded();
         Require(settings.LearningRate > 0, $"optimizer.learning-rate must be positive, got {settings.LearningRate}.");
         Require(settings.WeightDecay >= 0, $"optimizer.weight-decay must be zero or positive, got {settings.WeightDecay}.");
-        var list = parameters.ToList();
-        Require(list.Count > 0, "The model has no parameters to optimise.");
-
-        switch (settings.Type.Trim().ToLowerInvariant())
-        {
-            case "sgd":
-                Require(settings.Momentum >= 0, $"optimizer.momentum must be zero or positive, got {settings.Momentum}.");
-                // PyTorch rejects Nesterov without momentum: the look-ahead would be a no-op and hide a config mistake.
-                Require(!settings.Nesterov || settings.Momentum > 0, "optimizer.nesterov needs optimizer.momentum > 0 (e.g. 0.9).");
-                return new Optimizers.SGD(list, settings.LearningRate, momentum: settings.Momentum, weightDecay: settings.WeightDecay, nesterov: settings.Nesterov);
-            case "adam":
-                RequireBetas(settings);
-                return new Optimizers.Adam(list, settings.LearningRate, settings.Beta1, settings.Beta2, AdamEpsilon, settings.WeightDecay);
-            case "adamw":
-                RequireBetas(settings);
-                return new Optimizers.AdamW(list, settings.LearningRate, settings.Beta1, settings.Beta2, AdamEpsilon, settings.WeightDecay);
-            default:
-                throw new ArgumentException($"Unknown optimizer '{settings.Type}'. Valid optimizers: {string.Join(", ", OptimizerNames)}.");
-        }
-    }
-
-    /// <param name="totalEpochs">The run's epoch count; the default cosine period.</param>
-    public static LearningRateSchedule CreateSchedule(OptimizerHelper optimizer, SchedulerSection settings, int totalEpochs)
-    {
-        ArgumentNullException.ThrowIfNull(optimizer);
-        ArgumentNullException.ThrowIfNull(settings);
-        switch (settings.Type.Trim().ToLowerInvariant())
-        {
-            case "none":
-            case "":
-                return new LearningRateSchedule(optimizer, null);
-            case "step":
-                Require(settings.StepSize > 0, $"scheduler.step-size must be a positive number of epochs, got {settings.StepSize}.");
-                Require(settings.Gamma is > 0 and <= 1, $"scheduler.gamma must be in (0, 1], got {settings.Gamma}.");
-                return new LearningRateSchedule(optimizer, optim.lr_scheduler.StepLR(optimizer, settings.StepSize, settings.Gamma));
-            case "cosine":
-                int period = settings.TMax > 0 ? settings.TMax : totalEpochs;
-                Require(period > 0, $"scheduler.t-max (or the run's epochs) must be a positive number of epochs, got {period}.");
-                Require(settings.MinLearningRate >= 0, $"scheduler.min-learning-rate must be zero or positive, got {settings.MinLearningRate}.");
-                return new LearningRateSchedule(optimizer, optim.lr_scheduler.CosineAnnealingLR(optimizer, period, settings.MinLearningRate));
-            default:
-                throw new ArgumentException($"Unknown scheduler '{settings.Type}'. Valid schedulers: {string.Join(", ", SchedulerNames)}.");
-        }
+        Require(target.Parameters.Count > 0, "The model has no parameters to optimise.");
+        return target.Parameters;
     }
 
     static void RequireBetas(OptimizerSection settings)

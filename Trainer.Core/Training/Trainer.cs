@@ -45,11 +45,11 @@ public sealed class Trainer : Extensible, IDisposable
         Device = TorchDevice.Parse(setup.Experiment.Device);
         Model = setup.Model;
         Model.Module.to(Device);
-        _optimizer = OptimizerFactory.Create(Model.Module.parameters(), setup.Experiment.Optimizer);
-        _schedule = OptimizerFactory.CreateSchedule(_optimizer, setup.Experiment.Scheduler, setup.Experiment.Epochs);
+        _optimizer = setup.Components.CreateOptimizer(setup.Experiment.Optimizer, Model.Module.parameters());
+        _schedule = setup.Components.CreateSchedule(setup.Experiment.Scheduler, _optimizer, setup.Experiment.Epochs);
         _sampler = new EpochSampler(setup.TrainData.Count, setup.Experiment.BatchSize, setup.Experiment.Seed,
             rank: setup.Rank, worldSize: setup.WorldSize);
-        Task = ConfiguredTask.Create(setup.Task ?? DefaultTask(setup.Experiment.Task), setup.Experiment.Task, setup.Experiment.Checkpoint);
+        Task = ConfiguredTask.Create(setup.Task ?? setup.Components.CreateTask(setup.Experiment.Task), setup.Experiment.Task, setup.Experiment.Checkpoint);
         EpochSplit = setup.ValidationData is null ? ConfiguredTask.Test : ConfiguredTask.Validation;
         if (Task.Best.Split is { } split && split != EpochSplit)
             throw new ExperimentException(
@@ -60,12 +60,6 @@ public sealed class Trainer : Extensible, IDisposable
         foreach (var extension in extensions)
             if (setup.Rank == 0 || extension.Ranks == RankScope.All) Register(extension);
     }
-
-    /// <summary>A setup made in code without a task trains the default one, classification.</summary>
-    private static ClassificationTask DefaultTask(TaskSection section) => section.Type == "classification" && section.Settings.Count == 0
-        ? new ClassificationTask()
-        : throw new InvalidOperationException(
-            $"The experiment names task '{section.Type}', but the TrainerSetup carries no Task: build it with Trainer.FromExperiment, or set TrainerSetup.Task (catalog.CreateTask(experiment.Task)).");
 
     /// <summary>Builds the model, data and trainer an experiment describes. The instantiation parameters are
     /// recorded in the run directory before anything is trained or loaded.</summary>
@@ -81,8 +75,7 @@ public sealed class Trainer : Extensible, IDisposable
         ArgumentNullException.ThrowIfNull(catalog);
         var model = catalog.Models.Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
         var data = DataSources.Open(experiment, catalog, run, rank, worldSize, dataRoots);
-        var setup = new TrainerSetup(experiment, model, data.Train, data.Test, run, rank, worldSize, checkpointKey, data.Validation,
-            catalog.CreateTask(experiment.Task));
+        var setup = new TrainerSetup(experiment, model, data.Train, data.Test, catalog, run, rank, worldSize, checkpointKey, data.Validation);
         run?.WriteJson("instantiation.json", Instantiation.Describe(experiment, model.Spec, extensions));
         return new Trainer(setup, extensions.ToArray());
     }
@@ -494,7 +487,8 @@ public sealed class Trainer : Extensible, IDisposable
 /// <summary>What a <see cref="Trainer"/> is built from.</summary>
 /// <param name="CheckpointKey">Signs and authenticates checkpoints; null: unsigned, checksum only.</param>
 /// <param name="ValidationData">Evaluated after every epoch when given (the test split then once, at the end).</param>
-/// <param name="Task">The task, when built by the caller (a user's task); null: the built-in one the experiment names.</param>
+/// <param name="Components">Where the optimizer, the schedule and (unless <paramref name="Task"/> is given) the task come from.</param>
+/// <param name="Task">The task, when built by the caller; null: the one the experiment names, from <paramref name="Components"/>.</param>
 public sealed record TrainerSetup(Experiment Experiment, ModelInstance Model, IDataset TrainData, IDataset TestData,
-    RunDirectory? Run, int Rank = 0, int WorldSize = 1, CheckpointKey? CheckpointKey = null, IDataset? ValidationData = null,
+    ComponentCatalog Components, RunDirectory? Run, int Rank = 0, int WorldSize = 1, CheckpointKey? CheckpointKey = null, IDataset? ValidationData = null,
     ITrainingTask? Task = null);
