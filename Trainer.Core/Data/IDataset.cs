@@ -6,6 +6,13 @@ namespace TrainManager.Data;
 /// <summary>One example: the model input and its target, without a batch dimension. Owns both tensors.</summary>
 public sealed record Sample(Tensor Input, Tensor Target) : IDisposable
 {
+    /// <summary>The example at <paramref name="index"/> of a data set that reads whole batches: its batch of one's only row.</summary>
+    public static Sample FromBatchOf(IDataset data, long index)
+    {
+        using var batch = data.GetBatch([index]);
+        return new Sample(batch.Input[0], batch.Target[0]);
+    }
+
     public void Dispose()
     {
         Input.Dispose();
@@ -17,6 +24,14 @@ public sealed record Sample(Tensor Input, Tensor Target) : IDisposable
 public sealed record Batch(Tensor Input, Tensor Target) : IDisposable
 {
     public long Size => Input.shape[0];
+
+    /// <summary>What every <see cref="IDataset.GetBatch"/> refuses: no indices, or none at all.</summary>
+    public static void RequireIndices(long[] indices)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        if (indices.Length == 0)
+            throw new ArgumentException("A batch needs at least one index.", nameof(indices));
+    }
 
     public void Dispose()
     {
@@ -40,9 +55,7 @@ public interface IDataset
     /// <summary>The examples at <paramref name="indices"/>, in that order, stacked into one batch.</summary>
     Batch GetBatch(long[] indices)
     {
-        ArgumentNullException.ThrowIfNull(indices);
-        if (indices.Length == 0)
-            throw new ArgumentException("A batch needs at least one index.", nameof(indices));
+        Batch.RequireIndices(indices);
         using var scope = NewDisposeScope();
         var inputs = new Tensor[indices.Length];
         var targets = new Tensor[indices.Length];

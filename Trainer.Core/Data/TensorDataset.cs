@@ -34,9 +34,7 @@ public class TensorDataset : IDataset, IDisposable
 
     public Batch GetBatch(long[] indices)
     {
-        ArgumentNullException.ThrowIfNull(indices);
-        if (indices.Length == 0)
-            throw new ArgumentException("A batch needs at least one index.", nameof(indices));
+        Batch.RequireIndices(indices);
         using var index = tensor(indices, ScalarType.Int64);
         // index_select checks bounds natively, but its message names no data set; ours says what the range is.
         long min = indices.Min(), max = indices.Max();

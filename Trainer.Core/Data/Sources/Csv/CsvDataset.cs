@@ -32,16 +32,11 @@ internal sealed class CsvDataset : IDataset, IDisposable
 
     public long Count => _offsets.LongLength;
 
-    public Sample Get(long index)
-    {
-        using var batch = GetBatch([index]);
-        return new Sample(batch.Input[0], batch.Target[0]);
-    }
+    public Sample Get(long index) => Sample.FromBatchOf(this, index);
 
     public Batch GetBatch(long[] indices)
     {
-        ArgumentNullException.ThrowIfNull(indices);
-        if (indices.Length == 0) throw new ArgumentException("A batch needs at least one index.", nameof(indices));
+        Batch.RequireIndices(indices);
         var dims = new long[_layout.FeatureShape.Length + 1];
         dims[0] = indices.Length;
         _layout.FeatureShape.CopyTo(dims, 1);

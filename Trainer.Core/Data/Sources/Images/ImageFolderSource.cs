@@ -53,16 +53,11 @@ public sealed class ImageFolderDataset(IReadOnlyList<(string File, long Label)> 
 
     public IReadOnlyList<(string File, long Label)> Images => images;
 
-    public Sample Get(long index)
-    {
-        using var batch = GetBatch([index]);
-        return new Sample(batch.Input[0], batch.Target[0]);
-    }
+    public Sample Get(long index) => Sample.FromBatchOf(this, index);
 
     public Batch GetBatch(long[] indices)
     {
-        ArgumentNullException.ThrowIfNull(indices);
-        if (indices.Length == 0) throw new ArgumentException("A batch needs at least one index.", nameof(indices));
+        Batch.RequireIndices(indices);
         var values = new float[indices.Length * (long)transform.Values];
         var labels = new long[indices.Length];
         for (var i = 0; i < indices.Length; i++)

@@ -28,16 +28,11 @@ public sealed class NpyDataset : IDataset, IDisposable
 
     public long Count => _inputs.Rows;
 
-    public Sample Get(long index)
-    {
-        using var batch = GetBatch([index]);
-        return new Sample(batch.Input[0], batch.Target[0]);
-    }
+    public Sample Get(long index) => Sample.FromBatchOf(this, index);
 
     public Batch GetBatch(long[] indices)
     {
-        ArgumentNullException.ThrowIfNull(indices);
-        if (indices.Length == 0) throw new ArgumentException("A batch needs at least one index.", nameof(indices));
+        Batch.RequireIndices(indices);
         // Written straight into the tensor's memory: a batch allocates no managed array of its size (a large one each
         // batch would be a large-object-heap allocation, and their collections pause the training thread too).
         var input = empty(Dims(indices.Length, _inputs.RowShape), float32);
