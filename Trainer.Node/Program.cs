@@ -64,7 +64,6 @@ var components = new NodeComponents(BuiltInComponents.Catalog(),
     runId => ComponentServices.Empty.With<Spectre.Console.IAnsiConsole>(RunLogConsole.For(runId)));
 
 var builder = Host.CreateApplicationBuilder();
-builder.Services.AddSingleton(components);
 builder.Logging.ClearProviders();
 builder.Logging.AddSimpleConsole(options =>
 {
