@@ -1,4 +1,4 @@
-using TrainManager.Coordinator.Cluster.Hosting;
+using TrainManager.Protocol.Configuration;
 
 namespace TrainManager.Node;
 

@@ -5,10 +5,10 @@ using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using TrainManager.Coordinator.Cluster;
+using TrainManager.Node.Hosting;
+using TrainManager.Protocol.Configuration;
 using TrainManager.Components;
-using TrainManager.Coordinator.Cluster.Hosting;
-using TrainManager.Coordinator.Cluster.Workers;
+using TrainManager.Node.Workers;
 using TrainManager.Extensions;
 using TrainManager.Node;
 using TrainManager.Runtime;
@@ -48,7 +48,7 @@ try
     }
     if (roles.Contains(NodeRoles.Coordinator))
         SqliteJournalCheck.EnsureUsable(settings);
-    tls = TrainManager.Coordinator.Cluster.Security.ClusterTls.SetupFor(config); // its files read now: a bad one is one line, exit 2
+    tls = TrainManager.Protocol.Security.ClusterTls.SetupFor(config); // its files read now: a bad one is one line, exit 2
     NodePort.EnsureFree(config.GetString("akka.remote.dot-netty.tcp.hostname"), config.GetInt("akka.remote.dot-netty.tcp.port"));
 }
 catch (Exception e) when (e is ClusterConfigurationException or NodeStartException or DeviceUnavailableException or TorchRuntimeException

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using TrainManager.Actors;
 using TrainManager.Stages;
 
 namespace TrainManager.Testing;
@@ -16,7 +17,7 @@ public sealed class StageDriver : Extensible
     public StageDriver(ActorSystem? system, StageTree? tree, params Extension[] extensions) : base()
     {
         _tree = tree;
-        ActorSystem = system;
+        this.UseActors(system);
         TraceEvents(e => { lock (_trace) _trace.Add(e); });
         foreach (var extension in extensions) Register(extension);
     }

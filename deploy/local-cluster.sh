@@ -8,7 +8,7 @@
 #   deploy/local-cluster.sh stop          # workers hand their runs back and leave, the coordinator leaves, PostgreSQL stops
 #
 #   export TRAINMANAGER_SECRET_FILE=$PWD/.trainmanager/local-cluster/cluster.secret
-#   dotnet run --project Coordinator -c Release -- submit examples/fashion-mnist-mlp.hocon --cluster 127.0.0.1:4053 --follow
+#   dotnet run --project Cli -c Release -- submit examples/fashion-mnist-mlp.hocon --cluster 127.0.0.1:4053 --follow
 #
 # The cluster's secret is .trainmanager/local-cluster/cluster.secret (made by the first start, mode 600): every node
 # gets it as TRAINMANAGER_SECRET_FILE, and so must your CLI (as above, or --secret-file). The throwaway PostgreSQL
@@ -299,9 +299,9 @@ ensure_secret() {
 publish() {
   # Publish is a Release build plus a copy into our own folder (only changed files are copied on later starts).
   local project out
-  for project in Trainer.Node Coordinator; do
+  for project in Trainer.Node Cli; do
     out=$home/bin/node
-    [ "$project" = Coordinator ] && out=$home/bin/cli
+    [ "$project" = Cli ] && out=$home/bin/cli
     say "building $project (Release) into $out"
     dotnet publish "$project" -c Release -o "$out" -nologo -v quiet >"$home/build.log" 2>&1 ||
       { tail -30 "$home/build.log" >&2; die "the build failed; the whole output is in $home/build.log"; }
@@ -376,8 +376,8 @@ cmd_start() {
   say ""
   say "Cluster up. Your CLI needs its secret (or --secret-file $secret_file) and $target, e.g."
   say "  export TRAINMANAGER_SECRET_FILE=$secret_file"
-  say "  dotnet run --project Coordinator -c Release -- submit examples/fashion-mnist-mlp.hocon $target --follow"
-  say "  dotnet run --project Coordinator -c Release -- runs $target"
+  say "  dotnet run --project Cli -c Release -- submit examples/fashion-mnist-mlp.hocon $target --follow"
+  say "  dotnet run --project Cli -c Release -- runs $target"
   say "Logs: $home/*.log   Stop: deploy/local-cluster.sh stop"
 }
 

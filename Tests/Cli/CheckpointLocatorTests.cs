@@ -1,5 +1,5 @@
 using TrainManager.Checkpoints;
-using TrainManager.Coordinator.Cli;
+using TrainManager.Cli;
 using static TrainManager.Tests.Cli.CliPaths;
 
 namespace TrainManager.Tests.Cli;

@@ -1,4 +1,4 @@
-using TrainManager.Coordinator.Cli;
+using TrainManager.Cli;
 using static TrainManager.Tests.Cli.CliPaths;
 
 namespace TrainManager.Tests.Cli;
@@ -295,15 +295,15 @@ public sealed class CliBadInputTests
             new TrainManager.Data.DatasetInvalidException("x"), new TrainManager.Checkpoints.CheckpointCorruptException("p", "x"),
             new TrainManager.Checkpoints.CheckpointMismatchException("x"),
             new TrainManager.Checkpoints.CheckpointAuthenticationException("p", "x", "y"), new TrainManager.Runtime.DeviceUnavailableException("x"),
-            new TrainManager.Coordinator.Cluster.Workers.NoUsableCheckpointException("x"),
+            new TrainManager.Node.Workers.NoUsableCheckpointException("x"),
         ];
         foreach (var mistake in mistakes)
         {
             Assert.True(TrainManagerCommand<TrainCommand.Settings>.IsBadInput(mistake), mistake.GetType().Name);
-            Assert.Equal(TrainManager.Coordinator.Cluster.Protocol.FailureKind.BadInput, TrainManager.Coordinator.Cluster.Workers.FailureText.KindOf(mistake));
+            Assert.Equal(TrainManager.Protocol.FailureKind.BadInput, TrainManager.Node.Workers.FailureText.KindOf(mistake));
         }
         var crash = new InvalidOperationException("x");
         Assert.False(TrainManagerCommand<TrainCommand.Settings>.IsBadInput(crash));
-        Assert.Equal(TrainManager.Coordinator.Cluster.Protocol.FailureKind.RunFailed, TrainManager.Coordinator.Cluster.Workers.FailureText.KindOf(crash));
+        Assert.Equal(TrainManager.Protocol.FailureKind.RunFailed, TrainManager.Node.Workers.FailureText.KindOf(crash));
     }
 }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using TrainManager.Coordinator.Cli;
+using TrainManager.Cli;
 using static TrainManager.Tests.Cli.CliPaths;
 
 namespace TrainManager.Tests.Cli;

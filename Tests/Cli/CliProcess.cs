@@ -100,7 +100,7 @@ internal sealed partial class CliProcess : IDisposable
         {
             var tests = new DirectoryInfo(AppContext.BaseDirectory); // Tests/bin/<Configuration>/net10.0/
             var root = tests.Parent!.Parent!.Parent!.Parent!.FullName;
-            var path = Path.Combine(root, "Coordinator", "bin", tests.Parent.Name, tests.Name, "trainmanager.dll");
+            var path = Path.Combine(root, "Cli", "bin", tests.Parent.Name, tests.Name, "trainmanager.dll");
             return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing; build the solution (dotnet build TrainManager.sln).");
         }
     }

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using TrainManager.Coordinator.Cli;
+using TrainManager.Cli;
 using static TrainManager.Tests.Cli.CliPaths;
 
 namespace TrainManager.Tests.Cli;

@@ -1,4 +1,4 @@
-using TrainManager.Coordinator.Cli;
+using TrainManager.Cli;
 using TrainManager.Tests.Extensions.Provenance;
 using static TrainManager.Tests.Cli.CliPaths;
 

@@ -1,4 +1,4 @@
-using TrainManager.Coordinator.Cli;
+using TrainManager.Cli;
 using static TrainManager.Tests.Cli.CliPaths;
 
 namespace TrainManager.Tests.Cli;

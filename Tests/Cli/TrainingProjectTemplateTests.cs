@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using TrainManager.Coordinator.Cli;
+using TrainManager.Cli;
 
 namespace TrainManager.Tests.Cli;
 

@@ -1,6 +1,6 @@
 using Akka.Actor;
-using TrainManager.Coordinator.Cluster.Protocol;
-using TrainManager.Coordinator.Cluster.Workers;
+using TrainManager.Protocol;
+using TrainManager.Node.Workers;
 
 namespace TrainManager.Tests.Cluster;
 
@@ -36,7 +36,7 @@ public sealed class CheckpointResumeTests : Akka.TestKit.Xunit2.TestKit, IDispos
     [Fact]
     public void A_checkpoint_edited_and_re_hashed_fails_its_MAC_is_kept_aside_and_the_run_resumes_from_the_one_before()
     {
-        var key = TrainManager.Coordinator.Cluster.Security.ClusterSecret.Random().CheckpointKey();
+        var key = TrainManager.Protocol.Security.ClusterSecret.Random().CheckpointKey();
         var checkpoints = TrainTwoEpochs("r-tampered-newest", key);
         var newest = checkpoints[^1];
         Torch.CheckpointTampering.EditWeightAndRehash(newest.Path);

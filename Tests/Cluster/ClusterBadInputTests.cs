@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using TrainManager.Coordinator.Cli;
-using TrainManager.Coordinator.Cluster;
-using TrainManager.Coordinator.Cluster.Hosting;
-using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Node.Hosting;
+using TrainManager.Cli;
+using TrainManager.Protocol.Configuration;
+using TrainManager.Protocol;
 using TrainManager.Tests.Cli;
 
 namespace TrainManager.Tests.Cluster;

@@ -1,5 +1,5 @@
-using TrainManager.Coordinator.Cluster.Hosting;
-using TrainManager.Coordinator.Cluster.Security;
+using TrainManager.Protocol.Configuration;
+using TrainManager.Protocol.Security;
 
 namespace TrainManager.Tests.Cluster;
 

@@ -2,9 +2,9 @@ using System.Runtime.Serialization;
 using System.Text;
 using Akka.Actor;
 using Akka.Configuration;
-using TrainManager.Coordinator.Cluster.Hosting;
-using TrainManager.Coordinator.Cluster.Protocol;
-using TrainManager.Coordinator.Cluster.Serialization;
+using TrainManager.Protocol.Configuration;
+using TrainManager.Protocol;
+using TrainManager.Protocol.Serialization;
 
 namespace TrainManager.Tests.Cluster;
 

@@ -1,13 +1,13 @@
-using TrainManager.Coordinator.Cluster.Security;
+using TrainManager.Node.Hosting;
+using TrainManager.Protocol.Security;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Configuration;
 using Spectre.Console;
-using TrainManager.Coordinator.Cluster;
-using TrainManager.Coordinator.Cluster.Hosting;
+using TrainManager.Protocol.Configuration;
 using TrainManager.Extensions;
 using TrainManager.Components;
-using TrainManager.Coordinator.Cluster.Workers;
+using TrainManager.Node.Workers;
 
 namespace TrainManager.Tests.Cluster;
 

@@ -1,4 +1,4 @@
-using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Protocol;
 
 namespace TrainManager.Tests.Cluster;
 

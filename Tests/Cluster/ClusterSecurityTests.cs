@@ -1,11 +1,11 @@
 using Akka.Actor;
 using Akka.Configuration;
-using TrainManager.Coordinator.Cluster;
-using TrainManager.Coordinator.Cluster.Client;
-using TrainManager.Coordinator.Cluster.Hosting;
-using TrainManager.Coordinator.Cluster.Protocol;
-using TrainManager.Coordinator.Cluster.Security;
-using TrainManager.Coordinator.Cluster.Serialization;
+using TrainManager.Node.Hosting;
+using TrainManager.Protocol.Configuration;
+using TrainManager.Cli.Client;
+using TrainManager.Protocol;
+using TrainManager.Protocol.Security;
+using TrainManager.Protocol.Serialization;
 
 namespace TrainManager.Tests.Cluster;
 

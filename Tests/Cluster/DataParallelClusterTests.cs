@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit;
-using TrainManager.Coordinator.Cluster;
-using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Protocol.Configuration;
+using TrainManager.Protocol;
 
 namespace TrainManager.Tests.Cluster;
 

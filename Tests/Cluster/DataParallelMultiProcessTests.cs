@@ -1,5 +1,5 @@
-using TrainManager.Coordinator.Cluster.Client;
-using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Cli.Client;
+using TrainManager.Protocol;
 using TrainManager.Tests.Experiments;
 using Xunit.Abstractions;
 

@@ -1,9 +1,9 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit;
-using TrainManager.Coordinator.Cluster.Experiments;
-using TrainManager.Coordinator.Cluster.Protocol;
-using static TrainManager.Coordinator.Cluster.Experiments.ExperimentCommands;
+using TrainManager.Coordinator.Experiments;
+using TrainManager.Protocol;
+using static TrainManager.Coordinator.Experiments.ExperimentCommands;
 
 namespace TrainManager.Tests.Cluster;
 

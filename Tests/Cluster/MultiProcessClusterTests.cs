@@ -1,7 +1,7 @@
 using Akka.Actor;
-using TrainManager.Coordinator.Cluster.Client;
-using TrainManager.Coordinator.Cluster.Protocol;
-using TrainManager.Coordinator.Cluster.Workers;
+using TrainManager.Cli.Client;
+using TrainManager.Protocol;
+using TrainManager.Node.Workers;
 
 namespace TrainManager.Tests.Cluster;
 

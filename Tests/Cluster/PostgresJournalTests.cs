@@ -1,5 +1,5 @@
-using TrainManager.Coordinator.Cluster;
-using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Protocol.Configuration;
+using TrainManager.Protocol;
 
 namespace TrainManager.Tests.Cluster;
 

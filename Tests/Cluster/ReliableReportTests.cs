@@ -1,10 +1,10 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit;
-using TrainManager.Coordinator.Cluster.Experiments;
-using TrainManager.Coordinator.Cluster.Protocol;
-using TrainManager.Coordinator.Cluster.Workers;
-using static TrainManager.Coordinator.Cluster.Experiments.ExperimentCommands;
+using TrainManager.Coordinator.Experiments;
+using TrainManager.Protocol;
+using TrainManager.Node.Workers;
+using static TrainManager.Coordinator.Experiments.ExperimentCommands;
 
 namespace TrainManager.Tests.Cluster;
 

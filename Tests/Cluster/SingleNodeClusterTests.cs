@@ -1,6 +1,6 @@
 using Akka.Actor;
-using TrainManager.Coordinator.Cluster;
-using TrainManager.Coordinator.Cluster.Protocol;
+using TrainManager.Protocol.Configuration;
+using TrainManager.Protocol;
 
 namespace TrainManager.Tests.Cluster;
 

@@ -1,6 +1,6 @@
 using Akka.Actor;
-using TrainManager.Coordinator.Cluster.Protocol;
-using TrainManager.Coordinator.Cluster.Scheduling;
+using TrainManager.Protocol;
+using TrainManager.Coordinator.Scheduling;
 
 namespace TrainManager.Tests.Cluster;
 

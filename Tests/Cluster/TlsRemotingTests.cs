@@ -1,9 +1,8 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using TrainManager.Coordinator.Cluster;
-using TrainManager.Coordinator.Cluster.Hosting;
-using TrainManager.Coordinator.Cluster.Protocol;
-using TrainManager.Coordinator.Cluster.Security;
+using TrainManager.Protocol.Configuration;
+using TrainManager.Protocol;
+using TrainManager.Protocol.Security;
 
 namespace TrainManager.Tests.Cluster;
 

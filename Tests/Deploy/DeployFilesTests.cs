@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Akka.Configuration;
-using TrainManager.Coordinator.Cluster;
-using TrainManager.Coordinator.Cluster.Hosting;
-using TrainManager.Coordinator.Cluster.Security;
+using TrainManager.Protocol.Configuration;
+using TrainManager.Protocol.Security;
 
 namespace TrainManager.Tests.Deploy;
 
@@ -391,7 +390,7 @@ public sealed class DeployFilesTests
                 copied.Add(source.TrimEnd('/'));
             }
         }
-        foreach (var project in ProjectClosure("Trainer.Node/Trainer.Node.csproj", "Coordinator/Coordinator.csproj"))
+        foreach (var project in ProjectClosure("Trainer.Node/Trainer.Node.csproj", "Cli/Cli.csproj"))
         {
             Assert.True(copied.Contains(project), $"{Relative(dockerfile)} restores before copying {project}.");
             var folder = Path.GetDirectoryName(project)!.Replace('\\', '/');
@@ -449,7 +448,7 @@ public sealed class DeployFilesTests
     {
         var folder = Directory.CreateTempSubdirectory("trainmanager-deploy-test-");
         var path = Path.Combine(folder.FullName, "cluster.secret");
-        TrainManager.Coordinator.Cluster.Security.ClusterSecret.Create(path);
+        TrainManager.Protocol.Security.ClusterSecret.Create(path);
         return path;
     });
 
@@ -824,7 +823,7 @@ public sealed class DeployFilesTests
 
     /// <summary>The options of the trainmanager CLI's verbs (their [CommandOption] templates).</summary>
     static IEnumerable<string> CliFlags() =>
-        Directory.GetFiles(Path.Combine(Root, "Coordinator", "Cli"), "*.cs", SearchOption.AllDirectories)
+        Directory.GetFiles(Path.Combine(Root, "Cli"), "*.cs", SearchOption.AllDirectories)
             .SelectMany(f => Regex.Matches(File.ReadAllText(f), "CommandOption\\(\"([^\"]+)\"\\)"))
             .SelectMany(m => Regex.Matches(m.Groups[1].Value, "--[a-z][a-z0-9-]*")).Select(m => m.Value);
 
@@ -846,7 +845,7 @@ public sealed class DeployFilesTests
     }
 
     static IEnumerable<string> ProductSources() =>
-        new[] { "Coordinator", "Trainer.Node", "Trainer.Core", "Extensions" }
+        new[] { "Cli", "Coordinator", "Protocol", "Trainer.Node", "Trainer.Core", "Trainer.Stages", "Trainer.Native", "Extensions" }
             .SelectMany(d => Directory.GetFiles(Path.Combine(Root, d), "*.cs", SearchOption.AllDirectories))
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"));
 

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using TrainManager.Coordinator.Cluster.Hosting;
+using TrainManager.Protocol.Configuration;
 
 namespace TrainManager.Tests.Deploy;
 
@@ -13,7 +13,7 @@ public sealed class NodeCommandLineTests
     {
         var (_, flags) = _node.Parse(["--host", "0.0.0.0", "--data-host", "node7.example.org", "--data-port", "5001"]);
 
-        var settings = TrainManagerSettings.From(ClusterConfiguration.Build(null, flags.Over(new ClusterOverrides { Secret = TrainManager.Coordinator.Cluster.Security.ClusterSecret.Random() })));
+        var settings = TrainManagerSettings.From(ClusterConfiguration.Build(null, flags.Over(new ClusterOverrides { Secret = TrainManager.Protocol.Security.ClusterSecret.Random() })));
 
         Assert.Equal("node7.example.org", settings.DataHost);
         Assert.Equal("0.0.0.0", settings.DataBindHost);
@@ -31,7 +31,7 @@ public sealed class NodeCommandLineTests
             _ => null,
         });
 
-        var settings = TrainManagerSettings.From(ClusterConfiguration.Build(null, flags.Over(environment).Over(new ClusterOverrides { Secret = TrainManager.Coordinator.Cluster.Security.ClusterSecret.Random() })));
+        var settings = TrainManagerSettings.From(ClusterConfiguration.Build(null, flags.Over(environment).Over(new ClusterOverrides { Secret = TrainManager.Protocol.Security.ClusterSecret.Random() })));
 
         Assert.Equal(6001, settings.DataPort); // the flag
         Assert.Equal("10.0.0.9", settings.DataHost); // the environment

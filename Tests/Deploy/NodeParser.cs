@@ -1,5 +1,5 @@
 using System.Reflection;
-using TrainManager.Coordinator.Cluster.Hosting;
+using TrainManager.Protocol.Configuration;
 
 namespace TrainManager.Tests.Deploy;
 

@@ -1,4 +1,4 @@
-using TrainManager.Coordinator.Cli;
+using TrainManager.Cli;
 using TrainManager.Experiments;
 using TrainManager.Tests.Cli;
 using static TrainManager.Tests.Experiments.ExperimentText;
@@ -16,7 +16,7 @@ public sealed class ExperimentSchemaTests
 
         Assert.True(committed == ExperimentSchema.Markdown(),
             "docs/experiment-keys.md is stale: ExperimentSchema changed. Regenerate it from the repository root with "
-            + "`dotnet run --project Coordinator -- keys > docs/experiment-keys.md` and commit it.");
+            + "`dotnet run --project Cli -- keys > docs/experiment-keys.md` and commit it.");
     }
 
     [Fact]

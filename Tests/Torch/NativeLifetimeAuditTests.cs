@@ -16,7 +16,7 @@ public sealed class NativeLifetimeAuditTests
     [
         typeof(TrainManager.Training.Trainer).Assembly,                                   // stages, training, data, models, ring
         typeof(TrainManager.Extensions.BuiltInComponents).Assembly,                      // built-in extensions
-        typeof(TrainManager.Coordinator.Cluster.Workers.TrainingJob).Assembly,            // CLI, coordinator, workers
+        typeof(TrainManager.Node.Workers.TrainingJob).Assembly,            // CLI, coordinator, workers
         typeof(NativeLifetimeAudit).Assembly,                                // the test kit users run their extensions on
     ];
 

@@ -1,0 +1,114 @@
+using TrainManager.Coordinator.Experiments;
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using TrainManager.Protocol;
+using TrainManager.Extensions;
+
+namespace TrainManager.Cli.Cluster;
+
+/// <summary><c>trainmanager submit EXPERIMENT.hocon --cluster HOST:PORT [--set k=v]... [--resume CHECKPOINT] [--follow]</c>.</summary>
+[Description("Submit an experiment to a cluster; it runs on a free worker slot (or waits for one).")]
+public sealed class SubmitCommand(IAnsiConsole console, TrainManager.Components.ComponentCatalog components) : ClusterCommand<SubmitCommand.Settings>(console)
+{
+    public sealed class Settings : ClusterCommandSettings
+    {
+        [CommandArgument(0, "<EXPERIMENT>")]
+        [Description("The experiment file (HOCON), e.g. examples/fashion-mnist-mlp.hocon.")]
+        public string Experiment { get; set; } = "";
+
+        [CommandOption("--set <KEY=VALUE>")]
+        [Description("Override an entry of the experiment, as for train (KEY:=VALUE replaces a block whole instead of merging into it). Repeatable; later ones win.")]
+        public string[] Overrides { get; set; } = [];
+
+        [CommandOption("--resume <CHECKPOINT>")]
+        [Description("Start from this checkpoint (a file every node can read, or a run directory's newest).")]
+        public string? Resume { get; set; }
+
+        [CommandOption("--follow")]
+        [Description("Stay and show the run's progress until it ends (Ctrl+C stops following, not the run).")]
+        public bool Follow { get; set; }
+    }
+
+    protected override int RunOnCluster(Settings settings, CancellationToken cancellationToken)
+    {
+        // Checked here first, so a typo is reported with its file and line before anything reaches the cluster.
+        var experiment = Submission.Load(settings.Experiment, settings.Overrides, components, out var model);
+        var resume = settings.Resume is null ? null : CheckpointLocator.ForResume(settings.Resume);
+
+        using var session = Connect(settings, cancellationToken);
+        // After joining: the resume checkpoint is authenticated with the key of the secret this member proved.
+        var submission = Submission.Create(experiment, model, resume, session.CheckpointKey);
+        var accepted = Ask<SubmitAccepted>(session, submission, cancellationToken);
+        Console.MarkupLineInterpolated($"Submitted run [bold]{accepted.RunId}[/] to {session.Target}.");
+        if (accepted.MatchingSlots == 0)
+            Console.MarkupLineInterpolated(
+                $"[yellow]No node of the cluster offers a {experiment.Device} slot yet: the run waits until one joins (dotnet run --project Trainer.Node -- --devices {experiment.Device}).[/]");
+        else if (experiment.Workers > accepted.MatchingSlots)
+        {
+            var then = accepted.MatchingSlots >= experiment.DataParallel.MinWorkers
+                ? $"it starts with {accepted.MatchingSlots} after {experiment.DataParallel.ReplacementWait.TotalSeconds:0.#} s (data-parallel.replacement-wait) unless more join."
+                : $"it waits until at least {experiment.DataParallel.MinWorkers} (data-parallel.min-workers) are there.";
+            Console.MarkupLineInterpolated(
+                $"[yellow]It asks for {experiment.Workers} workers and the cluster offers {accepted.MatchingSlots} {experiment.Device} slot(s): {then}[/]");
+        }
+        else if (accepted.QueuePosition > 0)
+            Console.WriteLine($"{accepted.QueuePosition} run(s) wait before it for a {experiment.Device} slot.");
+        if (!settings.Follow)
+        {
+            Console.Profile.Out.Writer.WriteLine($"Follow it with: trainmanager logs {accepted.RunId} --follow --cluster {session.Target}");
+            return ExitCodes.Success;
+        }
+        return Follow(session, accepted.RunId, Console, cancellationToken);
+    }
+
+    /// <summary>Shows a run's progress until it ends; returns the exit code its end deserves.</summary>
+    internal static int Follow(TrainManager.Cli.Client.ClusterSession session, string runId, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        using var follower = new ProgressFollower(console);
+        RunEnded ended;
+        try
+        {
+            ended = session.FollowAsync(runId, follower, cancellationToken).GetAwaiter().GetResult();
+        }
+        catch (TrainManager.Cli.Client.RunNotFoundException notFound)
+        {
+            throw new CommandInputException(notFound.Message);
+        }
+        catch (TaskCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            follower.Dispose();
+            console.WriteLine($"Stopped following; the run goes on. Follow it again with: trainmanager logs {runId} --follow --cluster {session.Target}");
+            return ExitCodes.Interrupted;
+        }
+        follower.Dispose();
+        return RunEndings.Report(console, ended);
+    }
+}
+
+/// <summary>How the end of a followed run is told, and the exit code it gives.</summary>
+public static class RunEndings
+{
+    public static int Report(IAnsiConsole console, RunEnded ended)
+    {
+        switch (ended.Status)
+        {
+            case RunStatus.Finished:
+                if (ended.Outcome is { } outcome)
+                    console.Profile.Out.Writer.WriteLine(
+                        $"Run {ended.RunId} finished: {outcome.Epochs} epochs{(HeadlineMetric.Of(outcome.FinalMetrics) is { } headline ? ", " + HeadlineMetric.Text(headline.Key, headline.Value) : "")}, in {ended.RunDirectory}.");
+                return ExitCodes.Success;
+            case RunStatus.Cancelled:
+                console.WriteLine($"Run {ended.RunId} was cancelled: {ended.Reason}.");
+                return ExitCodes.RunFailed;
+            default:
+                console.Write(new Text(ended.FailureKind == FailureKind.BadInput
+                    ? $"Run {ended.RunId} could not run: {ended.Reason}"
+                    : $"The run failed: {ended.Reason}", new Style(Color.Red)));
+                console.WriteLine();
+                if (ended.ErrorFile is { } file)
+                    console.WriteLine($"The full error is in {file}.");
+                return ended.FailureKind == FailureKind.BadInput ? ExitCodes.BadInput : ExitCodes.RunFailed;
+        }
+    }
+}

@@ -1,0 +1,404 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using Akka.Persistence.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using TrainManager.Protocol.Configuration;
+using TrainManager.Coordinator.Experiments;
+using TrainManager.Protocol;
+using TrainManager.Experiments;
+using TrainManager.Extensions;
+using TrainManager.Training;
+using static TrainManager.Coordinator.Experiments.ExperimentCommands;
+
+namespace TrainManager.Coordinator.Scheduling;
+
+/// <summary>
+/// The coordinator: it owns every <see cref="ExperimentActor"/> (its children), knows every worker slot in the cluster,
+/// and places queued experiments on free slots, first come first served. A data-parallel experiment takes one slot per
+/// worker, spread over the nodes; it waits for all of them, or after its replacement wait for at least its minimum.
+/// <para>
+/// It runs as a cluster singleton (on the oldest node with role <c>coordinator</c>) rather than as sharded entities
+/// because placement is one decision over the whole cluster: a slot must never be given to two runs, and a queue
+/// is only fair if one actor orders it. The load is small (a message per epoch and a few progress messages a second
+/// per run), so one actor is not a bottleneck, and the journal, shared by the coordinator nodes, lets the singleton
+/// move to another node and recover everything there.
+/// </para>
+/// States: <see cref="LoadingJournal"/> (requests wait) and <see cref="Scheduling"/>.
+/// </summary>
+public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWithTimers
+{
+    public const string SlotsActorName = "worker-slots";
+
+    readonly SchedulerOptions _options;
+    readonly ILoggingAdapter _log = Context.GetLogger();
+    readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
+    readonly Dictionary<string, IActorRef> _experiments = new(StringComparer.Ordinal);
+    readonly Dictionary<string, ExperimentChanged> _views = new(StringComparer.Ordinal);
+    readonly Dictionary<string, DateTimeOffset> _queue = new(StringComparer.Ordinal);
+    /// <summary>Runs the journal says were training when this coordinator started, whose slots may still claim them.</summary>
+    readonly HashSet<string> _unconfirmed = new(StringComparer.Ordinal);
+    /// <summary>Slots that say they run a run whose experiment is still recovering: judged when it has.</summary>
+    readonly Dictionary<string, List<SlotTable.Slot>> _claims = new(StringComparer.Ordinal);
+    readonly SlotTable _slots = new();
+    readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
+    /// <summary>The extension types the members can build: a submission naming another is refused before it queues.</summary>
+    readonly Components.ComponentCatalog _components;
+    readonly string _keyId;
+
+    public ExperimentRegistry(SchedulerOptions options, Components.ComponentCatalog components)
+    {
+        _options = options;
+        _components = components;
+        _keyId = TrainManager.Protocol.Security.ClusterSecret.FromConfig(Context.System.Settings.Config)?.KeyId ?? "(none)";
+        if (options.RecoverOnStart)
+            LoadingJournal();
+        else
+            Scheduling();
+    }
+
+    public static Props Props(SchedulerOptions options, Components.ComponentCatalog components) =>
+        Akka.Actor.Props.Create(() => new ExperimentRegistry(options, components));
+
+    public IStash Stash { get; set; } = null!;
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    sealed record JournalLoaded(IReadOnlyList<string> RunIds);
+    sealed record JournalUnavailable(Exception Cause);
+    sealed record RetryJournal;
+    sealed record ConfirmationDeadline(string RunId);
+
+    protected override void PreStart()
+    {
+        _cluster.Subscribe(Self, ClusterEvent.InitialStateAsEvents, typeof(ClusterEvent.MemberUp));
+        if (_options.RecoverOnStart)
+            LoadJournal();
+        _log.Info("Coordinator started on {0}", _cluster.SelfAddress);
+    }
+
+    protected override void PostStop() => _cluster.Unsubscribe(Self);
+
+    void LoadJournal()
+    {
+        var prefix = ExperimentActor.PersistenceIdPrefix;
+        ICurrentPersistenceIdsQuery journal;
+        try
+        {
+            journal = Akka.Persistence.Query.PersistenceQuery.Get(Context.System).ReadJournalFor<ICurrentPersistenceIdsQuery>(_options.QueryJournalId);
+        }
+        catch (Exception e)
+        {
+            // The SQL query plugin asks its journal once when made, within 5 s: a database that is slow to answer (a
+            // first start creating its tables, a loaded machine) must delay the coordinator, not stop it for good.
+            Self.Tell(new JournalUnavailable(e));
+            return;
+        }
+        journal.CurrentPersistenceIds()
+            .Where(id => id.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(id => id[prefix.Length..])
+            .RunWith(Sink.Seq<string>(), Context.System.Materializer())
+            .PipeTo(Self, success: ids => new JournalLoaded(ids.ToList()), failure: e => new JournalUnavailable(e));
+    }
+
+    void LoadingJournal()
+    {
+        Receive<JournalLoaded>(loaded =>
+        {
+            _log.Info("Recovering {0} experiments from the journal", loaded.RunIds.Count);
+            foreach (var runId in loaded.RunIds)
+                Experiment(runId);
+            Become(Scheduling);
+            Stash.UnstashAll();
+        });
+        Receive<JournalUnavailable>(failed =>
+        {
+            _log.Error(failed.Cause, "Cannot list the experiments in the journal; retrying in 5 s. Check the persistence settings in cluster.hocon (trainmanager.persistence) and that the database is reachable.");
+            Timers.StartSingleTimer("journal", new RetryJournal(), TimeSpan.FromSeconds(5));
+        });
+        Receive<RetryJournal>(_ => LoadJournal());
+        // Slots, members and clients wait: a slot that says it runs a run can only be judged once the runs are known.
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    void Scheduling()
+    {
+        Receive<SubmitExperiment>(Submit);
+        Receive<ListRuns>(_ => Sender.Tell(new RunList(
+            _views.Values.Select(v => v.Summary).OrderByDescending(s => s.SubmittedAt).ThenByDescending(s => s.RunId, StringComparer.Ordinal).ToList(),
+            _slots.FreeCount, _slots.Count)));
+        Receive<GetRun>(get => ForwardToRun(get.RunId, id => new GetRun(id)));
+        Receive<FollowRun>(follow => ForwardToRun(follow.RunId, id => new FollowRun(id)));
+        Receive<UnfollowRun>(unfollow => ForwardToRun(unfollow.RunId, id => new UnfollowRun(id), quiet: true));
+        Receive<CancelRun>(cancel => ForwardToRun(cancel.RunId, id => cancel with { RunId = id }));
+        Receive<IWorkerReport>(ForwardReport);
+        Receive<ExperimentChanged>(Changed);
+        Receive<SlotsDeclined>(declined =>
+        {
+            foreach (var actor in declined.Slots)
+                if (_slots.Find(actor) is { } slot)
+                    slot.RunId = null;
+            Place();
+        });
+        Receive<PlaceAgain>(_ => Place());
+        Receive<ConfirmationDeadline>(deadline =>
+        {
+            // The experiment knows which of its ranks were claimed; the others are lost.
+            if (_unconfirmed.Remove(deadline.RunId) && _experiments.TryGetValue(deadline.RunId, out var experiment))
+                experiment.Tell(new SlotLost(
+                    $"no worker reported running it within {_options.ConfirmationGrace.TotalSeconds:0.#} s after the coordinator restarted"));
+        });
+        ReceiveSlotsAndMembers();
+    }
+
+    void ReceiveSlotsAndMembers()
+    {
+        Receive<ClusterEvent.MemberUp>(up =>
+        {
+            // Workers register by themselves when they start; asking covers a coordinator that starts after them.
+            if (up.Member.HasRole(NodeRoles.Worker))
+                Context.ActorSelection(new RootActorPath(up.Member.Address) / "user" / SlotsActorName).Tell(ReportSlots.Instance);
+        });
+        Receive<RegisterSlots>(Register);
+        Receive<SlotIdle>(idle =>
+        {
+            if (_slots.Find(idle.Slot) is { } slot)
+            {
+                slot.RunId = null;
+                Place();
+            }
+            else
+                Context.ActorSelection(idle.Slot.Path.Root / "user" / SlotsActorName).Tell(ReportSlots.Instance);
+        });
+        Receive<Terminated>(t =>
+        {
+            if (_slots.Remove(t.ActorRef) is { } slot)
+            {
+                _log.Info("{0} is gone{1}", slot.Address, slot.RunId is { } run ? $" (it ran {run})" : "");
+                foreach (var claims in _claims.Values)
+                    claims.Remove(slot);
+            }
+            else if (_experiments.FirstOrDefault(e => e.Value.Equals(t.ActorRef)).Key is { } runId)
+            {
+                // An experiment stops only when its journal write failed: recover it from the journal once the database is back.
+                _experiments.Remove(runId);
+                Timers.StartSingleTimer("restart-" + runId, new RestartExperiment(runId), TimeSpan.FromSeconds(5));
+            }
+        });
+        Receive<RestartExperiment>(restart => Experiment(restart.RunId));
+    }
+
+    sealed record RestartExperiment(string RunId);
+
+    sealed record PlaceAgain;
+
+    void Register(RegisterSlots registration)
+    {
+        foreach (var offered in registration.Slots)
+        {
+            if (_slots.Add(offered.Slot, offered.Address))
+            {
+                Context.Watch(offered.Slot);
+                _log.Info("Worker slot {0} joined", offered.Address);
+            }
+            var slot = _slots.Find(offered.Slot)!;
+            if (offered.RunId is not { } runId || slot.RunId == runId)
+                continue; // a free slot may still have a placement on its way: the worker says when it is idle
+            slot.RunId = runId;
+            if (!_experiments.ContainsKey(runId))
+                StopCopy(slot, runId);
+            else if (!_views.ContainsKey(runId))
+                Claims(runId).Add(slot); // its experiment is still reading the journal
+            else if (_unconfirmed.Contains(runId))
+                Confirm(slot, runId); // every rank of a data-parallel run claims it; the experiment matches them
+            else
+                StopCopy(slot, runId);
+        }
+        Place();
+    }
+
+    /// <summary>The slot is still running a run the journal says was training: it carries on there.</summary>
+    void Confirm(SlotTable.Slot slot, string runId) => _experiments[runId].Tell(new SlotConfirmed(slot.Actor, slot.Address));
+
+    List<SlotTable.Slot> Claims(string runId)
+    {
+        if (!_claims.TryGetValue(runId, out var claims))
+            _claims[runId] = claims = [];
+        return claims;
+    }
+
+    /// <summary>The slot runs a copy of a run that was placed elsewhere, ended, or is unknown: it must not write over the real one.</summary>
+    void StopCopy(SlotTable.Slot slot, string runId) =>
+        slot.Actor.Tell(new StopTraining(runId, "the coordinator has placed this run elsewhere or ended it"));
+
+    void Submit(SubmitExperiment submit)
+    {
+        if (submit.RunsRoot is not null)
+        {
+            Sender.Tell(new SubmitRejected(
+                $"a submission cannot choose where its run is written (it asked for {submit.RunsRoot}); runs go to each worker node's own runs directory " +
+                "(--runs-dir on the node, trainmanager.runs-directory). Submit without a runs root."));
+            return;
+        }
+        Experiment experiment;
+        try
+        {
+            experiment = ExperimentLoader.Parse(submit.ExperimentHocon, $"experiment '{submit.Name}'", components: _components);
+        }
+        catch (ExperimentException e)
+        {
+            Sender.Tell(new SubmitRejected(e.Message));
+            return;
+        }
+        var runId = RunDirectory.NewId(experiment.Name);
+        while (_experiments.ContainsKey(runId))
+            runId = RunDirectory.NewId(experiment.Name);
+        var group = experiment.Workers == 1
+            ? null
+            : new WorkerGroupSpec(experiment.Workers, experiment.DataParallel.MinWorkers, experiment.DataParallel.ReplacementWait);
+        var submitted = new ExperimentSubmitted(runId, DateTimeOffset.UtcNow, experiment.Name, experiment.Epochs, submit.ExperimentHocon,
+            submit.InstantiationJson, submit.Provenance, submit.Device, null, submit.SubmittedFrom, submit.ResumeFrom, submit.SourceFile,
+            group, ProvenBy(Sender));
+        var waitingBefore = _queue.Keys.Count(id => _views.TryGetValue(id, out var v) && DeviceKinds.CanRun(v.Device, submit.Device));
+        Experiment(runId).Tell(new Create(submitted, Sender, waitingBefore, _slots.Matching(submit.Device)));
+    }
+
+    /// <summary>The credential a request's connection proved: nothing reaches this actor from a connection that did not
+    /// prove the cluster secret, so its sender's address is one that knew the secret.</summary>
+    string ProvenBy(IActorRef sender)
+    {
+        var address = sender.Path.Address;
+        var from = address.HasLocalScope || address == Akka.Cluster.Cluster.Get(Context.System).SelfAddress
+            ? "the coordinator's own process"
+            : $"{address.Host}:{address.Port}";
+        return $"cluster secret {_keyId} from {from}";
+    }
+
+    IActorRef Experiment(string runId)
+    {
+        if (_experiments.TryGetValue(runId, out var existing))
+            return existing;
+        var child = Context.ActorOf(ExperimentActor.Props(runId, _options.RegroupTimeout), "run-" + Uri.EscapeDataString(runId));
+        Context.Watch(child);
+        _experiments[runId] = child;
+        return child;
+    }
+
+    void Changed(ExperimentChanged changed)
+    {
+        var runId = changed.Summary.RunId;
+        _views[runId] = changed;
+        if (changed.Summary.Status == RunStatus.Queued)
+            _queue[runId] = changed.QueuedSince;
+        else
+        {
+            _queue.Remove(runId);
+            Timers.Cancel(WaitTimer(runId));
+        }
+        var trainingWhenRecovered = changed.Recovered && changed.Summary.Status is RunStatus.Scheduled or RunStatus.Running;
+        if (trainingWhenRecovered)
+        {
+            // Its slots have until the grace ends to say they still run it (some may have already, below).
+            _unconfirmed.Add(runId);
+            var remaining = _options.ConfirmationGrace - (DateTimeOffset.UtcNow - _startedAt);
+            Timers.StartSingleTimer("confirm-" + runId, new ConfirmationDeadline(runId), remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        }
+        if (_claims.Remove(runId, out var claimants))
+            foreach (var claimant in claimants)
+            {
+                if (trainingWhenRecovered)
+                    Confirm(claimant, runId);
+                else
+                    StopCopy(claimant, runId);
+            }
+        Place();
+    }
+
+    /// <summary>
+    /// First come, first served, per device kind: the oldest queued run gets the next free slots that can run it. A
+    /// run that needs more slots than are free holds back the younger runs of its device kind (so they cannot starve
+    /// it), unless the cluster has too few such slots for it to ever start; after its replacement wait it starts with
+    /// what is free if that is at least its minimum.
+    /// </summary>
+    void Place()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var heldKinds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (runId, queuedSince) in _queue.OrderBy(q => q.Value).ThenBy(q => q.Key, StringComparer.Ordinal).ToList())
+        {
+            if (!_views.TryGetValue(runId, out var view))
+                continue;
+            var kind = DeviceKinds.Of(view.Device);
+            if (heldKinds.Contains(kind))
+                continue;
+            var group = view.Group;
+            var free = _slots.FreeFor(view.Device, group.Workers > 1);
+            var waitEnds = queuedSince + group.ReplacementWait;
+            int count;
+            if (free >= group.Workers)
+                count = group.Workers;
+            else if (free >= group.MinWorkers && free > 0 && now >= waitEnds)
+                count = free;
+            else
+            {
+                if (_slots.Matching(view.Device) >= group.MinWorkers)
+                    heldKinds.Add(kind);
+                // Enough slots for its minimum, but its wait is not over: look again when it is.
+                if (free >= group.MinWorkers && free > 0 && !Timers.IsTimerActive(WaitTimer(runId)))
+                    Timers.StartSingleTimer(WaitTimer(runId), new PlaceAgain(), waitEnds - now);
+                continue;
+            }
+            var slots = _slots.PickFor(view.Device, count, group.Workers > 1);
+            foreach (var slot in slots)
+                slot.RunId = runId;
+            _queue.Remove(runId);
+            Timers.Cancel(WaitTimer(runId));
+            if (group.Workers > 1)
+                _log.Info("Run {0}: {1} of {2} workers placed", runId, slots.Count, group.Workers);
+            _experiments[runId].Tell(new AssignSlots(slots.Select(s => new SlotOffer(s.Actor, s.Address)).ToList()));
+        }
+    }
+
+    static string WaitTimer(string runId) => "wait-" + runId;
+
+    void ForwardReport(IWorkerReport report)
+    {
+        if (_slots.Find(Sender) is null && !Sender.IsNobody())
+            // A slot this coordinator has not heard register (it started after the node did, and the node's answer was
+            // lost): ask its node, so the slot is known before it falls idle.
+            Context.ActorSelection(Sender.Path.Root / "user" / SlotsActorName).Tell(ReportSlots.Instance);
+        if (_slots.Find(Sender) is { } slot && slot.RunId != report.RunId)
+        {
+            // A slot reporting on a run it was not given: a copy left over from before a restart or a requeue.
+            _log.Warning("{0} reported {1} on run {2}, which it does not run now; telling it to stop", slot.Address, report.GetType().Name, report.RunId);
+            if (report is not (TrainingStoppedReport or TrainingFailedReport or TrainingFinishedReport))
+                Sender.Tell(new StopTraining(report.RunId, "the coordinator has placed this run elsewhere or ended it"));
+            // A numbered report is sent until acknowledged: the experiment, which knows what it has handled, answers it.
+            if (report is ISequencedReport { Seq: > 0 } && _experiments.TryGetValue(report.RunId, out var owner))
+                owner.Forward(report);
+            return;
+        }
+        if (report is TrainingRefusedReport)
+            Context.ActorSelection(Sender.Path.Root / "user" / SlotsActorName).Tell(ReportSlots.Instance); // resynchronise that node
+        if (_experiments.TryGetValue(report.RunId, out var experiment))
+            experiment.Forward(report);
+        else
+            _log.Warning("Report {0} for unknown run {1} from {2}", report.GetType().Name, report.RunId, Sender);
+    }
+
+    void ForwardToRun(string requested, Func<string, object> message, bool quiet = false)
+    {
+        if (_experiments.ContainsKey(requested))
+        {
+            _experiments[requested].Forward(message(requested));
+            return;
+        }
+        var matches = _experiments.Keys.Where(id => id.StartsWith(requested, StringComparison.Ordinal)).ToList();
+        if (matches.Count == 1)
+            _experiments[matches[0]].Forward(message(matches[0]));
+        else if (!quiet)
+            Sender.Tell(new RunNotFound(requested, matches.Count == 0
+                ? $"no run '{requested}' on this cluster. List the runs with: trainmanager runs"
+                : $"'{requested}' matches {matches.Count} runs ({string.Join(", ", matches.Order(StringComparer.Ordinal).Take(5))}); give more of the id."));
+    }
+}

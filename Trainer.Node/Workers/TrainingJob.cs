@@ -1,0 +1,311 @@
+using TrainManager.Protocol.Configuration;
+using System.Net.Sockets;
+using Akka.Actor;
+using TrainManager.Checkpoints;
+using TrainManager.Protocol;
+using TrainManager.Data;
+using TrainManager.Distributed;
+using TrainManager.Experiments;
+using TrainManager.Extensions;
+using TrainManager.Models;
+using TrainManager.Stages;
+using TrainManager.Training;
+
+namespace TrainManager.Node.Workers;
+
+/// <summary>What a worker slot needs besides its device: where runs live, and how to build a run's extensions.</summary>
+/// <param name="RunsDirectory">The shared runs directory (every node mounts it at the same path), used when a submission
+/// does not name its own.</param>
+/// <param name="Components">The catalog runs are built from, and the services each run's components get.</param>
+/// <param name="RingConnectTimeout">How long the ranks of a data-parallel run may take to form their ring: it covers the
+/// slowest rank's loading of data and model, since each connects once it is ready.</param>
+/// <param name="CheckpointKey">Signs the checkpoints runs write and authenticates the ones they resume from (the
+/// cluster's, <see cref="Hosting.TrainManagerSettings.CheckpointKey"/>); null: unsigned, checksum only.</param>
+/// <param name="DataRoots">The folders an experiment's data.path may name on this node (full paths); null: any.</param>
+public sealed record WorkerSettings(string RunsDirectory, TimeSpan ProgressInterval, NodeComponents Components,
+    TimeSpan? RingConnectTimeout = null, CheckpointKey? CheckpointKey = null, IReadOnlyList<string>? DataRoots = null)
+{
+    public static readonly TimeSpan DefaultRingConnectTimeout = TrainManagerSettings.DefaultRingConnectTimeout;
+}
+
+/// <summary>Where a node lets an experiment read data: under the node's data roots, nowhere else.</summary>
+public static class DataRoots
+{
+    /// <exception cref="DataPathRefusedException"><paramref name="path"/> is outside every root.</exception>
+    public static void Require(string? path, IReadOnlyList<string>? roots)
+    {
+        if (path is null || roots is null)
+            return; // the node's own dataset locations (data.path unset), or settings made without roots (tests)
+        var full = Path.GetFullPath(path);
+        if (roots.Any(root => IsUnder(full, root)))
+            return;
+        throw new DataPathRefusedException(roots.Count == 0
+            ? $"data.path '{full}' cannot be read on this node: it allows no data folders (trainmanager.node.data-roots is empty). Ask its operator to add the folder with --data-roots or TRAINMANAGER_DATA_ROOTS."
+            : $"data.path '{full}' is outside the folders this node reads data from ({string.Join(", ", roots)}). Put the data under one of them, or ask the node's operator to add its folder (--data-roots, TRAINMANAGER_DATA_ROOTS, trainmanager.node.data-roots).");
+    }
+
+    static bool IsUnder(string path, string root)
+    {
+        var withSeparator = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
+        return path == root.TrimEnd(Path.DirectorySeparatorChar) || path.StartsWith(withSeparator, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>An experiment names data outside the node's data roots: bad input, refused before anything is read.</summary>
+public sealed class DataPathRefusedException(string message) : Exception(message), TrainManager.Experiments.IBadInput;
+
+/// <summary>The ranks of a data-parallel run could not form their ring (a peer is gone, or never came).</summary>
+public sealed class RingFormationException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>A run could not be prepared (bad experiment, data not found, no trustworthy checkpoint, ...).</summary>
+public sealed class TrainingPreparationException(string reason, FailureKind kind, string? errorFile, Exception inner)
+    : Exception(reason, inner)
+{
+    public FailureKind Kind { get; } = kind;
+    public string? ErrorFile { get; } = errorFile;
+}
+
+/// <summary>
+/// One run on one slot: the run directory, the checkpoint it resumes from, the trainer with the experiment's
+/// extensions plus the worker's own (reporting, stopping). Built off the actor's thread, since loading data takes time.
+/// <para>
+/// As rank r &gt; 0 of a data-parallel run it shares rank 0's run directory without writing to it: rank 0 writes the
+/// checkpoints, metrics and files of the run, and the other ranks keep what is theirs (their errors, and whatever
+/// their extensions write) under <c>rank-r/</c> in it. The ring is formed once the trainer is built.
+/// </para>
+/// </summary>
+public sealed class TrainingJob : IDisposable
+{
+    readonly IReadOnlyList<Extension> _extensions;
+    readonly string _ownDirectory;
+    readonly bool _createdRunDirectory;
+    bool _disposed;
+
+    TrainingJob(string runId, int rank, string runPath, string ownDirectory, Trainer trainer, ResumePoint.Choice resume, StopWhenAsked stop,
+        DataParallelExtension? dataParallel, IReadOnlyList<Extension> extensions, bool createdRunDirectory)
+    {
+        _createdRunDirectory = createdRunDirectory;
+        RunId = runId;
+        Rank = rank;
+        RunPath = runPath;
+        _ownDirectory = ownDirectory;
+        Trainer = trainer;
+        Resume = resume;
+        Stop = stop;
+        DataParallel = dataParallel;
+        _extensions = extensions;
+    }
+
+    public string RunId { get; }
+    public int Rank { get; }
+    /// <summary>The run directory (rank 0 writes it).</summary>
+    public string RunPath { get; }
+    public Trainer Trainer { get; }
+    public ResumePoint.Choice Resume { get; }
+    public StopWhenAsked Stop { get; }
+    public DataParallelExtension? DataParallel { get; }
+
+    /// <summary>Closes the ring at once (from any thread): the fit fails at its next exchange, and so do the
+    /// neighbours'. Used when the run re-forms after losing a rank.</summary>
+    public void AbandonRing() => DataParallel?.Ring.Dispose();
+
+    /// <exception cref="TrainingPreparationException">The message says what is wrong; the full error is in the run directory
+    /// when one could be created.</exception>
+    /// <exception cref="RingFormationException">The ring could not be formed: the run should re-form, nothing is wrong with it.</exception>
+    public static TrainingJob Prepare(StartTraining start, SlotAddress slot, WorkerSettings settings, IActorRef worker,
+        RingListener? listener = null, CancellationToken cancel = default)
+    {
+        RunDirectory? run = null;
+        string? ownDirectory = null;
+        var createdRunDirectory = false;
+        IReadOnlyList<Extension> extensions = [];
+        Trainer? trainer = null;
+        var rank = start.Ring?.Rank ?? 0;
+        try
+        {
+            var catalog = settings.Components.Catalog;
+            // The slot decides the exact device: a cuda experiment placed on slot cuda:1 trains on cuda:1, and the
+            // override is recorded in the run's experiment.hocon like any other.
+            var experiment = ExperimentLoader.Parse(start.ExperimentHocon, $"run {start.RunId}", components: catalog);
+            DataRoots.Require(experiment.Data.Path, settings.DataRoots);
+            // The run directory keeps the submitted text as it was (with its "# Override:" lines), not a re-rendering.
+            var recorded = start.ExperimentHocon;
+            if (!string.Equals(experiment.Device, slot.Device, StringComparison.OrdinalIgnoreCase))
+            {
+                experiment = ExperimentLoader.Parse(start.ExperimentHocon, $"run {start.RunId}", [$"device={slot.Device}"], catalog);
+                recorded += $"\n# Placed on worker slot {slot}: it trains on that slot's device.\ndevice = \"{slot.Device}\"\n";
+            }
+            // Where the experiment file is, when this machine has it (the embedded run, a shared checkout): extensions such as
+            // provenance look for the code beside it.
+            var sourceFile = start.SourceFile is { } file && File.Exists(file) ? file : null;
+            // The submitted text records the --set overrides in its header; a parse of it cannot see them as overrides, so
+            // they are restored here for the run's instantiation.json (followed by the slot's device, when it added one).
+            experiment = experiment with
+            {
+                ResolvedHocon = recorded,
+                SourceFile = sourceFile,
+                Overrides = [.. ExperimentHoconWriter.RecordedOverrides(start.ExperimentHocon), .. experiment.Overrides],
+            };
+
+            var root = Path.GetFullPath(settings.RunsDirectory);
+            var existing = Path.Combine(root, start.RunId);
+            if (rank == 0)
+            {
+                createdRunDirectory = !File.Exists(Path.Combine(existing, "experiment.hocon"));
+                run = createdRunDirectory ? RunDirectory.Create(experiment, root, start.RunId) : RunDirectory.Open(existing);
+                if (createdRunDirectory && settings.Components.Project is { } project)
+                    project.CopyTo(run.CodeBuild);
+                ownDirectory = run.Path;
+            }
+            else
+            {
+                ownDirectory = Path.Combine(existing, $"rank-{rank}");
+                Directory.CreateDirectory(ownDirectory);
+            }
+
+            // Every rank checks the checkpoints the same way and so picks the same one; only rank 0 moves a bad one aside.
+            var resume = ResumePoint.Choose(start.ResumeCandidates, settings.CheckpointKey, keepAside: rank == 0);
+            extensions = catalog.CreateExtensions(new Components.ExtensionContext(ownDirectory, experiment), settings.Components.ServicesForRun(start.RunId));
+            trainer = Trainer.FromExperiment(experiment, catalog, run, extensions, rank: rank, worldSize: start.Ring?.WorldSize ?? 1,
+                checkpointKey: settings.CheckpointKey, dataRoots: settings.DataRoots);
+            var dataParallel = start.Ring is { } ring ? new DataParallelExtension(FormRing(ring, experiment, listener, settings, cancel)) : null;
+            if (dataParallel is not null)
+                trainer.Register(dataParallel);
+            var stop = new StopWhenAsked(dataParallel);
+            trainer.Register(stop);
+            if (rank == 0)
+            {
+                // The journal's facts (epochs, checkpoints) and the live progress come from rank 0 alone.
+                var step = trainer;
+                trainer.Register(new RunReporter(start.RunId, worker, () => step.Step));
+                trainer.Register(new ProgressReporter(start.RunId, worker, settings.ProgressInterval));
+            }
+            return new TrainingJob(start.RunId, rank, existing, ownDirectory, trainer, resume, stop, dataParallel, extensions, createdRunDirectory);
+        }
+        catch (RingFormationException)
+        {
+            trainer?.Dispose();
+            throw;
+        }
+        catch (Exception e)
+        {
+            trainer?.Dispose();
+            var kind = FailureText.KindOf(e);
+            if (kind == FailureKind.BadInput && createdRunDirectory && run is not null)
+            {
+                // Bad input leaves no run directory: the message says what to change, and nothing ran.
+                DisposeAll(extensions);
+                DeleteRunDirectory(run.Path);
+                throw new TrainingPreparationException(FailureText.Describe(e), kind, null, e);
+            }
+            var errorFile = ownDirectory is null ? null : WriteError(ownDirectory, e);
+            throw new TrainingPreparationException(FailureText.Describe(e), kind, errorFile, e);
+        }
+    }
+
+    static RingAllReduce FormRing(RingAssignment assignment, Experiment experiment, RingListener? listener, WorkerSettings settings,
+        CancellationToken cancel)
+    {
+        if (listener is null)
+            throw new InvalidOperationException("This slot has no data endpoint, so it cannot be a rank of a data-parallel run.");
+        var options = new RingOptions
+        {
+            BucketBytes = experiment.DataParallel.BucketBytes,
+            OperationTimeout = experiment.DataParallel.Timeout,
+            ConnectTimeout = settings.RingConnectTimeout ?? WorkerSettings.DefaultRingConnectTimeout,
+        };
+        try
+        {
+            var peers = assignment.Peers.Select((endpoint, rank) => DataEndpoints.Resolve(endpoint, rank)).ToList();
+            var membership = new RingMembership(assignment.Rank, assignment.WorldSize, peers, assignment.Token);
+            return RingAllReduce.ConnectAsync(membership, listener, options, cancel).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is TimeoutException or RingHandshakeException or SocketException or OperationCanceledException
+                                      or DataEndpointException)
+        {
+            throw new RingFormationException(
+                $"rank {assignment.Rank} of {assignment.WorldSize} could not form its ring: {FailureText.Describe(e)}", e);
+        }
+    }
+
+    public FitResult Fit() => Trainer.Fit(Resume.Checkpoint?.Path);
+
+    /// <summary>Writes the full error where this rank keeps its files: the run directory (rank 0) or its <c>rank-r/</c>.</summary>
+    public string WriteError(Exception e) => WriteError(_ownDirectory, e);
+
+    static string WriteError(string directory, Exception e)
+    {
+        // The run directory is the record of the run, failures included; the report carries the short message.
+        var file = Path.Combine(directory, "error.txt");
+        File.WriteAllText(file, e.ToString());
+        return file;
+    }
+
+    /// <summary>For a run that failed on bad input before its first checkpoint (a checkpoint that does not fit the model,
+    /// say): removes the run directory this job created, after closing what the job has open in it, since bad input leaves
+    /// no run directory. A directory it did not create, or one with a checkpoint, stays.</summary>
+    /// <returns>Whether it was removed (the job is then disposed).</returns>
+    public bool DiscardNewRunDirectory()
+    {
+        if (!_createdRunDirectory || Trainer.Checkpoints?.Latest() is not null)
+            return false;
+        Dispose();
+        DeleteRunDirectory(RunPath);
+        return true;
+    }
+
+    static void DeleteRunDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left behind: the failure is still reported as it is; a stray directory is not worth a second error.
+        }
+    }
+
+    static void DisposeAll(IEnumerable<Extension> extensions)
+    {
+        foreach (var disposable in extensions.OfType<IDisposable>())
+            disposable.Dispose();
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        DisposeAll(_extensions);
+        DataParallel?.Dispose();
+        Trainer.Dispose();
+    }
+}
+
+/// <summary>How a failure is told: the message chain without stack traces, and whose mistake it was.</summary>
+public static class FailureText
+{
+    public static string Describe(Exception e)
+    {
+        var messages = new List<string>();
+        for (var current = e; current is not null; current = current.InnerException)
+            if (messages.Count == 0 || !messages[^1].Contains(current.Message, StringComparison.Ordinal))
+                messages.Add(current.Message);
+        return string.Join(" ← ", messages);
+    }
+
+    /// <summary>Whether a fit ended because its data-parallel ring broke or could not be formed: a lost peer, not a
+    /// fault of the run.</summary>
+    public static bool IsPeerLoss(Exception e)
+    {
+        for (var current = e; current is not null; current = current.InnerException)
+            if (current is RingBrokenException or RingHandshakeException or RingFormationException)
+                return true;
+        return false;
+    }
+
+    /// <summary>The same rule as the CLI's: only the failure itself counts, not what it wraps (a hook that failed
+    /// because of a missing file is still a failed run).</summary>
+    public static FailureKind KindOf(Exception e) => BadInput.Is(e) ? FailureKind.BadInput : FailureKind.RunFailed;
+}
