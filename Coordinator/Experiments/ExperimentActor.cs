@@ -2,7 +2,7 @@ using TrainManager.Protocol.Configuration;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
-using TrainManager.Distributed;
+using System.Security.Cryptography;
 using TrainManager.Protocol;
 using static TrainManager.Coordinator.Experiments.ExperimentCommands;
 
@@ -127,15 +127,15 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
                 _members = assign.Slots.Select((offer, rank) => new Member(rank, offer.Address, offer.Slot)).ToList();
                 _regroupReason = null;
                 _lostReason = null;
-                // A fresh token per attempt: a rank of an earlier ring can never connect to this one.
-                var token = ranks.Count > 1 ? RingMembership.NewToken() : null;
-                var peers = ranks.Select(a => a.DataEndpoint ?? "").ToList();
+                // A fresh secret per attempt: a rank of an earlier attempt can never join this one's exchange.
+                var secret = ranks.Count > 1 ? RandomNumberGenerator.GetBytes(32) : null;
+                var endpoints = ranks.Select(a => a.DataEndpoint ?? "").ToList();
                 foreach (var member in _members)
                 {
                     Context.Watch(member.Slot!);
                     member.Slot!.Tell(new StartTraining(RunId, _state.Submitted!.ExperimentHocon,
                         _state.ResumeCandidates, e.Attempt, _state.Submitted.SourceFile,
-                        token is null ? null : new RingAssignment(member.Rank, peers, token)));
+                        secret is null ? null : new CollectiveAssignment(member.Rank, endpoints, secret)));
                 }
                 _log.Info("Run {0}: attempt {1} on {2}", RunId, e.Attempt,
                     ranks.Count == 1 ? e.Slot.ToString() : $"{ranks.Count} workers ({string.Join(", ", ranks.Select((a, r) => $"rank {r}: {a}"))})");

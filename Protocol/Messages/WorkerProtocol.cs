@@ -18,20 +18,25 @@ public sealed record ReportSlots : IClusterMessage
 /// <summary>Train a run on this slot. <paramref name="ResumeCandidates"/> are the run's checkpoints from the journal,
 /// newest first: the worker resumes from the newest one whose checksum still matches.</summary>
 /// The run directory is always under the worker node's own runs directory: nothing a client sends can move it.
-/// <param name="Ring">This slot's place in a data-parallel run; null when the run has one worker.</param>
+/// <param name="Collective">This slot's place in the gradient exchange of a data-parallel run; null when the run has one worker.</param>
 public sealed record StartTraining(
     string RunId,
     string ExperimentHocon,
     IReadOnlyList<CheckpointRecord> ResumeCandidates,
     int Attempt,
     string? SourceFile = null,
-    RingAssignment? Ring = null) : IClusterMessage;
+    CollectiveAssignment? Collective = null) : IClusterMessage;
 
-/// <summary>One rank of a data-parallel run: its rank, every rank's data endpoint (index = rank, so the world size is
-/// their count), and the run token every gradient connection of this attempt must present.</summary>
-public sealed record RingAssignment(int Rank, IReadOnlyList<string> Peers, byte[] Token)
+/// <summary>
+/// One rank of a data-parallel run, as the coordinator hands it out without knowing how gradients move: the rank,
+/// what every rank's slot advertised as its data endpoint (index = rank, so the world size is their count; passed
+/// through as the slots wrote them), and a secret fresh for this attempt. The node reads them with the transport the
+/// experiment chooses (<c>data-parallel.transport</c>): the TCP ring dials the endpoints and proves the secret, ranks in
+/// one process meet under it.
+/// </summary>
+public sealed record CollectiveAssignment(int Rank, IReadOnlyList<string> Endpoints, byte[] Secret)
 {
-    public int WorldSize => Peers.Count;
+    public int WorldSize => Endpoints.Count;
 }
 
 /// <summary>Stop a run after its current batch; the worker writes a checkpoint and answers with a

@@ -46,7 +46,9 @@ public static class ProtocolManifests
         ("tm.slot.register.v1", typeof(RegisterSlots)),
         ("tm.slot.report.v1", typeof(ReportSlots)),
         ("tm.slot.idle.v1", typeof(SlotIdle)),
-        ("tm.work.start.v1", typeof(StartTraining)),
+        // v2: the ring assignment became a collective assignment. Never journaled; a node of the previous version
+        // refuses it by manifest rather than reading it as a single-worker run.
+        ("tm.work.start.v2", typeof(StartTraining)),
         ("tm.work.stop.v1", typeof(StopTraining)),
         ("tm.work.started.v1", typeof(TrainingStartedReport)),
         ("tm.work.refused.v1", typeof(TrainingRefusedReport)),

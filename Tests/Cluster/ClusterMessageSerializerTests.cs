@@ -65,7 +65,7 @@ public sealed class ClusterMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
             new SlotIdle(slotActor, Slot),
             new StartTraining("r1", "name = mlp", [Checkpoint], 2),
             new StopTraining("r1", "cancelled"),
-            new StartTraining("r1", "name = mlp", [], 3, "/src/mlp.hocon", new RingAssignment(1, ["10.0.0.6:5001", "10.0.0.7:5001"], [1, 2, 3, 4])),
+            new StartTraining("r1", "name = mlp", [], 3, "/src/mlp.hocon", new CollectiveAssignment(1, ["10.0.0.6:5001", "10.0.0.7:5001"], [1, 2, 3, 4])),
             new StopTraining("r1", "re-forming", Abandon: true),
             new RingLostReport("r1", 1, "rank 1 lost rank 2 during all-reduce #7"),
             new TrainingStartedReport("r1", Slot, "/shared/runs/r1", null, []),

@@ -53,10 +53,10 @@ public sealed class ExperimentGroupTests() : Akka.TestKit.Xunit2.TestKit(Configu
     {
         var (_, _, starts) = Training(3);
 
-        Assert.Equal([0, 1, 2], starts.Select(s => s.Ring!.Rank));
-        Assert.All(starts, s => Assert.Equal(["10.0.0.1:5001", "10.0.0.2:5001", "10.0.0.3:5001"], s.Ring!.Peers));
-        Assert.All(starts, s => Assert.Equal(starts[0].Ring!.Token, s.Ring!.Token));
-        Assert.True(starts[0].Ring!.Token.Length >= 16);
+        Assert.Equal([0, 1, 2], starts.Select(s => s.Collective!.Rank));
+        Assert.All(starts, s => Assert.Equal(["10.0.0.1:5001", "10.0.0.2:5001", "10.0.0.3:5001"], s.Collective!.Endpoints));
+        Assert.All(starts, s => Assert.Equal(starts[0].Collective!.Secret, s.Collective!.Secret));
+        Assert.True(starts[0].Collective!.Secret.Length >= 16);
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class ExperimentGroupTests() : Akka.TestKit.Xunit2.TestKit(Configu
     {
         var (_, _, starts) = Training(1);
 
-        Assert.Null(Assert.Single(starts).Ring);
+        Assert.Null(Assert.Single(starts).Collective);
     }
 
     [Fact]
@@ -106,9 +106,9 @@ public sealed class ExperimentGroupTests() : Akka.TestKit.Xunit2.TestKit(Configu
         // Placed again on the two that answered: a new ring of two, with a new token.
         experiment.Tell(new AssignSlots([new SlotOffer(slots[0].Ref, Address(1)), new SlotOffer(slots[2].Ref, Address(3))]));
         var again = new[] { slots[0].ExpectMsg<StartTraining>(), slots[2].ExpectMsg<StartTraining>() };
-        Assert.All(again, s => Assert.Equal(2, s.Ring!.WorldSize));
-        Assert.Equal([0, 1], again.Select(s => s.Ring!.Rank));
-        Assert.NotEqual(starts[0].Ring!.Token, again[0].Ring!.Token);
+        Assert.All(again, s => Assert.Equal(2, s.Collective!.WorldSize));
+        Assert.Equal([0, 1], again.Select(s => s.Collective!.Rank));
+        Assert.NotEqual(starts[0].Collective!.Secret, again[0].Collective!.Secret);
         Assert.Equal(2, Details(experiment).History.OfType<ExperimentScheduled>().Last().Ranks.Count);
     }
 

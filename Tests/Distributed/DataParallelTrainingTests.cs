@@ -1,4 +1,6 @@
 using TrainManager.Distributed;
+using TrainManager.Node.GradientExchange.InProcess;
+using TrainManager.Node.GradientExchange.Ring;
 using TrainManager.Experiments;
 using TrainManager.Stages;
 using TrainManager.Tests.Training;
@@ -7,7 +9,8 @@ using static TorchSharp.torch;
 
 namespace TrainManager.Tests.Distributed;
 
-/// <summary>Data-parallel training in one process: ranks on threads, gradients averaged over a loopback ring.</summary>
+/// <summary>Data-parallel training in one process: ranks on threads, gradients averaged over a loopback ring or an
+/// in-process exchange.</summary>
 [Collection(TrainManager.Tests.Torch.GlobalTorchRandomCollection.Name)]
 public sealed class DataParallelTrainingTests
 {
@@ -38,20 +41,15 @@ public sealed class DataParallelTrainingTests
             Model = new ModelSection("mlp", new Dictionary<string, object?> { ["hidden"] = new[] { 32 }, ["dropout"] = 0.0 }),
         };
 
-    [Fact]
-    public async Task Two_workers_with_half_batches_follow_the_loss_sequence_of_one_worker_with_the_whole_batch()
+    /// <summary>Trains <paramref name="experiment"/> on two ranks over <paramref name="transport"/>, in one process.</summary>
+    private static async Task<(BatchLosses[] Losses, ParameterDigests[] Digests)> TrainOnTwoRanks(string transport, Experiment experiment)
     {
-        var single = new BatchLosses();
-        using (var trainer = Trainer.FromExperiment(Deterministic(64), TestComponents.Catalog, null, [single]))
-            trainer.Fit();
-
-        using var ring = await LoopbackRing.FormAsync(2);
+        using var transports = await LocalTransports.FormAsync(transport, 2, experiment.DataParallel.BucketBytes);
         var losses = new[] { new BatchLosses(), new BatchLosses() };
         var digests = new[] { new ParameterDigests(), new ParameterDigests() };
-        var experiment = Deterministic(32);
         // Built one after the other: seeding and initialising draw from torch's one global generator.
         var trainers = Enumerable.Range(0, 2).Select(rank => Trainer.FromExperiment(experiment, TestComponents.Catalog, null,
-            [new DataParallelExtension(ring.Ranks[rank]), losses[rank], digests[rank]], rank: rank, worldSize: 2)).ToArray();
+            [new DataParallelExtension(transports.Ranks[rank]), losses[rank], digests[rank]], rank: rank, worldSize: 2)).ToArray();
         try
         {
             await Task.WhenAll(LoopbackRing.OnEveryRank(2, rank => trainers[rank].Fit())).WaitAsync(TimeSpan.FromMinutes(2));
@@ -60,6 +58,18 @@ public sealed class DataParallelTrainingTests
         {
             foreach (var trainer in trainers) trainer.Dispose();
         }
+        return (losses, digests);
+    }
+
+    [Theory]
+    [MemberData(nameof(LocalTransports.Names), MemberType = typeof(LocalTransports))]
+    public async Task Two_workers_with_half_batches_follow_the_loss_sequence_of_one_worker_with_the_whole_batch(string transport)
+    {
+        var single = new BatchLosses();
+        using (var trainer = Trainer.FromExperiment(Deterministic(64), TestComponents.Catalog, null, [single]))
+            trainer.Fit();
+
+        var (losses, digests) = await TrainOnTwoRanks(transport, Deterministic(32));
 
         // Each rank's loss is the mean over its half; the whole batch's loss is the mean of the two halves.
         var combined = losses[0].Losses.Zip(losses[1].Losses, (a, b) => (a + b) / 2).ToList();
@@ -69,6 +79,22 @@ public sealed class DataParallelTrainingTests
             Assert.True(Math.Abs(single.Losses[i] - combined[i]) < 1e-4, $"batch {i}: one worker {single.Losses[i]}, two workers {combined[i]}");
         // After every step both replicas hold the same parameters.
         Assert.Equal(digests[0].Digests, digests[1].Digests);
+    }
+
+    [Fact]
+    public async Task Two_workers_in_one_process_train_the_same_over_the_in_process_exchange_as_over_the_ring()
+    {
+        var experiment = Deterministic(32);
+        var ring = await TrainOnTwoRanks(RingAllReduce.TransportName, experiment);
+        var inProcess = await TrainOnTwoRanks(InProcessExchange.TransportName, experiment);
+
+        // The exchange sums in the ring's order, so the runs agree to the bit, not merely within a tolerance.
+        Assert.Equal(16, ring.Losses[0].Losses.Count);
+        for (var rank = 0; rank < 2; rank++)
+        {
+            Assert.Equal(ring.Losses[rank].Losses, inProcess.Losses[rank].Losses);
+            Assert.Equal(ring.Digests[rank].Digests, inProcess.Digests[rank].Digests);
+        }
     }
 
     /// <summary>Replaces one gradient with a copy of itself after every backward pass, as careless user code might.</summary>

@@ -1,6 +1,7 @@
 using TrainManager.Checkpoints;
 using TrainManager.Data;
 using TrainManager.Distributed;
+using TrainManager.Node.GradientExchange.Ring;
 using TrainManager.Experiments;
 using TrainManager.Stages;
 using TrainManager.Tests.Training;

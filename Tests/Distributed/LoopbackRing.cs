@@ -1,5 +1,5 @@
 using System.Net;
-using TrainManager.Distributed;
+using TrainManager.Node.GradientExchange.Ring;
 
 namespace TrainManager.Tests.Distributed;
 

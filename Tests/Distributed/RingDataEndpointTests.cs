@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using TrainManager.Distributed;
+using TrainManager.Node.GradientExchange.Ring;
 
 namespace TrainManager.Tests.Distributed;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using TrainManager.Distributed;
+using TrainManager.Node.GradientExchange.Ring;
 
 namespace TrainManager.Tests.Distributed;
 

@@ -134,7 +134,7 @@ public sealed class DataParallelSectionTests
     [Theory]
     [InlineData("min-worker = 2", "Did you mean 'min-workers'?")]
     [InlineData("bucket-bytes = 4096", "Did you mean 'bucket-size'?")]
-    [InlineData("replacement = 10 s", "Known keys in 'data-parallel': min-workers, replacement-wait, bucket-size, timeout.")]
+    [InlineData("replacement = 10 s", "Known keys in 'data-parallel': min-workers, replacement-wait, bucket-size, timeout, transport.")]
     public void An_unknown_key_in_the_block_is_refused_with_a_suggestion(string line, string hint)
     {
         var error = Assert.Throws<ExperimentException>(() => ExperimentLoader.Parse(MinimalWith("data-parallel {", $"  {line}", "}"), "exp.hocon"));
@@ -197,7 +197,7 @@ public sealed class DataParallelSectionTests
         var e = ExperimentLoader.Parse(MinimalWith());
 
         Assert.Contains(
-            "data-parallel {\n  min-workers = 1\n  replacement-wait = 60s\n  bucket-size = 4MiB\n  timeout = 30s\n}\n",
+            "data-parallel {\n  min-workers = 1\n  replacement-wait = 60s\n  bucket-size = 4MiB\n  timeout = 30s\n  transport = \"auto\"\n}\n",
             e.ResolvedHocon.ReplaceLineEndings("\n"));
     }
 

@@ -6,13 +6,13 @@ namespace TrainManager.Distributed;
 
 /// <summary>
 /// Makes one rank of a data-parallel run: replicas start from identical parameters, and before every optimizer
-/// step the gradients are averaged across ranks by the ring all-reduce, so every replica takes the same step and
+/// step the gradients are averaged across ranks by the run's <see cref="IGradientTransport"/>, so every replica takes the same step and
 /// stays identical. Hooks <c>PreStep</c> rather than <c>PostBackward</c> so gradient accumulation reduces once per
 /// step, and runs before other PreStep hooks so they (and clipping) see the averaged gradients.
 /// <para>
 /// The gradients live in one flat buffer: at the start of the fit every parameter's <c>grad</c> becomes a view into
 /// it, and autograd accumulates into those views in place, so the exchange reduces the buffer where it lies, with no
-/// copy in or out (on a GPU, one copy each way through the ring's pinned host buffer). A gradient that something
+/// copy in or out (on a GPU, what the transport needs, e.g. one copy each way through the ring's pinned host buffer). A gradient that something
 /// replaced (or cleared) is copied back into its view and bound again before the exchange; nothing is ever reduced
 /// that the optimizer does not see.
 /// </para>
@@ -22,7 +22,7 @@ namespace TrainManager.Distributed;
 /// them stop after the same batch. A rank that stopped alone would leave the others waiting in the exchange.
 /// </para>
 /// </summary>
-public sealed class DataParallelExtension(RingAllReduce ring) : Extension, IDisposable
+public sealed class DataParallelExtension(IGradientTransport transport) : Extension, IDisposable
 {
     private volatile bool _stopWanted;
     private Tensor? _buffer;
@@ -33,7 +33,8 @@ public sealed class DataParallelExtension(RingAllReduce ring) : Extension, IDisp
 
     public override int Order => int.MinValue;
 
-    public RingAllReduce Ring { get; } = ring;
+    /// <summary>How this rank exchanges gradients with the others; disposed with the extension.</summary>
+    public IGradientTransport Transport { get; } = transport;
 
     /// <summary>Set on every rank after the step in which some rank asked to stop.</summary>
     public bool StopAgreed { get; private set; }
@@ -47,13 +48,13 @@ public sealed class DataParallelExtension(RingAllReduce ring) : Extension, IDisp
 
     public void PreFit(nn.Module model, int rank, int worldSize, Device device)
     {
-        if (rank != Ring.Rank || worldSize != Ring.WorldSize)
+        if (rank != Transport.Rank || worldSize != Transport.WorldSize)
             throw new InvalidOperationException(
-                $"The trainer is rank {rank} of {worldSize}, but its ring is rank {Ring.Rank} of {Ring.WorldSize}: build the trainer with the ring's rank and world size.");
+                $"The trainer is rank {rank} of {worldSize}, but its {Transport.Name} gradient transport is rank {Transport.Rank} of {Transport.WorldSize}: build the trainer with the transport's rank and world size.");
         StopAgreed = false;
         using (no_grad())
             // Same seed gives the same initial weights, but a resumed or differently built replica must not drift: average once.
-            Ring.AllReduceMean(model.parameters().Select(p => (Tensor)p).ToList());
+            Transport.AllReduceMean(model.parameters().Select(p => (Tensor)p).ToList());
         BindGradients(model, device);
     }
 
@@ -66,7 +67,7 @@ public sealed class DataParallelExtension(RingAllReduce ring) : Extension, IDisp
                 KeepBound(parameter, view, offset);
             using (var vote = (_stopWanted ? 1f : 0f).ToScalar())
                 _vote!.fill_(vote);
-            Ring.AllReduceMean([buffer]);
+            Transport.AllReduceMean([buffer]);
         }
         if (_vote!.item<float>() > 0f)
             StopAgreed = true;
@@ -126,6 +127,6 @@ public sealed class DataParallelExtension(RingAllReduce ring) : Extension, IDisp
     public void Dispose()
     {
         ReleaseBuffer();
-        Ring.Dispose();
+        Transport.Dispose();
     }
 }

@@ -160,6 +160,11 @@ public sealed record DataParallelSection
     public int BucketBytes { get; init; } = 4 << 20;
     /// <summary>How long a gradient exchange may make no progress before its peer is declared lost.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How gradients move between the workers (<c>transport = auto | ring | in-process</c>): the node builds
+    /// that transport for each rank; <see cref="AutoTransport"/> picks in-process when every rank is in one process.</summary>
+    public string Transport { get; init; } = AutoTransport;
+
+    public const string AutoTransport = "auto";
 }
 
 /// <summary>An extension named in the experiment, with its settings (kebab-case keys, simple values).</summary>

@@ -114,6 +114,7 @@ public static partial class ExperimentHoconWriter
         Literal(w, 1, "replacement-wait", Duration(dataParallel.ReplacementWait));
         Literal(w, 1, "bucket-size", ByteSize(dataParallel.BucketBytes));
         Literal(w, 1, "timeout", Duration(dataParallel.Timeout));
+        Field(w, 1, "transport", dataParallel.Transport);
         Close(w, 0);
         Field(w, 0, "runs-dir", experiment.RunsDirectory);
         return w.ToString();

@@ -31,6 +31,7 @@ internal sealed partial class ExperimentReader(
     /// <summary>Besides these, a task block holds the task's own settings (free-form, checked by the task).</summary>
     static readonly IReadOnlyList<string> TaskKeys = ExperimentSchema.KeysIn("task");
     public static readonly IReadOnlyList<string> BestModes = ExperimentSchema.AllowedValues("checkpoint.best-mode");
+    public static readonly IReadOnlyList<string> Transports = ExperimentSchema.AllowedValues("data-parallel.transport");
 
 
     public Experiment Read()
@@ -288,8 +289,10 @@ internal sealed partial class ExperimentReader(
             $"'data-parallel.bucket-size' must be between 4 bytes (one float) and 1 GiB, but is {bucketBytes} bytes. Write e.g. bucket-size = 4 MiB.");
         var timeout = Duration(dataParallel, "data-parallel", "timeout", "30 s") ?? defaults.Timeout;
         Check(timeout > TimeSpan.Zero, "data-parallel.timeout", $"'data-parallel.timeout' must be longer than 0, but is {ExperimentHoconWriter.Duration(timeout)}. Write e.g. timeout = 30 s.");
+        var transport = OneOf(dataParallel, "data-parallel", "transport", Transports) ?? defaults.Transport;
         return new DataParallelSection
         {
+            Transport = transport,
             MinWorkers = minWorkers,
             ReplacementWait = replacementWait,
             BucketBytes = (int)bucketBytes,

@@ -71,6 +71,7 @@ public static class ExperimentSchema
         new("data-parallel.replacement-wait", "duration", "60 s", "How long a run waits for all its workers before it goes on with fewer."),
         new("data-parallel.bucket-size", "size", "4 MiB", "Bytes of gradients reduced per ring pass (4 bytes to 1 GiB)."),
         new("data-parallel.timeout", "duration", "30 s", "How long a gradient exchange may make no progress before its peer is declared lost."),
+        new("data-parallel.transport", "one of", "auto", "How gradients move between workers: ring (TCP between slots, any nodes), in-process (workers in one process share memory), auto (in-process when every worker is in one process, ring otherwise).", ["auto", "ring", "in-process"]),
         new("runs-dir", "text", "runs", "Where run directories are created, relative to the current directory."),
         new("code", "block", "none (built-ins only)", "The training project whose components (models, data sources, tasks, extensions) the experiment names."),
         new("code.project", "text", null, "The project's folder (holding one .csproj) or its .csproj; relative to the experiment file's folder."),

@@ -8,7 +8,7 @@ using TrainManager.Protocol.Configuration;
 using TrainManager.Coordinator.Scheduling;
 using TrainManager.Protocol.Security;
 using TrainManager.Node.Workers;
-using TrainManager.Distributed;
+using TrainManager.Node.GradientExchange.Ring;
 using TrainManager.Extensions;
 
 namespace TrainManager.Node.Hosting;

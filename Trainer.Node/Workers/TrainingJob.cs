@@ -1,5 +1,4 @@
 using TrainManager.Protocol.Configuration;
-using System.Net.Sockets;
 using Akka.Actor;
 using TrainManager.Checkpoints;
 using TrainManager.Protocol;
@@ -8,6 +7,9 @@ using TrainManager.Distributed;
 using TrainManager.Experiments;
 using TrainManager.Extensions;
 using TrainManager.Models;
+using TrainManager.Node.GradientExchange;
+using TrainManager.Node.GradientExchange.InProcess;
+using TrainManager.Node.GradientExchange.Ring;
 using TrainManager.Stages;
 using TrainManager.Training;
 
@@ -17,8 +19,8 @@ namespace TrainManager.Node.Workers;
 /// <param name="RunsDirectory">The shared runs directory (every node mounts it at the same path), used when a submission
 /// does not name its own.</param>
 /// <param name="Components">The catalog runs are built from, and the services each run's components get.</param>
-/// <param name="RingConnectTimeout">How long the ranks of a data-parallel run may take to form their ring: it covers the
-/// slowest rank's loading of data and model, since each connects once it is ready.</param>
+/// <param name="RingConnectTimeout">How long the ranks of a data-parallel run may take to form their gradient exchange
+/// (ring or in-process): it covers the slowest rank's loading of data and model, since each joins once it is ready.</param>
 /// <param name="CheckpointKey">Signs the checkpoints runs write and authenticates the ones they resume from (the
 /// cluster's, <see cref="Hosting.TrainManagerSettings.CheckpointKey"/>); null: unsigned, checksum only.</param>
 /// <param name="DataRoots">The folders an experiment's data.path may name on this node (full paths); null: any.</param>
@@ -26,6 +28,10 @@ public sealed record WorkerSettings(string RunsDirectory, TimeSpan ProgressInter
     TimeSpan? RingConnectTimeout = null, CheckpointKey? CheckpointKey = null, IReadOnlyList<string>? DataRoots = null)
 {
     public static readonly TimeSpan DefaultRingConnectTimeout = TrainManagerSettings.DefaultRingConnectTimeout;
+
+    /// <summary>Where this node's ranks meet for an in-process exchange, and which data endpoints are this process's;
+    /// the slots of one node share it (one settings object per node).</summary>
+    public InProcessExchanges InProcess { get; init; } = new();
 }
 
 /// <summary>Where a node lets an experiment read data: under the node's data roots, nowhere else.</summary>
@@ -54,9 +60,6 @@ public static class DataRoots
 /// <summary>An experiment names data outside the node's data roots: bad input, refused before anything is read.</summary>
 public sealed class DataPathRefusedException(string message) : Exception(message), TrainManager.Experiments.IBadInput;
 
-/// <summary>The ranks of a data-parallel run could not form their ring (a peer is gone, or never came).</summary>
-public sealed class RingFormationException(string message, Exception inner) : Exception(message, inner);
-
 /// <summary>A run could not be prepared (bad experiment, data not found, no trustworthy checkpoint, ...).</summary>
 public sealed class TrainingPreparationException(string reason, FailureKind kind, string? errorFile, Exception inner)
     : Exception(reason, inner)
@@ -71,7 +74,7 @@ public sealed class TrainingPreparationException(string reason, FailureKind kind
 /// <para>
 /// As rank r &gt; 0 of a data-parallel run it shares rank 0's run directory without writing to it: rank 0 writes the
 /// checkpoints, metrics and files of the run, and the other ranks keep what is theirs (their errors, and whatever
-/// their extensions write) under <c>rank-r/</c> in it. The ring is formed once the trainer is built.
+/// their extensions write) under <c>rank-r/</c> in it. The gradient exchange is formed once the trainer is built.
 /// </para>
 /// </summary>
 public sealed class TrainingJob : IDisposable
@@ -105,13 +108,14 @@ public sealed class TrainingJob : IDisposable
     public StopWhenAsked Stop { get; }
     public DataParallelExtension? DataParallel { get; }
 
-    /// <summary>Closes the ring at once (from any thread): the fit fails at its next exchange, and so do the
-    /// neighbours'. Used when the run re-forms after losing a rank.</summary>
-    public void AbandonRing() => DataParallel?.Ring.Dispose();
+    /// <summary>Closes the gradient exchange at once (from any thread): the fit fails at its next exchange, and so do
+    /// the other ranks'. Used when the run re-forms after losing a rank.</summary>
+    public void AbandonExchange() => DataParallel?.Transport.Dispose();
+
 
     /// <exception cref="TrainingPreparationException">The message says what is wrong; the full error is in the run directory
     /// when one could be created.</exception>
-    /// <exception cref="RingFormationException">The ring could not be formed: the run should re-form, nothing is wrong with it.</exception>
+    /// <exception cref="ExchangeFormationException">The gradient exchange could not be formed: the run should re-form, nothing is wrong with it.</exception>
     public static TrainingJob Prepare(StartTraining start, SlotAddress slot, WorkerSettings settings, IActorRef worker,
         RingListener? listener = null, CancellationToken cancel = default)
     {
@@ -120,7 +124,7 @@ public sealed class TrainingJob : IDisposable
         var createdRunDirectory = false;
         IReadOnlyList<Extension> extensions = [];
         Trainer? trainer = null;
-        var rank = start.Ring?.Rank ?? 0;
+        var rank = start.Collective?.Rank ?? 0;
         try
         {
             var catalog = settings.Components.Catalog;
@@ -166,9 +170,11 @@ public sealed class TrainingJob : IDisposable
             // Every rank checks the checkpoints the same way and so picks the same one; only rank 0 moves a bad one aside.
             var resume = ResumePoint.Choose(start.ResumeCandidates, settings.CheckpointKey, keepAside: rank == 0);
             extensions = catalog.CreateExtensions(new Components.ExtensionContext(ownDirectory, experiment), settings.Components.ServicesForRun(start.RunId));
-            trainer = Trainer.FromExperiment(experiment, catalog, run, extensions, rank: rank, worldSize: start.Ring?.WorldSize ?? 1,
+            trainer = Trainer.FromExperiment(experiment, catalog, run, extensions, rank: rank, worldSize: start.Collective?.WorldSize ?? 1,
                 checkpointKey: settings.CheckpointKey, dataRoots: settings.DataRoots);
-            var dataParallel = start.Ring is { } ring ? new DataParallelExtension(FormRing(ring, experiment, listener, settings, cancel)) : null;
+            var dataParallel = start.Collective is { } collective
+                ? new DataParallelExtension(GradientTransports.Connect(collective, experiment, listener, settings, cancel))
+                : null;
             if (dataParallel is not null)
                 trainer.Register(dataParallel);
             var stop = new StopWhenAsked(dataParallel);
@@ -182,7 +188,7 @@ public sealed class TrainingJob : IDisposable
             }
             return new TrainingJob(start.RunId, rank, existing, ownDirectory, trainer, resume, stop, dataParallel, extensions, createdRunDirectory);
         }
-        catch (RingFormationException)
+        catch (ExchangeFormationException)
         {
             trainer?.Dispose();
             throw;
@@ -200,31 +206,6 @@ public sealed class TrainingJob : IDisposable
             }
             var errorFile = ownDirectory is null ? null : WriteError(ownDirectory, e);
             throw new TrainingPreparationException(FailureText.Describe(e), kind, errorFile, e);
-        }
-    }
-
-    static RingAllReduce FormRing(RingAssignment assignment, Experiment experiment, RingListener? listener, WorkerSettings settings,
-        CancellationToken cancel)
-    {
-        if (listener is null)
-            throw new InvalidOperationException("This slot has no data endpoint, so it cannot be a rank of a data-parallel run.");
-        var options = new RingOptions
-        {
-            BucketBytes = experiment.DataParallel.BucketBytes,
-            OperationTimeout = experiment.DataParallel.Timeout,
-            ConnectTimeout = settings.RingConnectTimeout ?? WorkerSettings.DefaultRingConnectTimeout,
-        };
-        try
-        {
-            var peers = assignment.Peers.Select((endpoint, rank) => DataEndpoints.Resolve(endpoint, rank)).ToList();
-            var membership = new RingMembership(assignment.Rank, assignment.WorldSize, peers, assignment.Token);
-            return RingAllReduce.ConnectAsync(membership, listener, options, cancel).GetAwaiter().GetResult();
-        }
-        catch (Exception e) when (e is TimeoutException or RingHandshakeException or SocketException or OperationCanceledException
-                                      or DataEndpointException)
-        {
-            throw new RingFormationException(
-                $"rank {assignment.Rank} of {assignment.WorldSize} could not form its ring: {FailureText.Describe(e)}", e);
         }
     }
 
@@ -295,12 +276,13 @@ public static class FailureText
         return string.Join(" ← ", messages);
     }
 
-    /// <summary>Whether a fit ended because its data-parallel ring broke or could not be formed: a lost peer, not a
-    /// fault of the run.</summary>
-    public static bool IsPeerLoss(Exception e)
+    /// <summary>Whether a fit (or its preparation) ended because its data-parallel gradient exchange broke or could not
+    /// be formed: a lost peer, not a fault of the run. The transport says which of its failures are peer losses; no
+    /// transport (preparation failed before one existed): only a failed formation is.</summary>
+    public static bool IsPeerLoss(Exception e, IGradientTransport? transport)
     {
         for (var current = e; current is not null; current = current.InnerException)
-            if (current is RingBrokenException or RingHandshakeException or RingFormationException)
+            if (current is ExchangeFormationException || transport?.IsPeerFailure(current) == true)
                 return true;
         return false;
     }

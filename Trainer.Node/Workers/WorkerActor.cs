@@ -2,7 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using TrainManager.Actors;
 using TrainManager.Protocol;
-using TrainManager.Distributed;
+using TrainManager.Node.GradientExchange.Ring;
 using TrainManager.Training;
 
 namespace TrainManager.Node.Workers;
@@ -108,7 +108,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         Receive<JobReady>(ready => StartFit(ready.Job));
         Receive<JobFailed>(failed =>
         {
-            if (_abandoned || FailureText.IsPeerLoss(failed.Error))
+            if (_abandoned || FailureText.IsPeerLoss(failed.Error, transport: null))
             {
                 ReportRingLost(FailureText.Describe(failed.Error));
                 return;
@@ -148,7 +148,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         Receive<Status.Failure>(failure =>
         {
             var error = failure.Cause;
-            if (_abandoned || FailureText.IsPeerLoss(error))
+            if (_abandoned || FailureText.IsPeerLoss(error, _job?.DataParallel?.Transport))
             {
                 // Not the run's fault: a peer went away. The run re-forms and resumes from its last checkpoint.
                 ReportRingLost(FailureText.Describe(error));
@@ -260,14 +260,14 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     void Prepare(StartTraining start)
     {
         _runId = start.RunId;
-        _rank = start.Ring?.Rank ?? 0;
+        _rank = start.Collective?.Rank ?? 0;
         _stopReason = null;
         _abandoned = false;
         _lastReportedCheckpoint = null;
         if (_rank == 0)
             _outbox.Begin(start.RunId, start.Attempt);
         _log.Info("Run {0} (attempt {1}) starts on {2}{3}", start.RunId, start.Attempt, _address,
-            start.Ring is { } ring ? $" as rank {ring.Rank} of {ring.WorldSize}" : "");
+            start.Collective is { } collective ? $" as rank {collective.Rank} of {collective.WorldSize}" : "");
         var self = Self;
         var slot = _address;
         var settings = _settings;
@@ -288,7 +288,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         _abandoned = true;
         _log.Info("Run {0} on {1}: abandoning its ring ({2})", _runId, _address, reason);
         _preparing?.Cancel();
-        _job?.AbandonRing();
+        _job?.AbandonExchange();
     }
 
     void ReportRingLost(string reason)

@@ -2,7 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
 using TrainManager.Protocol;
-using TrainManager.Distributed;
+using TrainManager.Node.GradientExchange.Ring;
 
 namespace TrainManager.Node.Workers;
 
@@ -40,6 +40,8 @@ public sealed class WorkerSlotsActor : ReceiveActor, IWithTimers
         {
             var listener = listeners is { Count: > 0 } ? listeners[i] : null;
             var endpoint = listener is null ? null : DataEndpoints.Format(dataHost ?? listener.EndPoint.Address.ToString(), listener.EndPoint.Port);
+            if (endpoint is not null)
+                settings.InProcess.AddLocalEndpoint(endpoint); // so that its runs can tell when all their ranks are here
             _slots.Add(Context.ActorOf(WorkerActor.Props(new SlotAddress(node, i, devices[i], endpoint), coordinator, settings, listener), $"slot-{i}"));
         }
         _log.Info("Offering {0} worker slot(s): {1}", devices.Count, string.Join(", ", devices));

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using TorchSharp;
-using TrainManager.Distributed;
+using TrainManager.Node.GradientExchange.Ring;
 using static TorchSharp.torch;
 
 namespace TrainManager.Bench;

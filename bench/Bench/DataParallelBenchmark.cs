@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using TorchSharp;
 using TrainManager.Distributed;
+using TrainManager.Node.GradientExchange.Ring;
 using TrainManager.Experiments;
 using TrainManager.Stages;
 using TrainManager.Training;

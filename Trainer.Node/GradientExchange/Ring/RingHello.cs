@@ -3,7 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace TrainManager.Distributed;
+namespace TrainManager.Node.GradientExchange.Ring;
 
 /// <summary>The accepting rank's answer to the connecting rank's claims, once both have proven the run token.</summary>
 internal enum RingVerdict : byte

@@ -1,9 +1,10 @@
 using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
 using TorchSharp;
+using TrainManager.Distributed;
 using static TorchSharp.torch;
 
-namespace TrainManager.Distributed;
+namespace TrainManager.Node.GradientExchange.Ring;
 
 /// <summary>
 /// Data-parallel gradient exchange over TCP: a bucketed ring all-reduce (reduce-scatter, then all-gather) between
@@ -16,7 +17,7 @@ namespace TrainManager.Distributed;
 /// fills a pass alone is reduced in its own memory; smaller tensors, and tensors on a GPU, are packed into one
 /// reusable host buffer (page-locked for GPUs), reduced there and copied back.</para>
 /// </summary>
-public sealed class RingAllReduce : IDisposable
+public sealed class RingAllReduce : IGradientTransport
 {
     // Spans are reduced in windows so that a chunk's byte count always fits Span<byte>'s int length.
     private const int SpanWindowElements = 1 << 28;
@@ -40,8 +41,15 @@ public sealed class RingAllReduce : IDisposable
         _bucket = new HostBucket(options.BucketElements);
     }
 
+    /// <summary>The name experiments choose it by (<c>data-parallel.transport = ring</c>).</summary>
+    public const string TransportName = "ring";
+
+    public string Name => TransportName;
     public int Rank { get; }
     public int WorldSize { get; }
+
+    /// <summary>A lost or refusing neighbour: the ring broke mid-collective, or a handshake was refused.</summary>
+    public bool IsPeerFailure(Exception error) => error is RingBrokenException or RingHandshakeException;
 
     /// <summary>
     /// Forms the ring: connects to the successor's endpoint and accepts the predecessor on

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
-namespace TrainManager.Distributed;
+namespace TrainManager.Node.GradientExchange.Ring;
 
 /// <summary>
 /// The ring schedule. Reduce-scatter: in step s rank r sends chunk r−s and adds the incoming chunk r−s−1 into its

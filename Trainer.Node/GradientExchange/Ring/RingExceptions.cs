@@ -1,4 +1,4 @@
-namespace TrainManager.Distributed;
+namespace TrainManager.Node.GradientExchange.Ring;
 
 /// <summary>
 /// A peer was lost while a collective was running: its connection closed or reset, or it made no progress within

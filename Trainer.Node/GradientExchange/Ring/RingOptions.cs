@@ -1,4 +1,4 @@
-namespace TrainManager.Distributed;
+namespace TrainManager.Node.GradientExchange.Ring;
 
 /// <summary>Tuning and failure detection of a <see cref="RingAllReduce"/>. Every rank of a ring must use the same
 /// <see cref="BucketBytes"/>; the ranks check this at the start of every tensor collective.</summary>

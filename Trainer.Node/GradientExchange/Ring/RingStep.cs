@@ -1,4 +1,4 @@
-namespace TrainManager.Distributed;
+namespace TrainManager.Node.GradientExchange.Ring;
 
 /// <summary>What a ring collective is, as agreed on between neighbours.</summary>
 internal enum RingCollective

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace TrainManager.Distributed;
+namespace TrainManager.Node.GradientExchange;
 
 /// <summary>
 /// The reusable host buffer a window of several tensors, or of a tensor outside CPU memory, is reduced in: copied in,

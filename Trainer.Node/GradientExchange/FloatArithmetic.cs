@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 
-namespace TrainManager.Distributed;
+namespace TrainManager.Node.GradientExchange;
 
 /// <summary>The two element-wise loops a reduction needs, vectorised: the ring must add as fast as the socket
 /// delivers, or the reduction, not the network, becomes the limit.</summary>

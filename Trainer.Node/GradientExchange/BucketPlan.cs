@@ -1,4 +1,4 @@
-namespace TrainManager.Distributed;
+namespace TrainManager.Node.GradientExchange;
 
 /// <summary>A run of one tensor's floats: <see cref="Count"/> of them from <see cref="Offset"/>.</summary>
 internal readonly record struct BucketSegment(int Tensor, long Offset, int Count);

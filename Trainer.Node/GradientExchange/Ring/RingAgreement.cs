@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace TrainManager.Distributed;
+namespace TrainManager.Node.GradientExchange.Ring;
 
 /// <summary>
 /// The header every collective starts with: each rank sends its own to its successor and compares the one from its

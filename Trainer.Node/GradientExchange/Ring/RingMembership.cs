@@ -1,7 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 
-namespace TrainManager.Distributed;
+namespace TrainManager.Node.GradientExchange.Ring;
 
 /// <summary>
 /// One rank's view of a ring: its own rank, how many ranks there are, every rank's data endpoint (index = rank),

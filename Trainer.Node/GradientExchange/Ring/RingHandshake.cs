@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 
-namespace TrainManager.Distributed;
+namespace TrainManager.Node.GradientExchange.Ring;
 
 /// <summary>
 /// Forms the outgoing connection of a rank: it dials its successor and goes through the <see cref="RingHello"/>

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace TrainManager.Distributed;
+namespace TrainManager.Node.GradientExchange;
 
 /// <summary>
 /// A list of float32 tensors seen as flat runs of floats, in list order: what a tensor collective reduces. Holds one

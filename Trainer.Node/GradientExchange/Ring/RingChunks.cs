@@ -1,4 +1,4 @@
-namespace TrainManager.Distributed;
+namespace TrainManager.Node.GradientExchange.Ring;
 
 /// <summary>
 /// Splits a buffer of <c>length</c> floats into one chunk per rank, as evenly as possible: the first
