@@ -13,8 +13,9 @@ public sealed record LoadedExperiment(Experiment Experiment, ComponentCatalog Ca
 }
 
 /// <summary>
-/// How the CLI verbs read an experiment: the file first, then its training project (<c>code { project = ... }</c>) is
-/// built and loaded into the catalog, then the file again, now checked against every component that exists.
+/// How the CLI verbs read an experiment, checked against every component that exists: against the built-ins when it
+/// names no training project; else its project (<c>code { project = ... }</c>) is built and loaded into the catalog
+/// first, and the file is read again against that.
 /// </summary>
 public static class ExperimentComponents
 {
@@ -24,7 +25,22 @@ public static class ExperimentComponents
         string? recordedBuild = null)
     {
         var list = overrides.ToList();
-        var first = ExperimentLoader.Load(file, list);
+        Experiment first;
+        try
+        {
+            // Most experiments name no project of their own: then the built-ins are every component, and one parse is all.
+            first = ExperimentLoader.Load(file, list, builtIns);
+            if (first.Code is null)
+                return new LoadedExperiment(first, builtIns, null);
+        }
+        catch (ExperimentException)
+        {
+            // Refused by the built-ins: a mistake in the file (reported as the schema finds it, before any build), or a
+            // component its own project declares, which the parse below, against that project, finds.
+            first = ExperimentLoader.Load(file, list);
+            if (first.Code is null)
+                throw;
+        }
         var (catalog, project) = WithProject(first, builtIns, console, recordedBuild);
         var experiment = ExperimentLoader.Load(file, list, catalog);
         return new LoadedExperiment(experiment, catalog, project);

@@ -25,7 +25,7 @@ public abstract class TrainManagerCommand<TSettings>(IAnsiConsole console) : Com
         {
             var cause = e is RunFailedException failed ? failed.InnerException! : e;
             var badInput = IsBadInput(cause);
-            Console.Write(new Text(badInput ? cause.Message : $"The run failed: {Describe(cause)}", new Style(Color.Red)));
+            Console.Write(new Text(badInput ? cause.Message : $"The run failed: {BadInput.Describe(cause)}", new Style(Color.Red)));
             Console.WriteLine();
             if (e is RunFailedException withDetails)
                 Console.WriteLine($"The full error is in {withDetails.ErrorFile}.");
@@ -35,14 +35,4 @@ public abstract class TrainManagerCommand<TSettings>(IAnsiConsole console) : Com
 
     /// <summary>Whether <paramref name="e"/> is a mistake in what the user gave, which they can fix without a code change.</summary>
     public static bool IsBadInput(Exception e) => BadInput.Is(e);
-
-    /// <summary>The message chain of a failure, outermost first, so "hook X failed" also says why; repeats are dropped.</summary>
-    static string Describe(Exception e)
-    {
-        var messages = new List<string>();
-        for (var current = e; current is not null; current = current.InnerException)
-            if (messages.Count == 0 || !messages[^1].Contains(current.Message, StringComparison.Ordinal))
-                messages.Add(current.Message);
-        return string.Join(" ← ", messages);
-    }
 }

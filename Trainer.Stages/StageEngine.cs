@@ -141,7 +141,7 @@ public sealed class StageEngine
             var nodes = tree.Find(hook.Stage).ToList();
             if (nodes.Count == 0)
             {
-                var suggestions = StageNaming.Closest(hook.Stage, tree.All.Select(n => n.Name).Distinct()).ToList();
+                var suggestions = DidYouMean.Ranked(hook.Stage, tree.All.Select(n => n.Name).Distinct());
                 throw new HookRegistrationException(
                     $"{hook.DisplayName} hooks stage '{hook.Stage}', which {Owner.GetType().Name} does not have." +
                     (suggestions.Count > 0 ? $" Did you mean {string.Join(" or ", suggestions.Select(s => $"'{s}' ({hook.Phase}{StageNaming.ToPascalCase(s)})"))}?" : "") +
@@ -159,7 +159,7 @@ public sealed class StageEngine
                     if (!alive.Contains(p.Fixture!))
                     {
                         if (p.IsOptional) continue;
-                        var suggestions = StageNaming.Closest(p.Fixture!, alive).ToList();
+                        var suggestions = DidYouMean.Ranked(p.Fixture!, alive.Order(StringComparer.Ordinal));
                         var where = tree.Fixtures.Any(d => d.Name == p.Fixture) ? " " + tree.DescribeWhere(p.Fixture!) : "";
                         throw new HookRegistrationException(
                             $"{hook.DisplayName} asks for fixture '{p.Fixture}' (parameter '{p.Name}'), which is never alive at stage " +

@@ -47,31 +47,6 @@ public static class StageNaming
         return sb.ToString();
     }
 
-    /// <summary>Edit distance, for "did you mean" suggestions in registration errors.</summary>
-    public static int Distance(string a, string b)
-    {
-        var prev = new int[b.Length + 1];
-        var cur = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++) prev[j] = j;
-        for (var i = 1; i <= a.Length; i++)
-        {
-            cur[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                cur[j] = Math.Min(Math.Min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-            }
-            (prev, cur) = (cur, prev);
-        }
-        return prev[b.Length];
-    }
-
-    /// <summary>The candidates closest to <paramref name="name"/>, for error messages.</summary>
-    public static IEnumerable<string> Closest(string name, IEnumerable<string> candidates) =>
-        candidates.Select(c => (c, d: Distance(name, c)))
-            .Where(x => x.d <= Math.Max(2, name.Length / 3))
-            .OrderBy(x => x.d).Select(x => x.c).Take(3);
-
     /// <summary>"a", "a and b", "a, b and c".</summary>
     public static string JoinWithAnd(IReadOnlyList<string> items) => Join(items, "and");
 

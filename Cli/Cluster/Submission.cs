@@ -63,7 +63,7 @@ public static class Submission
             var p = ProvenanceRecorder.Capture(experimentFile is null
                 ? Environment.CurrentDirectory
                 : Path.GetDirectoryName(Path.GetFullPath(experimentFile))!);
-            return new ProvenanceSummary(p.IsGitRepository, p.CommitSha, p.Branch, p.IsDirty, p.TreeId, p.UncommittedPatch.LongLength, p.ToString());
+            return new ProvenanceSummary(p, p.ToString());
         }
         catch (Exception e)
         {

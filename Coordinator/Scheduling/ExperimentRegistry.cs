@@ -43,14 +43,11 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     readonly Dictionary<string, List<SlotTable.Slot>> _claims = new(StringComparer.Ordinal);
     readonly SlotTable _slots = new();
     readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
-    /// <summary>The extension types the members can build: a submission naming another is refused before it queues.</summary>
-    readonly Components.ComponentCatalog _components;
     readonly string _keyId;
 
-    public ExperimentRegistry(SchedulerOptions options, Components.ComponentCatalog components)
+    public ExperimentRegistry(SchedulerOptions options)
     {
         _options = options;
-        _components = components;
         _keyId = TrainManager.Protocol.Security.ClusterSecret.FromConfig(Context.System.Settings.Config)?.KeyId ?? "(none)";
         if (options.RecoverOnStart)
             LoadingJournal();
@@ -58,8 +55,8 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             Scheduling();
     }
 
-    public static Props Props(SchedulerOptions options, Components.ComponentCatalog components) =>
-        Akka.Actor.Props.Create(() => new ExperimentRegistry(options, components));
+    public static Props Props(SchedulerOptions options) =>
+        Akka.Actor.Props.Create(() => new ExperimentRegistry(options));
 
     public IStash Stash { get; set; } = null!;
     public ITimerScheduler Timers { get; set; } = null!;
@@ -240,10 +237,11 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
                 "(--runs-dir on the node, trainmanager.runs-directory). Submit without a runs root."));
             return;
         }
-        Experiment experiment;
+        // The client checked the experiment against its components; the worker checks it against the node's.
+        ExperimentSchedule experiment;
         try
         {
-            experiment = ExperimentLoader.Parse(submit.ExperimentHocon, $"experiment '{submit.Name}'", components: _components);
+            experiment = ExperimentSchedule.Read(submit.ExperimentHocon, $"experiment '{submit.Name}'");
         }
         catch (ExperimentException e)
         {
@@ -255,7 +253,7 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             runId = RunDirectory.NewId(experiment.Name);
         var group = experiment.Workers == 1
             ? null
-            : new WorkerGroupSpec(experiment.Workers, experiment.DataParallel.MinWorkers, experiment.DataParallel.ReplacementWait);
+            : new WorkerGroupSpec(experiment.Workers, experiment.MinWorkers, experiment.ReplacementWait);
         var submitted = new ExperimentSubmitted(runId, DateTimeOffset.UtcNow, experiment.Name, experiment.Epochs, submit.ExperimentHocon,
             submit.InstantiationJson, submit.Provenance, submit.Device, null, submit.SubmittedFrom, submit.ResumeFrom, submit.SourceFile,
             group, ProvenBy(Sender));

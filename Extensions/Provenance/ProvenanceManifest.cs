@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using TrainManager.Provenance;
 
 namespace TrainManager.Extensions.Provenance;
 
@@ -6,58 +7,50 @@ namespace TrainManager.Extensions.Provenance;
 /// The on-disk form of <see cref="CodeProvenance"/> (provenance.json). The patch lives beside it as its own file,
 /// so that a person can read and apply it with plain git; the manifest records its hash to catch damage.
 /// </summary>
-internal sealed record ProvenanceManifest
+internal sealed record ProvenanceManifest : CodeVersion
 {
+    public ProvenanceManifest() { }
+
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    ProvenanceManifest(CodeVersion code) : base(code) => (WorkingDirectory, UncommittedPatchFile, UncommittedPatchSha256) = ("", "", "");
+
     public const int CurrentFormatVersion = 1;
 
     public required int FormatVersion { get; init; }
     public required string WorkingDirectory { get; init; }
     public required DateTimeOffset CapturedAt { get; init; }
-    public required bool IsGitRepository { get; init; }
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? NotInRepositoryReason { get; init; }
 
     public string? RepositoryRoot { get; init; }
-    public string? CommitSha { get; init; }
-    public string? Branch { get; init; }
     public IReadOnlyList<GitRemote> Remotes { get; init; } = [];
-    public bool IsDirty { get; init; }
-    public string? TreeId { get; init; }
+
+    /// <summary>Named as provenance.json has always named it.</summary>
+    [JsonPropertyName("commitSha")]
+    public override string? Commit { get => base.Commit; init => base.Commit = value; }
     public required string UncommittedPatchFile { get; init; }
-    public required long UncommittedPatchBytes { get; init; }
     public required string UncommittedPatchSha256 { get; init; }
 
-    public static ProvenanceManifest From(CodeProvenance provenance, string patchFileName, string patchSha256) => new()
+    public static ProvenanceManifest From(CodeProvenance provenance, string patchFileName, string patchSha256) => new(provenance)
     {
         FormatVersion = CurrentFormatVersion,
         WorkingDirectory = provenance.WorkingDirectory,
         CapturedAt = provenance.CapturedAt,
-        IsGitRepository = provenance.IsGitRepository,
         NotInRepositoryReason = provenance.NotInRepositoryReason,
         RepositoryRoot = provenance.RepositoryRoot,
-        CommitSha = provenance.CommitSha,
-        Branch = provenance.Branch,
         Remotes = provenance.Remotes,
-        IsDirty = provenance.IsDirty,
-        TreeId = provenance.TreeId,
         UncommittedPatchFile = patchFileName,
-        UncommittedPatchBytes = provenance.UncommittedPatch.LongLength,
         UncommittedPatchSha256 = patchSha256,
     };
 
-    public CodeProvenance ToProvenance(byte[] patch) => new()
+    public CodeProvenance ToProvenance(byte[] patch) => new(this)
     {
         WorkingDirectory = WorkingDirectory,
         CapturedAt = CapturedAt,
-        IsGitRepository = IsGitRepository,
         NotInRepositoryReason = NotInRepositoryReason,
         RepositoryRoot = RepositoryRoot,
-        CommitSha = CommitSha,
-        Branch = Branch,
         Remotes = Remotes,
-        IsDirty = IsDirty,
-        TreeId = TreeId,
         UncommittedPatch = patch,
     };
 }

@@ -44,7 +44,7 @@ public static class ProvenanceRecorder
             CapturedAt = DateTimeOffset.UtcNow,
             IsGitRepository = true,
             RepositoryRoot = root,
-            CommitSha = head?.Sha,
+            Commit = head?.Sha,
             Branch = repository.Info.IsHeadDetached ? null : repository.Head.FriendlyName,
             Remotes = repository.Network.Remotes
                 .Select(remote => new GitRemote(remote.Name, remote.Url, remote.PushUrl == remote.Url ? null : remote.PushUrl))

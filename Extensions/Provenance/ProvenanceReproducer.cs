@@ -26,15 +26,15 @@ public static class ProvenanceReproducer
         PrepareEmptyTarget(target);
         var git = new GitCommandLine(target);
 
-        var source = provenance.CommitSha is null ? InitialiseEmpty(git) : CloneCommit(git, provenance);
+        var source = provenance.Commit is null ? InitialiseEmpty(git) : CloneCommit(git, provenance);
         if (provenance.UncommittedPatch.Length > 0)
             ApplyPatch(git, provenance.UncommittedPatch);
 
-        var treeId = WorkingTreeSnapshot.WriteTree(git, headExists: provenance.CommitSha is not null);
+        var treeId = WorkingTreeSnapshot.WriteTree(git, headExists: provenance.Commit is not null);
         if (treeId != provenance.TreeId)
             throw new ProvenanceTreeMismatchException(provenance.TreeId, treeId, target);
 
-        return new ReproducedCode(target, source, provenance.CommitSha, treeId);
+        return new ReproducedCode(target, source, provenance.Commit, treeId);
     }
 
     private static void PrepareEmptyTarget(string target)
@@ -54,7 +54,7 @@ public static class ProvenanceReproducer
 
     private static string CloneCommit(GitCommandLine git, CodeProvenance provenance)
     {
-        var commit = provenance.CommitSha!;
+        var commit = provenance.Commit!;
         var failures = new List<string>();
         foreach (var source in Sources(provenance))
         {

@@ -58,16 +58,18 @@ public sealed record TrainingOutcome(
     };
 }
 
-/// <summary>Which code the submitter ran: enough to find it again (commit, tree), small enough for the journal.
-/// The full patch of uncommitted changes is the provenance extension's job, in the run directory.</summary>
-public sealed record ProvenanceSummary(
-    bool IsGitRepository,
-    string? Commit,
-    string? Branch,
-    bool IsDirty,
-    string? TreeId,
-    long UncommittedPatchBytes,
-    string Description)
+/// <summary>Which code the submitter ran (<see cref="Provenance.CodeVersion"/>): enough to find it again (commit, tree),
+/// small enough for the journal, and a sentence for people. The full patch of uncommitted changes is the provenance
+/// extension's job, in the run directory.</summary>
+public sealed record ProvenanceSummary : TrainManager.Provenance.CodeVersion
 {
-    public static ProvenanceSummary Unknown(string why) => new(false, null, null, false, null, 0, why);
+    public ProvenanceSummary() { }
+
+    /// <summary>The summary of <paramref name="code"/>, which <paramref name="description"/> tells.</summary>
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    public ProvenanceSummary(TrainManager.Provenance.CodeVersion code, string description) : base(code) => Description = description;
+
+    public required string Description { get; init; }
+
+    public static ProvenanceSummary Unknown(string why) => new() { IsGitRepository = false, Description = why };
 }

@@ -24,7 +24,7 @@ public sealed class ClusterMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
     IEnumerable<IClusterMessage> Samples()
     {
         var submitted = new ExperimentSubmitted("r1", At, "mlp", 3, "name = mlp", "{\"seed\": 1}",
-            new ProvenanceSummary(true, "abc123", "main", true, "def456", 120, "abc123 on main + 120 bytes"), "cpu", "/runs", "me@host", Checkpoint);
+            new ProvenanceSummary { IsGitRepository = true, Commit = "abc123", Branch = "main", IsDirty = true, TreeId = "def456", UncommittedPatchBytes = 120, Description = "abc123 on main + 120 bytes" }, "cpu", "/runs", "me@host", Checkpoint);
         IExperimentEvent[] events =
         [
             submitted,
@@ -114,6 +114,25 @@ public sealed class ClusterMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal([scheduled.Slot], scheduled.Ranks);
         Assert.Null(scheduled.Slot.DataEndpoint);
         Assert.Equal(WorkerGroupSpec.Single, submitted.WorkerGroup);
+    }
+
+    [Fact]
+    public void A_submission_journaled_before_provenance_became_one_record_reads_the_same()
+    {
+        // As the journal holds it from when ProvenanceSummary was a record of its own: the same field names.
+        var old = (ExperimentSubmitted)Serializer.FromBinary(
+            """{"run_id":"r1","at":"2026-11-20T10:00:00+00:00","name":"mlp","epochs":3,"experiment_hocon":"name = mlp","instantiation_json":"{}","provenance":{"is_git_repository":true,"commit":"abc123","branch":"main","is_dirty":true,"tree_id":"def456","uncommitted_patch_bytes":120,"description":"abc123 on main with 120 bytes of changes"},"device":"cpu","runs_root":null,"submitted_from":"me@host","resume_from":null}"""u8.ToArray(),
+            "tm.evt.submitted.v1");
+
+        Assert.Equal(new ProvenanceSummary
+        {
+            IsGitRepository = true, Commit = "abc123", Branch = "main", IsDirty = true, TreeId = "def456", UncommittedPatchBytes = 120,
+            Description = "abc123 on main with 120 bytes of changes",
+        }, old.Provenance);
+        var written = Encoding.UTF8.GetString(Serializer.ToBinary(old));
+        foreach (var field in new[] { "\"is_git_repository\":true", "\"commit\":\"abc123\"", "\"branch\":\"main\"", "\"is_dirty\":true",
+                     "\"tree_id\":\"def456\"", "\"uncommitted_patch_bytes\":120", "\"description\":\"abc123 on main with 120 bytes of changes\"" })
+            Assert.Contains(field, written);
     }
 
     [Fact]

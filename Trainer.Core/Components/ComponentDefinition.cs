@@ -48,7 +48,7 @@ public sealed class ComponentDefinition
     /// filled in. Builds nothing. Each problem is one entry of <paramref name="errors"/>.
     /// </summary>
     public Dictionary<string, object?> Resolve(IReadOnlyDictionary<string, object?> settings, List<string> errors) =>
-        ComponentSettings.Resolve(Settings, settings, SettingWord, errors, Experiments.DidYouMean.Closest);
+        ComponentSettings.Resolve(Settings, settings, SettingWord, errors, Stages.DidYouMean.Closest);
 
     /// <summary>Whether <paramref name="name"/> (in any of its spellings) is one of its settings.</summary>
     public bool Declares(string name) => Settings.Any(s => ComponentSettings.Normalize(s.Name) == ComponentSettings.Normalize(name));

@@ -319,7 +319,7 @@ internal sealed partial class ExperimentReader(
             var type = RequiredString(block, path, "type", "{ type = progress }");
             if (extensionTypes is not null && !extensionTypes.Contains(type))
                 Fail($"{path}.type",
-                    $"unknown extension type '{type}'.{DidYouMean.Hint(type, extensionTypes)} Known types: {string.Join(", ", extensionTypes.Order(StringComparer.Ordinal))}.");
+                    $"unknown extension type '{type}'.{Stages.DidYouMean.Hint(type, extensionTypes)} Known types: {string.Join(", ", extensionTypes.Order(StringComparer.Ordinal))}.");
             var settings = SimpleValues(block, path, "extension settings");
             settings.Remove("type");
             sections.Add(new ExtensionSection(type, settings));
@@ -337,7 +337,7 @@ internal sealed partial class ExperimentReader(
                 continue;
             var where = prefix.Length == 0 ? "at the top level" : $"in '{prefix}'";
             Fail(Join(prefix, key),
-                $"unknown key '{Join(prefix, key)}'.{DidYouMean.Hint(key, known)} Known keys {where}: {string.Join(", ", known)}.");
+                $"unknown key '{Join(prefix, key)}'.{Stages.DidYouMean.Hint(key, known)} Known keys {where}: {string.Join(", ", known)}.");
         }
     }
 
@@ -401,7 +401,7 @@ internal sealed partial class ExperimentReader(
         var normalized = text.Trim().ToLowerInvariant();
         if (!allowed.Contains(normalized))
             Fail(Join(prefix, key),
-                $"'{Join(prefix, key)}' must be one of {string.Join(", ", allowed)}, but is \"{text}\".{DidYouMean.Hint(text, allowed)}");
+                $"'{Join(prefix, key)}' must be one of {string.Join(", ", allowed)}, but is \"{text}\".{Stages.DidYouMean.Hint(text, allowed)}");
         return normalized;
     }
 

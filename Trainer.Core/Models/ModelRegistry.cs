@@ -116,7 +116,7 @@ public sealed class ModelRegistry
         ArgumentNullException.ThrowIfNull(spec);
         var definition = Find(spec.Type);
         var errors = new List<string>();
-        var resolved = Components.ComponentSettings.Resolve(definition.Parameters, spec.Arguments, "argument", errors, Closest);
+        var resolved = Components.ComponentSettings.Resolve(definition.Parameters, spec.Arguments, "argument", errors, Stages.DidYouMean.Closest);
         if (errors.Count > 0)
             throw new ModelConfigurationException(
                 $"Model '{definition.Name}': {string.Join("; ", errors)}. Valid arguments: {ListParameters(definition)}.");
@@ -137,7 +137,7 @@ public sealed class ModelRegistry
     {
         if (type is not null && _definitions.TryGetValue(type, out var definition))
             return definition;
-        var suggestion = type is null ? null : Closest(type, _definitions.Keys);
+        var suggestion = type is null ? null : Stages.DidYouMean.Closest(type, _definitions.Keys);
         throw new ModelConfigurationException(
             $"Unknown model type '{type}'{(suggestion is null ? "" : $" (did you mean '{suggestion}'?)")}. " +
             $"Registered types: {string.Join(", ", Names)}. A model of your own is a Module<Tensor, Tensor> class marked [Component(\"name\")] in your training project, named in the experiment's code {{ project = ... }}.");
@@ -147,23 +147,4 @@ public sealed class ModelRegistry
         definition.Parameters.Count == 0 ? "none" : string.Join(", ", definition.Parameters);
 
     static string Normalize(string name) => name.Replace("_", "").Replace("-", "").ToLowerInvariant();
-
-    /// <summary>The candidate within edit distance 2 of <paramref name="name"/>, for "did you mean" hints.</summary>
-    static string? Closest(string name, IEnumerable<string> candidates) =>
-        candidates.Select(c => (Candidate: c, Distance: EditDistance(Normalize(name), Normalize(c))))
-            .Where(c => c.Distance <= 2).OrderBy(c => c.Distance).Select(c => c.Candidate).FirstOrDefault();
-
-    static int EditDistance(string a, string b)
-    {
-        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (int i = 1; i <= a.Length; i++)
-        {
-            var current = new int[b.Length + 1];
-            current[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            previous = current;
-        }
-        return previous[b.Length];
-    }
 }

@@ -49,7 +49,7 @@ public sealed class ConfiguredTask
         foreach (var name in names)
         {
             var metric = task.FindMetric(name) ?? throw new ExperimentException(
-                $"'task.metrics' names '{name}', which task '{taskSection.Type}' does not report.{DidYouMean.Hint(name, task.Metrics.Select(m => m.Name).ToList())} " +
+                $"'task.metrics' names '{name}', which task '{taskSection.Type}' does not report.{Stages.DidYouMean.Hint(name, task.Metrics.Select(m => m.Name).ToList())} " +
                 $"Its metrics: {Listing(task)}. Write e.g. metrics = [{task.DefaultMetrics.FirstOrDefault() ?? "..."}].", keyPath: "task.metrics");
             if (metrics.All(m => m.Name != metric.Name)) metrics.Add(metric);
         }

@@ -82,8 +82,7 @@ public static class ClusterBootstrap
             if (settings.Store == JournalStore.Sqlite)
                 Directory.CreateDirectory(settings.StateDirectory); // SQLite creates the file, not its folder
             system.ActorOf(ClusterSingletonManager.Props(
-                ExperimentRegistry.Props(settings.Scheduler with { QueryJournalId = ClusterConfiguration.QueryJournalId },
-                    components.Catalog), // validated against the catalog the members build runs from
+                ExperimentRegistry.Props(settings.Scheduler with { QueryJournalId = ClusterConfiguration.QueryJournalId }),
                 PoisonPill.Instance,
                 ClusterSingletonManagerSettings.Create(system).WithRole(NodeRoles.Coordinator)), RegistryManagerName);
         }

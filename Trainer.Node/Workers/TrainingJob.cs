@@ -136,7 +136,8 @@ public sealed class TrainingJob : IDisposable
             var recorded = start.ExperimentHocon;
             if (!string.Equals(experiment.Device, slot.Device, StringComparison.OrdinalIgnoreCase))
             {
-                experiment = ExperimentLoader.Parse(start.ExperimentHocon, $"run {start.RunId}", [$"device={slot.Device}"], catalog);
+                // What --set device=... would give, without parsing the text a second time.
+                experiment = experiment with { Device = slot.Device, Overrides = [.. experiment.Overrides, new("device", slot.Device)] };
                 recorded += $"\n# Placed on worker slot {slot}: it trains on that slot's device.\ndevice = \"{slot.Device}\"\n";
             }
             // Where the experiment file is, when this machine has it (the embedded run, a shared checkout): extensions such as
@@ -267,14 +268,8 @@ public sealed class TrainingJob : IDisposable
 /// <summary>How a failure is told: the message chain without stack traces, and whose mistake it was.</summary>
 public static class FailureText
 {
-    public static string Describe(Exception e)
-    {
-        var messages = new List<string>();
-        for (var current = e; current is not null; current = current.InnerException)
-            if (messages.Count == 0 || !messages[^1].Contains(current.Message, StringComparison.Ordinal))
-                messages.Add(current.Message);
-        return string.Join(" ← ", messages);
-    }
+    /// <summary>The sentence a failure report carries (<see cref="BadInput.Describe"/>, the CLI's too).</summary>
+    public static string Describe(Exception e) => BadInput.Describe(e);
 
     /// <summary>Whether a fit (or its preparation) ended because its data-parallel gradient exchange broke or could not
     /// be formed: a lost peer, not a fault of the run. The transport says which of its failures are peer losses; no
@@ -287,7 +282,6 @@ public static class FailureText
         return false;
     }
 
-    /// <summary>The same rule as the CLI's: only the failure itself counts, not what it wraps (a hook that failed
-    /// because of a missing file is still a failed run).</summary>
+    /// <summary>The CLI's rule (<see cref="BadInput.Is"/>) as the kind a failure report carries.</summary>
     public static FailureKind KindOf(Exception e) => BadInput.Is(e) ? FailureKind.BadInput : FailureKind.RunFailed;
 }

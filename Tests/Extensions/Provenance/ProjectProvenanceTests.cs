@@ -70,7 +70,7 @@ public sealed class ProjectProvenanceTests : IDisposable
         Assert.Equal("src/MyModels", recorded.PathInRepository);
         Assert.Equal("experiments/mlp.hocon", recorded.ExperimentFile);
         Assert.Equal(project.Root, recorded.Code!.RepositoryRoot);
-        Assert.Equal(project.Git("rev-parse", "HEAD"), recorded.Code.CommitSha);
+        Assert.Equal(project.Git("rev-parse", "HEAD"), recorded.Code.Commit);
         Assert.Equal(experiments.Root, extension.Code!.RepositoryRoot);
         // Independent of the recorder: what git itself makes of the whole working tree once everything is added.
         project.Git("add", "--all");

@@ -47,7 +47,7 @@ public sealed class ProvenanceRecorderTests
 
             Assert.False(provenance.IsGitRepository);
             Assert.Contains("not inside a git repository", provenance.NotInRepositoryReason);
-            Assert.Null(provenance.CommitSha);
+            Assert.Null(provenance.Commit);
             Assert.Empty(provenance.UncommittedPatch);
         }
         finally
@@ -67,7 +67,7 @@ public sealed class ProvenanceRecorderTests
         var provenance = ProvenanceRecorder.Capture(repository.Root);
 
         Assert.True(provenance.IsGitRepository);
-        Assert.Equal(repository.Git("rev-parse", "HEAD"), provenance.CommitSha);
+        Assert.Equal(repository.Git("rev-parse", "HEAD"), provenance.Commit);
         Assert.Equal("main", provenance.Branch);
         Assert.Equal(new GitRemote("origin", "https://example.invalid/team/model.git", null), Assert.Single(provenance.Remotes));
         Assert.False(provenance.IsDirty);
@@ -163,7 +163,7 @@ public sealed class ProvenanceRecorderTests
         var provenance = ProvenanceRecorder.Capture(repository.Root);
 
         Assert.True(provenance.IsGitRepository);
-        Assert.Null(provenance.CommitSha);
+        Assert.Null(provenance.Commit);
         Assert.True(provenance.IsDirty);
         Assert.Contains("b/first.py", System.Text.Encoding.UTF8.GetString(provenance.UncommittedPatch));
     }

@@ -23,7 +23,9 @@ public sealed class ProvenanceRoundTripTests : IDisposable
 
         Assert.Equal(Path.Combine(RunDirectory, "provenance"), directory);
         Assert.Equal(captured.UncommittedPatch, File.ReadAllBytes(Path.Combine(directory, "uncommitted.patch")));
-        Assert.Contains($"\"commitSha\": \"{captured.CommitSha}\"", File.ReadAllText(Path.Combine(directory, "provenance.json")));
+        // provenance.json keeps its field names now that the commit is the shared CodeVersion's: runs written before still load.
+        Assert.Contains($"\"commitSha\": \"{captured.Commit}\"", File.ReadAllText(Path.Combine(directory, "provenance.json")));
+        Assert.DoesNotContain("\"commit\":", File.ReadAllText(Path.Combine(directory, "provenance.json")));
         // Collections compare by reference in records; compare them separately, everything else in one go.
         Assert.Equal(captured with { UncommittedPatch = loaded.UncommittedPatch, Remotes = loaded.Remotes }, loaded);
         Assert.Equal(captured.UncommittedPatch, loaded.UncommittedPatch);
@@ -52,7 +54,7 @@ public sealed class ProvenanceRoundTripTests : IDisposable
 
         Assert.Equal(captured.TreeId, reproduced.TreeId);
         Assert.Equal(repository.Root, reproduced.Source);
-        Assert.Equal(captured.CommitSha, ThrowawayRepository.RunGit(TargetDirectory, "rev-parse", "HEAD"));
+        Assert.Equal(captured.Commit, ThrowawayRepository.RunGit(TargetDirectory, "rev-parse", "HEAD"));
         Assert.Equal(File.ReadAllBytes(repository.PathOf("data/weights.bin")), File.ReadAllBytes(Path.Combine(TargetDirectory, "data/weights.bin")));
         Assert.Equal(File.ReadAllText(repository.PathOf("train.py")), File.ReadAllText(Path.Combine(TargetDirectory, "train.py")));
         Assert.False(File.Exists(Path.Combine(TargetDirectory, "obsolete.py")));

@@ -340,7 +340,7 @@ internal static class CsvScanner
                     : throw new DatasetInvalidException($"data.{key} names column index {index}, but {file} has {count} columns (indices 0..{count - 1}).");
             throw new DatasetInvalidException(names is null
                 ? $"data.{key} names column '{reference}', but {file} has no header (line {number} holds data); name columns by 0-based index, or set header = true."
-                : $"data.{key} names column '{reference}', but {file} (line {number}) has the columns {string.Join(", ", names)}.{Experiments.DidYouMean.Hint(reference, names)}");
+                : $"data.{key} names column '{reference}', but {file} (line {number}) has the columns {string.Join(", ", names)}.{Stages.DidYouMean.Hint(reference, names)}");
         }
         var labelColumns = settings.Labels is null ? [count - 1] : settings.Labels.Select(l => Resolve(l, settings.Labels.Length > 1 ? "labels" : "label")).ToArray();
         var featureColumns = settings.Features is null

@@ -148,7 +148,7 @@ public sealed class NpzSource(
         {
             var names = archive.Entries.Select(e => e.FullName.EndsWith(".npy", StringComparison.Ordinal) ? e.FullName[..^4] : e.FullName).ToList();
             throw new DatasetInvalidException(
-                $"data.{key} names array '{name}', but {file} holds {string.Join(", ", names)}.{Experiments.DidYouMean.Hint(name, names)}");
+                $"data.{key} names array '{name}', but {file} holds {string.Join(", ", names)}.{Stages.DidYouMean.Hint(name, names)}");
         }
         using var stream = entry.Open();
         var bytes = new byte[entry.Length];
