@@ -4,6 +4,7 @@ using Akka.Event;
 using Akka.Persistence;
 using System.Security.Cryptography;
 using TrainManager.Protocol;
+using TrainManager.Coordinator.Scheduling.Decisions;
 using static TrainManager.Coordinator.Experiments.ExperimentCommands;
 
 namespace TrainManager.Coordinator.Experiments;
@@ -211,12 +212,9 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
         Command<TrainingFailedReport>(failed => MemberOf(Sender) is not null, failed =>
         {
             // A rank that fails for a reason of its own (a bug, bad input) fails the run: re-forming would fail the same way.
-            var member = MemberOf(Sender)!;
-            member.Ended = true;
-            var rank = member.Rank;
-            var reason = _members.Count > 1 ? $"rank {rank}: {failed.Reason}" : failed.Reason;
-            End(new ExperimentFailed(DateTimeOffset.UtcNow, reason, failed.Kind, failed.ErrorFile, failed.Attempt, failed.Seq),
-                () => AbandonLiveMembers($"rank {rank} failed"));
+            var decision = Decide(new RankEvent.Failed(MemberOf(Sender)!.Rank, failed.Reason));
+            End(new ExperimentFailed(DateTimeOffset.UtcNow, decision.FailReason!, failed.Kind, failed.ErrorFile, failed.Attempt, failed.Seq),
+                () => Abandon(decision));
             Handled(failed);
         });
         Command<RingLostReport>(lost => MemberOf(Sender) is not null, lost =>
@@ -235,9 +233,7 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
         Command<SlotLost>(lost =>
         {
             // After a restart: ranks whose slot did not claim the run in time are gone; the others re-form without them.
-            var missing = _members.Where(m => m.Slot is null && !m.Ended).ToList();
-            if (missing.Count > 0)
-                LoseMembers(missing, lost.Reason);
+            Carry(Decide(new RankEvent.ClaimsExpired(lost.Reason)));
         });
         Command<SlotConfirmed>(confirmed =>
         {
@@ -255,10 +251,7 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
         Command<Terminated>(t => MemberOf(t.ActorRef) is not null, t =>
             MemberEnded(t.ActorRef, lost: true, $"{MemberOf(t.ActorRef)!.Address} stopped (its node left or crashed)"));
         Command<RegroupDeadline>(deadline => deadline.Attempt == _state.Attempt && _regroupReason is not null, _ =>
-        {
-            var silent = _members.Where(m => !m.Ended).ToList();
-            LoseMembers(silent, $"it did not answer within {_regroupTimeout.TotalSeconds:0.#} s after the run began to re-form");
-        });
+            Carry(Decide(new RankEvent.RegroupTimedOut($"it did not answer within {_regroupTimeout.TotalSeconds:0.#} s after the run began to re-form"))));
         Command<RegroupDeadline>(_ => { });
         Command<CancelRun>(cancel => Cancel(cancel, stopSlots: true));
         CommonQueries();
@@ -272,66 +265,64 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
     {
         if (MemberOf(slot) is not { Ended: false } member)
             return;
-        if (lost)
-            LoseMembers([member], reason);
-        else
-        {
-            member.Ended = true;
-            Regroup(reason);
-        }
+        Carry(Decide(lost ? new RankEvent.Lost([member.Rank], reason) : new RankEvent.RingBroke(member.Rank, reason)));
     }
 
-    void LoseMembers(IReadOnlyList<Member> lost, string reason)
+    /// <summary>What <see cref="Regrouping"/> makes of the event; the group's new state is taken at once.</summary>
+    RegroupDecision Decide(RankEvent what)
     {
-        foreach (var member in lost)
-            member.Ended = true;
-        if (_members.Count == 1)
+        var decision = Regrouping.Decide(new GroupState(
+            _members.Select(m => new RankState(m.Rank, m.Address.ToString(), m.Ended, m.Slot is not null)).ToList(), _regroupReason, _lostReason), what);
+        foreach (var rank in decision.Next.Ranks)
+            _members[rank.Rank].Ended = rank.Ended;
+        _regroupReason = decision.Next.RegroupReason;
+        _lostReason = decision.Next.LostReason;
+        return decision;
+    }
+
+    /// <summary>
+    /// The ranks lost are journaled first (<see cref="WorkerLost"/>); then the ranks still training abandon their ring
+    /// (their fit ends at its next exchange), and once every rank has ended or is lost the run goes back to the queue.
+    /// It is placed again on the live slots (the ones that were in this group among them) and every rank resumes from
+    /// the newest checkpoint.
+    /// </summary>
+    void Carry(RegroupDecision decision)
+    {
+        if (decision.Lost.Count == 0)
         {
-            // One worker: losing it is simply going back to the queue, as the requeue event says.
-            Regroup(reason);
+            Act(decision);
             return;
         }
-        var events = lost.Select(m => new WorkerLost(DateTimeOffset.UtcNow, _state.Attempt, m.Rank, m.Address, reason)).ToList();
-        var first = $"rank {lost[0].Rank} on {lost[0].Address} was lost: {reason}";
-        _lostReason ??= first;
+        var events = decision.Lost.Select(l => new WorkerLost(DateTimeOffset.UtcNow, _state.Attempt, l.Rank, _members[l.Rank].Address, l.Reason)).ToList();
         var persisted = 0;
         PersistAll(events, e =>
         {
             Apply(e);
             _log.Warning("Run {0}: rank {1} on {2} was lost: {3}", RunId, e.Rank, e.Slot, e.Reason);
             if (++persisted == events.Count)
-                Regroup(first);
+                Act(decision);
         });
     }
 
-    /// <summary>
-    /// The group is broken: the ranks still training abandon their ring (their fit ends at its next exchange), and
-    /// once every rank has ended or is lost the run goes back to the queue. It is placed again on the live slots (the
-    /// ones that were in this group among them) and every rank resumes from the newest checkpoint.
-    /// </summary>
-    void Regroup(string reason)
+    void Act(RegroupDecision decision)
     {
-        var first = _regroupReason is null;
-        _regroupReason ??= reason;
-        var live = _members.Where(m => !m.Ended).ToList();
-        if (live.Count == 0)
+        if (decision.RequeueReason is { } requeue)
         {
             Timers.Cancel("regroup");
-            Requeue(_members.Count == 1 ? _regroupReason : $"{_lostReason ?? _regroupReason}; it goes on from its last checkpoint with the live workers");
+            Requeue(requeue);
             return;
         }
-        if (!first)
+        if (!decision.StartRegroupTimer)
             return;
-        _log.Warning("Run {0}: re-forming its {1} workers: {2}", RunId, _members.Count, reason);
-        foreach (var member in live)
-            member.Slot?.Tell(new StopTraining(RunId, $"the run is re-forming: {reason}", Abandon: true));
+        _log.Warning("Run {0}: re-forming its {1} workers: {2}", RunId, _members.Count, decision.Next.RegroupReason);
+        Abandon(decision);
         Timers.StartSingleTimer("regroup", new RegroupDeadline(_state.Attempt), _regroupTimeout);
     }
 
-    void AbandonLiveMembers(string reason)
+    void Abandon(RegroupDecision decision)
     {
-        foreach (var member in _members.Where(m => !m.Ended))
-            member.Slot?.Tell(new StopTraining(RunId, reason, Abandon: true));
+        foreach (var rank in decision.Abandon)
+            _members[rank].Slot?.Tell(new StopTraining(RunId, decision.AbandonReason!, Abandon: true));
     }
 
     void CommonQueries()

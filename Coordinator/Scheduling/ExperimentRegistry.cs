@@ -6,6 +6,7 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using TrainManager.Protocol.Configuration;
 using TrainManager.Coordinator.Experiments;
+using TrainManager.Coordinator.Scheduling.Decisions;
 using TrainManager.Protocol;
 using TrainManager.Experiments;
 using TrainManager.Extensions;
@@ -36,7 +37,9 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
     readonly Dictionary<string, IActorRef> _experiments = new(StringComparer.Ordinal);
     readonly Dictionary<string, ExperimentChanged> _views = new(StringComparer.Ordinal);
-    readonly Dictionary<string, DateTimeOffset> _queue = new(StringComparer.Ordinal);
+    readonly Dictionary<string, QueuedRun> _queue = new(StringComparer.Ordinal);
+    /// <summary>The queue in the order it is served, kept so that a placement reads only its head.</summary>
+    readonly SortedSet<QueuedRun> _serveOrder = new(QueuedRun.ServeOrder);
     /// <summary>Runs the journal says were training when this coordinator started, whose slots may still claim them.</summary>
     readonly HashSet<string> _unconfirmed = new(StringComparer.Ordinal);
     /// <summary>Slots that say they run a run whose experiment is still recovering: judged when it has.</summary>
@@ -199,19 +202,28 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
                 _log.Info("Worker slot {0} joined", offered.Address);
             }
             var slot = _slots.Find(offered.Slot)!;
-            if (offered.RunId is not { } runId || slot.RunId == runId)
-                continue; // a free slot may still have a placement on its way: the worker says when it is idle
+            var verdict = ClaimReconciliation.Judge(offered.RunId, slot.RunId, offered.RunId is not { } claimed ? ClaimedRun.Settled
+                : !_experiments.ContainsKey(claimed) ? ClaimedRun.Unknown
+                : !_views.ContainsKey(claimed) ? ClaimedRun.Recovering
+                : _unconfirmed.Contains(claimed) ? ClaimedRun.AwaitingClaims
+                : ClaimedRun.Settled);
+            if (verdict == ClaimVerdict.Nothing)
+                continue;
+            var runId = offered.RunId!;
             slot.RunId = runId;
-            if (!_experiments.ContainsKey(runId))
-                StopCopy(slot, runId);
-            else if (!_views.ContainsKey(runId))
-                Claims(runId).Add(slot); // its experiment is still reading the journal
-            else if (_unconfirmed.Contains(runId))
-                Confirm(slot, runId); // every rank of a data-parallel run claims it; the experiment matches them
-            else
-                StopCopy(slot, runId);
+            Carry(verdict, slot, runId);
         }
         Place();
+    }
+
+    void Carry(ClaimVerdict verdict, SlotTable.Slot slot, string runId)
+    {
+        switch (verdict)
+        {
+            case ClaimVerdict.Confirm: Confirm(slot, runId); break;
+            case ClaimVerdict.StopCopy: StopCopy(slot, runId); break;
+            case ClaimVerdict.Defer: Claims(runId).Add(slot); break; // its experiment is still reading the journal
+        }
     }
 
     /// <summary>The slot is still running a run the journal says was training: it carries on there.</summary>
@@ -257,7 +269,7 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
         var submitted = new ExperimentSubmitted(runId, DateTimeOffset.UtcNow, experiment.Name, experiment.Epochs, submit.ExperimentHocon,
             submit.InstantiationJson, submit.Provenance, submit.Device, null, submit.SubmittedFrom, submit.ResumeFrom, submit.SourceFile,
             group, ProvenBy(Sender));
-        var waitingBefore = _queue.Keys.Count(id => _views.TryGetValue(id, out var v) && DeviceKinds.CanRun(v.Device, submit.Device));
+        var waitingBefore = _queue.Values.Count(q => DeviceKinds.CanRun(q.Device, submit.Device));
         Experiment(runId).Tell(new Create(submitted, Sender, waitingBefore, _slots.Matching(submit.Device)));
     }
 
@@ -287,74 +299,61 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
         var runId = changed.Summary.RunId;
         _views[runId] = changed;
         if (changed.Summary.Status == RunStatus.Queued)
-            _queue[runId] = changed.QueuedSince;
+            Enqueue(new QueuedRun(runId, changed.QueuedSince, changed.Device, changed.Group.Workers, changed.Group.MinWorkers,
+                changed.Group.ReplacementWait));
         else
-        {
-            _queue.Remove(runId);
-            Timers.Cancel(WaitTimer(runId));
-        }
-        var trainingWhenRecovered = changed.Recovered && changed.Summary.Status is RunStatus.Scheduled or RunStatus.Running;
-        if (trainingWhenRecovered)
+            Dequeue(runId);
+        var recovered = ClaimReconciliation.Recovered(changed.Recovered, changed.Summary.Status, _options.ConfirmationGrace, _startedAt, DateTimeOffset.UtcNow);
+        if (recovered.AwaitsClaims)
         {
             // Its slots have until the grace ends to say they still run it (some may have already, below).
             _unconfirmed.Add(runId);
-            var remaining = _options.ConfirmationGrace - (DateTimeOffset.UtcNow - _startedAt);
-            Timers.StartSingleTimer("confirm-" + runId, new ConfirmationDeadline(runId), remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+            Timers.StartSingleTimer("confirm-" + runId, new ConfirmationDeadline(runId), recovered.ClaimDeadlineIn);
         }
         if (_claims.Remove(runId, out var claimants))
             foreach (var claimant in claimants)
-            {
-                if (trainingWhenRecovered)
-                    Confirm(claimant, runId);
-                else
-                    StopCopy(claimant, runId);
-            }
+                Carry(ClaimReconciliation.JudgeDeferred(recovered), claimant, runId);
         Place();
     }
 
-    /// <summary>
-    /// First come, first served, per device kind: the oldest queued run gets the next free slots that can run it. A
-    /// run that needs more slots than are free holds back the younger runs of its device kind (so they cannot starve
-    /// it), unless the cluster has too few such slots for it to ever start; after its replacement wait it starts with
-    /// what is free if that is at least its minimum.
-    /// </summary>
+    /// <summary>Places what can be placed now (the rules are <see cref="Placement"/>'s): the runs placed leave the queue
+    /// and their experiments get the slots; a run that could start with its minimum once its wait ends is looked at
+    /// again then.</summary>
     void Place()
     {
+        if (_serveOrder.Count == 0)
+            return;
         var now = DateTimeOffset.UtcNow;
-        var heldKinds = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (runId, queuedSince) in _queue.OrderBy(q => q.Value).ThenBy(q => q.Key, StringComparer.Ordinal).ToList())
+        var decided = Placement.Place(_serveOrder, _slots.FreeSlots, _slots.SlotsOfKind, now);
+        foreach (var wait in decided.Waits)
+            if (!Timers.IsTimerActive(WaitTimer(wait.RunId)))
+                Timers.StartSingleTimer(WaitTimer(wait.RunId), new PlaceAgain(), wait.Until - now);
+        foreach (var assignment in decided.Assignments)
         {
-            if (!_views.TryGetValue(runId, out var view))
-                continue;
-            var kind = DeviceKinds.Of(view.Device);
-            if (heldKinds.Contains(kind))
-                continue;
-            var group = view.Group;
-            var free = _slots.FreeFor(view.Device, group.Workers > 1);
-            var waitEnds = queuedSince + group.ReplacementWait;
-            int count;
-            if (free >= group.Workers)
-                count = group.Workers;
-            else if (free >= group.MinWorkers && free > 0 && now >= waitEnds)
-                count = free;
-            else
-            {
-                if (_slots.Matching(view.Device) >= group.MinWorkers)
-                    heldKinds.Add(kind);
-                // Enough slots for its minimum, but its wait is not over: look again when it is.
-                if (free >= group.MinWorkers && free > 0 && !Timers.IsTimerActive(WaitTimer(runId)))
-                    Timers.StartSingleTimer(WaitTimer(runId), new PlaceAgain(), waitEnds - now);
-                continue;
-            }
-            var slots = _slots.PickFor(view.Device, count, group.Workers > 1);
+            var slots = assignment.Slots.Select(s => _slots.FindById(s.Id)!).ToList();
             foreach (var slot in slots)
-                slot.RunId = runId;
-            _queue.Remove(runId);
-            Timers.Cancel(WaitTimer(runId));
+                slot.RunId = assignment.RunId;
+            var group = _queue[assignment.RunId];
+            Dequeue(assignment.RunId);
             if (group.Workers > 1)
-                _log.Info("Run {0}: {1} of {2} workers placed", runId, slots.Count, group.Workers);
-            _experiments[runId].Tell(new AssignSlots(slots.Select(s => new SlotOffer(s.Actor, s.Address)).ToList()));
+                _log.Info("Run {0}: {1} of {2} workers placed", assignment.RunId, slots.Count, group.Workers);
+            _experiments[assignment.RunId].Tell(new AssignSlots(slots.Select(s => new SlotOffer(s.Actor, s.Address)).ToList()));
         }
+    }
+
+    void Enqueue(QueuedRun run)
+    {
+        if (_queue.Remove(run.RunId, out var was))
+            _serveOrder.Remove(was);
+        _queue[run.RunId] = run;
+        _serveOrder.Add(run);
+    }
+
+    void Dequeue(string runId)
+    {
+        if (_queue.Remove(runId, out var was))
+            _serveOrder.Remove(was);
+        Timers.Cancel(WaitTimer(runId));
     }
 
     static string WaitTimer(string runId) => "wait-" + runId;

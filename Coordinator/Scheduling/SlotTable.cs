@@ -1,5 +1,6 @@
 using Akka.Actor;
 using TrainManager.Coordinator.Experiments;
+using TrainManager.Coordinator.Scheduling.Decisions;
 using TrainManager.Protocol;
 
 namespace TrainManager.Coordinator.Scheduling;
@@ -10,15 +11,20 @@ namespace TrainManager.Coordinator.Scheduling;
 /// </summary>
 public sealed class SlotTable
 {
-    public sealed class Slot(IActorRef actor, SlotAddress address)
+    public sealed class Slot(IActorRef actor, SlotAddress address, string id)
     {
         public IActorRef Actor { get; } = actor;
         public SlotAddress Address { get; } = address;
+        /// <summary>The slot as placement sees it (<see cref="FreeSlot.Id"/> names it in the table).</summary>
+        public FreeSlot Placement { get; } = new(id, address.Node, address.Index, address.Device, address.DataEndpoint is not null);
         public string? RunId { get; set; }
         public bool IsFree => RunId is null;
     }
 
     readonly Dictionary<IActorRef, Slot> _slots = [];
+    readonly Dictionary<string, Slot> _byId = new(StringComparer.Ordinal);
+    readonly Dictionary<string, int> _ofKind = new(StringComparer.Ordinal);
+    long _added;
 
     public int Count => _slots.Count;
     public int FreeCount => _slots.Values.Count(s => s.IsFree);
@@ -31,43 +37,34 @@ public sealed class SlotTable
     {
         if (_slots.ContainsKey(actor))
             return false;
-        _slots[actor] = new Slot(actor, address);
+        var slot = new Slot(actor, address, "slot-" + ++_added);
+        _slots[actor] = slot;
+        _byId[slot.Placement.Id] = slot;
+        var kind = DeviceKinds.Of(address.Device);
+        _ofKind[kind] = _ofKind.GetValueOrDefault(kind) + 1;
         return true;
     }
 
-    public Slot? Remove(IActorRef actor) => _slots.Remove(actor, out var slot) ? slot : null;
-
-    /// <summary>How many slots could run <paramref name="device"/>, busy or free.</summary>
-    public int Matching(string device) => _slots.Values.Count(s => DeviceKinds.CanRun(s.Address.Device, device));
-
-    /// <summary>How many free slots could run <paramref name="device"/> (only those with a data endpoint when
-    /// <paramref name="dataParallel"/>: the ranks of a data-parallel run must reach each other).</summary>
-    public int FreeFor(string device, bool dataParallel = false) => Free(device, dataParallel).Count();
-
-    /// <summary>
-    /// Up to <paramref name="count"/> free slots for <paramref name="device"/>: each on a node this pick has used least,
-    /// then on the node with the most free slots left (ties: the lowest address), so work spreads over nodes before it
-    /// doubles up on one: runs on one node share its cores and memory bandwidth, and so do the ranks of one run.
-    /// </summary>
-    public IReadOnlyList<Slot> PickFor(string device, int count, bool dataParallel = false)
+    public Slot? Remove(IActorRef actor)
     {
-        var free = Free(device, dataParallel).ToList();
-        var picked = new List<Slot>();
-        while (picked.Count < count && free.Count > 0)
-        {
-            var freeByNode = free.GroupBy(s => s.Address.Node).ToDictionary(g => g.Key, g => g.Count());
-            var next = free
-                .OrderBy(s => picked.Count(p => p.Address.Node == s.Address.Node))
-                .ThenByDescending(s => freeByNode[s.Address.Node])
-                .ThenBy(s => s.Address.Node, StringComparer.Ordinal)
-                .ThenBy(s => s.Address.Index)
-                .First();
-            picked.Add(next);
-            free.Remove(next);
-        }
-        return picked;
+        if (!_slots.Remove(actor, out var slot))
+            return null;
+        _byId.Remove(slot.Placement.Id);
+        var kind = DeviceKinds.Of(slot.Address.Device);
+        if (--_ofKind[kind] == 0)
+            _ofKind.Remove(kind);
+        return slot;
     }
 
-    IEnumerable<Slot> Free(string device, bool dataParallel) =>
-        _slots.Values.Where(s => s.IsFree && DeviceKinds.CanRun(s.Address.Device, device) && (!dataParallel || s.Address.DataEndpoint is not null));
+    /// <summary>The slot a placement names (<see cref="FreeSlot.Id"/>).</summary>
+    public Slot? FindById(string id) => _byId.GetValueOrDefault(id);
+
+    /// <summary>Every free slot, as placement sees it.</summary>
+    public IEnumerable<FreeSlot> FreeSlots => _slots.Values.Where(s => s.IsFree).Select(s => s.Placement);
+
+    /// <summary>How many slots of each device kind there are, busy or free.</summary>
+    public IReadOnlyDictionary<string, int> SlotsOfKind => _ofKind;
+
+    /// <summary>How many slots could run <paramref name="device"/>, busy or free.</summary>
+    public int Matching(string device) => _ofKind.GetValueOrDefault(DeviceKinds.Of(device));
 }
