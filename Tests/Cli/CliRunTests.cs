@@ -82,6 +82,26 @@ public sealed class CliRunTests
     }
 
     [Fact]
+    public void Two_workers_here_train_alike_over_the_in_process_exchange_and_over_the_ring()
+    {
+        string Losses(string transport)
+        {
+            var console = new RecordingConsole();
+            Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["train", SliceExperiment, "--set", "workers=2",
+                "--set", $"data-parallel.transport={transport}", "--runs-dir", Path.Combine(TempDirectory(), "runs")], console.Console));
+            var epoch = System.Text.RegularExpressions.Regex.Match(console.Output, "epoch 1/1  train loss [^\n]*").Value;
+            // The epoch's losses and accuracy, without its timings.
+            return string.Join(" ", System.Text.RegularExpressions.Regex.Matches(epoch, @"[a-z]+ (loss|accuracy) [0-9.]+%?").Select(m => m.Value));
+        }
+
+        var overRing = Losses("ring");
+        var inProcess = Losses("in-process");
+
+        Assert.Contains("train loss", overRing);
+        Assert.Equal(overRing, inProcess);
+    }
+
+    [Fact]
     public void A_cancelled_run_stops_cleanly_and_exits_130()
     {
         var runs = Path.Combine(TempDirectory(), "runs");
