@@ -81,6 +81,26 @@ public sealed class CliRunTests
         Assert.Contains("workers = 2", File.ReadAllText(Path.Combine(run, "experiment.hocon")));
     }
 
+    /// <summary>Both transports serve two workers here (in-process would be refused were a rank elsewhere). Their
+    /// losses are compared where the ranks are built one after the other (DataParallelTrainingTests): here the two
+    /// ranks are prepared at once and draw their initial weights from torch's one global generator in either order,
+    /// so two runs of the same experiment may start from different (averaged) weights.</summary>
+    [Theory]
+    [InlineData("ring")]
+    [InlineData("in-process")]
+    [InlineData("auto")]
+    public void Two_workers_here_train_over_the_transport_the_experiment_names(string transport)
+    {
+        var runs = Path.Combine(TempDirectory(), "runs");
+        var console = new RecordingConsole();
+
+        Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["train", SliceExperiment, "--set", "workers=2",
+            "--set", $"data-parallel.transport={transport}", "--runs-dir", runs], console.Console));
+
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(console.Output, "epoch 1/1  train loss "));
+        Assert.Contains($"transport = \"{transport}\"", File.ReadAllText(Path.Combine(Assert.Single(Directory.GetDirectories(runs)), "experiment.hocon")));
+    }
+
     [Fact]
     public void A_cancelled_run_stops_cleanly_and_exits_130()
     {

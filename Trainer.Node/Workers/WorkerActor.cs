@@ -304,6 +304,8 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         if (_stopReason is { } reason)
             job.Stop.RequestStop(reason); // asked to stop while preparing: the fit ends before its first epoch
         Report(new TrainingStartedReport(job.RunId, _address, job.RunPath, job.Resume.Checkpoint, job.Resume.Rejected));
+        if (job.DataParallel?.Transport is { } transport)
+            _log.Info("Run {0} on {1}: rank {2} of {3} exchanges gradients over the {4} transport", job.RunId, _address, transport.Rank, transport.WorldSize, transport.Name);
         var runner = Context.ActorOf(StageRunnerActor.Props(job.Trainer), $"fit-{++_fits}");
         runner.Tell(new StageRunnerProtocol.Run("fit", () => job.Fit()));
         Become(Training);

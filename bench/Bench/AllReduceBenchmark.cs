@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using TorchSharp;
+using TrainManager.Distributed;
+using TrainManager.Node.GradientExchange.InProcess;
 using TrainManager.Node.GradientExchange.Ring;
 using static TorchSharp.torch;
 
@@ -16,6 +18,8 @@ namespace TrainManager.Bench;
 /// separate tensors (AllReduceMean packing the small ones into the host bucket), and its ratio to one socket pair streaming the same bytes. On a machine
 /// with fewer cores than ranks that ratio is bounded by the cores, not the ring, so it is also compared with N socket
 /// pairs streaming the same bytes each at once: as many links as the ring uses, sharing the cores as its ranks do.
+/// The in-process exchange (ranks in one process, <c>data-parallel.transport = in-process</c>) reduces the same
+/// gradients alongside, for its time against the ring's.
 /// <code>dotnet run -c Release --project bench/Bench -- allreduce [--ranks 2,4] [--megabytes 25] [--iterations 10] [--warmup 2] [--socket-buffer BYTES] [--bucket BYTES]</code>
 /// </summary>
 public static class AllReduceBenchmark
@@ -35,7 +39,8 @@ public static class AllReduceBenchmark
                           $"bucket {options.BucketBytes} B");
 
         using var pair = new SocketPair(bytes, ringOptions);
-        var rings = options.Ranks.Select(n => new InProcessRing(n, elements, ringOptions)).ToArray();
+        var rings = options.Ranks.Select(n => LocalRanks.Ring(n, elements, ringOptions)).ToArray();
+        var exchanges = options.Ranks.Select(n => LocalRanks.InProcess(n, elements, ringOptions)).ToArray();
         var links = options.Ranks.Select(n => new ConcurrentLinks(n, bytes, ringOptions)).ToArray();
         try
         {
@@ -44,6 +49,8 @@ public static class AllReduceBenchmark
             var flat = rings.Select(_ => new List<double>()).ToArray();
             var tensors = rings.Select(_ => new List<double>()).ToArray();
             var gradients = rings.Select(_ => new List<double>()).ToArray();
+            var inProcessGradients = rings.Select(_ => new List<double>()).ToArray();
+            var inProcessTensors = rings.Select(_ => new List<double>()).ToArray();
             for (var round = 0; round < options.Warmup + options.Iterations; round++)
             {
                 var measured = round >= options.Warmup;
@@ -54,6 +61,8 @@ public static class AllReduceBenchmark
                     Record(measured, flat[i], rings[i].Seconds(Collective.FloatBuffer));
                     Record(measured, gradients[i], rings[i].Seconds(Collective.OneTensor));
                     Record(measured, tensors[i], rings[i].Seconds(Collective.TensorList));
+                    Record(measured, inProcessGradients[i], exchanges[i].Seconds(Collective.OneTensor));
+                    Record(measured, inProcessTensors[i], exchanges[i].Seconds(Collective.TensorList));
                 }
             }
 
@@ -77,6 +86,13 @@ public static class AllReduceBenchmark
                                       $"ring vs {n} concurrent links {bus / perLink[i]:F2}");
                 }
             }
+            Console.WriteLine("in-process exchange (ranks in one process share memory; same sums as the ring): time, and the ring's time over it");
+            for (var i = 0; i < rings.Length; i++)
+                foreach (var (what, times, ringTimes) in new[] { ("gradients  ", inProcessGradients[i], gradients[i]), ("tensor list", inProcessTensors[i], tensors[i]) })
+                {
+                    var seconds = Statistics.Median(times);
+                    Console.WriteLine($"N={exchanges[i].WorldSize} in-process {what}: {seconds * 1e3,6:F1} ms   ring / in-process {Statistics.Median(ringTimes) / seconds:F2}");
+                }
             Console.WriteLine($"Here the N ranks share {Environment.ProcessorCount} cores and each one sends and receives its bus bytes, so the bus " +
                               "ratio falls as N grows; N x bus / TCP compares the bytes all ranks move per second with the socket pair's " +
                               "(about 1: as efficient as plain TCP). With a host per rank the links run side by side. N socket pairs " +
@@ -87,8 +103,8 @@ public static class AllReduceBenchmark
         {
             foreach (var link in links)
                 link.Dispose();
-            foreach (var ring in rings)
-                ring.Dispose();
+            foreach (var ranks in rings.Concat(exchanges))
+                ranks.Dispose();
         }
         return 0;
     }
@@ -215,22 +231,44 @@ public static class AllReduceBenchmark
         TensorList,
     }
 
-    /// <summary>N ranks of one ring in this process, each with its own buffer, gradient buffer and gradient-like tensors.</summary>
-    private sealed class InProcessRing : IDisposable
+    /// <summary>N ranks of one transport in this process (a loopback ring, or an in-process exchange), each with its
+    /// own buffer, gradient buffer and gradient-like tensors.</summary>
+    private sealed class LocalRanks : IDisposable
     {
         private readonly RingListener[] _listeners;
-        private readonly RingAllReduce[] _ranks;
+        private readonly IGradientTransport[] _ranks;
         private readonly float[][] _buffers;
         private readonly Tensor[] _gradients;
         private readonly Tensor[][] _tensors;
 
-        public InProcessRing(int worldSize, int elements, RingOptions options)
+        public static LocalRanks Ring(int worldSize, int elements, RingOptions options)
         {
-            _listeners = Enumerable.Range(0, worldSize).Select(_ => RingListener.Start(new IPEndPoint(IPAddress.Loopback, 0), options)).ToArray();
-            var peers = _listeners.Select(l => l.EndPoint).ToArray();
+            var listeners = Enumerable.Range(0, worldSize).Select(_ => RingListener.Start(new IPEndPoint(IPAddress.Loopback, 0), options)).ToArray();
+            var peers = listeners.Select(l => l.EndPoint).ToArray();
             var token = RingMembership.NewToken();
-            _ranks = Task.WhenAll(Enumerable.Range(0, worldSize).Select(rank =>
-                RingAllReduce.ConnectAsync(new RingMembership(rank, worldSize, peers, token), _listeners[rank], options))).GetAwaiter().GetResult();
+            var ranks = Task.WhenAll(Enumerable.Range(0, worldSize).Select(rank =>
+                RingAllReduce.ConnectAsync(new RingMembership(rank, worldSize, peers, token), listeners[rank], options))).GetAwaiter().GetResult();
+            return new LocalRanks(ranks, listeners, elements);
+        }
+
+        public static LocalRanks InProcess(int worldSize, int elements, RingOptions options)
+        {
+            var exchanges = new InProcessExchanges();
+            var inProcess = new InProcessOptions { BucketBytes = options.BucketBytes };
+            var ranks = new IGradientTransport[worldSize];
+            var joining = Enumerable.Range(0, worldSize).Select(rank => new Thread(() => ranks[rank] = exchanges.Join("bench", rank, worldSize, inProcess))).ToArray();
+            foreach (var thread in joining)
+                thread.Start();
+            foreach (var thread in joining)
+                thread.Join();
+            return new LocalRanks(ranks, [], elements);
+        }
+
+        private LocalRanks(IGradientTransport[] ranks, RingListener[] listeners, int elements)
+        {
+            _ranks = ranks;
+            _listeners = listeners;
+            var worldSize = ranks.Length;
             // Small values: summed N-fold every round, they must stay far from overflow (and from denormals).
             _buffers = Enumerable.Range(0, worldSize).Select(_ => Enumerable.Repeat(1e-3f, elements).ToArray()).ToArray();
             _gradients = Enumerable.Range(0, worldSize).Select(_ => full(elements, 1e-3f)).ToArray();
@@ -246,8 +284,8 @@ public static class AllReduceBenchmark
             {
                 switch (collective)
                 {
-                    case Collective.FloatBuffer:
-                        _ranks[rank].AllReduceSum(_buffers[rank]);
+                    case Collective.FloatBuffer: // the ring's own span collective; the in-process exchange has tensors only
+                        ((RingAllReduce)_ranks[rank]).AllReduceSum(_buffers[rank]);
                         break;
                     case Collective.OneTensor:
                         _ranks[rank].AllReduceMean([_gradients[rank]]);

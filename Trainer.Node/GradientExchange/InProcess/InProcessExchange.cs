@@ -6,8 +6,9 @@ namespace TrainManager.Node.GradientExchange.InProcess;
 
 /// <summary>
 /// Gradient exchange between ranks in one process (the embedded cluster's <c>workers = N</c>): each rank copies its
-/// part into an array of its own, waits for the others, and sums all of them into its tensors itself; no sockets, no
-/// copies through the kernel. Chosen with <c>data-parallel.transport = in-process</c>, or by <c>auto</c> when every
+/// part into an array of its own, waits for the others, sums its chunk of every rank's part into a shared array (a
+/// reduce-scatter, so the adding is shared out as in the ring), waits again and copies all the sums back; no sockets,
+/// no copies through the kernel. Chosen with <c>data-parallel.transport = in-process</c>, or by <c>auto</c> when every
 /// rank of the run is in this process.
 /// <para>The sums are the ring's, bit for bit: the tensors are cut into the same windows (<see cref="BucketPlan"/>)
 /// and chunks (<see cref="RingChunks"/>), and each chunk is added up in the order the ring adds it (starting with the
@@ -106,30 +107,35 @@ public sealed class InProcessExchange : IGradientTransport
         }
     }
 
+    /// <summary>
+    /// One window: contribute, sum this rank's chunk, copy every chunk back. Each barrier keeps a rank from going on
+    /// before the others are done with what it would overwrite: the contributions are all written before anyone adds
+    /// them, and the sums all written before anyone copies them; a rank writes its next contribution only after it has
+    /// copied, and so its next sums only after every rank has copied (the next window's first barrier).
+    /// </summary>
     private void ReduceWindow(Span<float> data, InProcessStep step, bool mean, CancellationToken cancel)
     {
         data.CopyTo(_group.Contribution(Rank, data.Length));
+        var sums = _group.Sums(data.Length);
         _group.Arrive(Rank, step with { Phase = "contributed" }, _options.OperationTimeout, cancel);
-        SumAsTheRingDoes(data, mean);
-        // Nobody writes a contribution of the next window before everyone has read this one.
+        SumAsTheRingDoes(sums, data.Length, Rank, mean);
         _group.Arrive(Rank, step with { Phase = "summed" }, _options.OperationTimeout, cancel);
+        sums.AsSpan(0, data.Length).CopyTo(data);
     }
 
-    /// <summary>Chunk c of the window is summed starting with rank c's part and adding rank c+1's, c+2's, ... as it
-    /// travels round the ring, then divided by the world size for a mean: the ring's order, so the ring's bits.</summary>
-    private void SumAsTheRingDoes(Span<float> into, bool mean)
+    /// <summary>Chunk <paramref name="chunk"/> of the window is summed starting with that rank's part and adding the
+    /// next rank's, and the next, as it travels round the ring, then divided by the world size for a mean: the ring's
+    /// order, so the ring's bits.</summary>
+    private void SumAsTheRingDoes(float[] sums, int windowLength, int chunk, bool mean)
     {
-        var chunks = new RingChunks(into.Length, WorldSize);
-        for (var c = 0; c < WorldSize; c++)
-        {
-            var (offset, length) = (chunks.Offset(c), chunks.Length(c));
-            var chunk = into.Slice(offset, length);
-            _group.ContributionOf(c, offset, length).CopyTo(chunk);
-            for (var k = 1; k < WorldSize; k++)
-                FloatArithmetic.Add(chunk, _group.ContributionOf((c + k) % WorldSize, offset, length));
-            if (mean)
-                FloatArithmetic.Divide(chunk, WorldSize);
-        }
+        var chunks = new RingChunks(windowLength, WorldSize);
+        var (offset, length) = (chunks.Offset(chunk), chunks.Length(chunk));
+        var into = sums.AsSpan(offset, length);
+        _group.ContributionOf(chunk, offset, length).CopyTo(into);
+        for (var k = 1; k < WorldSize; k++)
+            FloatArithmetic.Add(into, _group.ContributionOf((chunk + k) % WorldSize, offset, length));
+        if (mean)
+            FloatArithmetic.Divide(into, WorldSize);
     }
 
     private long Begin()

@@ -4,7 +4,7 @@ namespace TrainManager.Node.GradientExchange.InProcess;
 
 /// <summary>
 /// What the ranks of one run in this process share: one managed float array per rank, which only that rank writes
-/// (its part of the window being reduced), and a barrier. Managed memory on purpose: every native tensor stays with the
+/// (its part of the window being reduced), one for the sums, of which each rank writes its own chunk, and a barrier. Managed memory on purpose: every native tensor stays with the
 /// rank's thread that made it, and the others only read floats.
 /// <para>Every arrival at the barrier says which step of which collective it is; the last rank to arrive compares
 /// them, so ranks that call different collectives, or the same with other sizes, fail at once with a message instead
@@ -15,6 +15,7 @@ internal sealed class InProcessGroup(string key, int worldSize)
     private readonly object _gate = new();
     private readonly float[][] _contributions = Enumerable.Range(0, worldSize).Select(_ => Array.Empty<float>()).ToArray();
     private readonly InProcessStep?[] _steps = new InProcessStep?[worldSize];
+    private float[] _sums = [];
     private int _arrived;
     private long _generation;
     private InProcessExchangeBrokenException? _breakage;
@@ -29,6 +30,18 @@ internal sealed class InProcessGroup(string key, int worldSize)
         if (_contributions[rank].Length < length)
             _contributions[rank] = new float[length];
         return _contributions[rank];
+    }
+
+    /// <summary>The array the window's sums are gathered in, at least <paramref name="length"/> floats: every rank asks
+    /// for it before the window's first barrier and keeps the reference (a later, longer window may replace it).</summary>
+    public float[] Sums(int length)
+    {
+        lock (_gate)
+        {
+            if (_sums.Length < length)
+                _sums = new float[length];
+            return _sums;
+        }
     }
 
     public ReadOnlySpan<float> ContributionOf(int rank, int offset, int length) => _contributions[rank].AsSpan(offset, length);
