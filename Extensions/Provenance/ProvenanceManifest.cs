@@ -26,9 +26,12 @@ internal sealed record ProvenanceManifest : CodeVersion
     public string? RepositoryRoot { get; init; }
     public IReadOnlyList<GitRemote> Remotes { get; init; } = [];
 
-    /// <summary>Named as provenance.json has always named it.</summary>
-    [JsonPropertyName("commitSha")]
+    /// <summary>The commit is written once, under the name provenance.json has always given it (<see cref="CommitSha"/>).</summary>
+    [JsonIgnore]
     public override string? Commit { get => base.Commit; init => base.Commit = value; }
+
+    [JsonPropertyName("commitSha")]
+    public string? CommitSha { get => Commit; init => Commit = value; }
     public required string UncommittedPatchFile { get; init; }
     public required string UncommittedPatchSha256 { get; init; }
 

@@ -35,8 +35,8 @@ public sealed class Trainer : Extensible, IDisposable
     /// <summary>Where the resumed epoch's batches start in its permutation: 0, unless it was stopped under another world size.</summary>
     private long _resumeShardedFrom;
     private long _step;
-    /// <summary>The best value so far of <see cref="BestMetricKey"/>, NaN before the first evaluation.</summary>
-    private double _bestValue = double.NaN;
+    /// <summary>Decides when checkpoints are written and writes them; null where this trainer writes none.</summary>
+    private readonly CheckpointingExtension? _checkpointing;
 
     public Trainer(TrainerSetup setup, params Extension[] extensions) : base()
     {
@@ -56,6 +56,10 @@ public sealed class Trainer : Extensible, IDisposable
                 $"'checkpoint.best' is '{Task.Best.KeyFor(split)}', but each epoch is evaluated on the {(EpochSplit == ConfiguredTask.Test ? "test split (this run has no validation split)" : "validation split")}, " +
                 $"so it reports {Task.Best.KeyFor(EpochSplit)}. Write best = {Task.Best.Metric}, which follows whichever split is evaluated each epoch.",
                 keyPath: "checkpoint.best");
+        // Rank 0 writes the checkpoints of a data-parallel run; every rank restores them.
+        if (setup.Run is not null && setup.Rank == 0)
+            Register(_checkpointing = new CheckpointingExtension(new CheckpointStore(setup.Run.CheckpointDirectory, setup.CheckpointKey),
+                setup.Experiment.Checkpoint, setup.Experiment.Epochs, BestMetricKey, Task.Best));
         // In a data-parallel run, extensions that write files do so once, on rank 0.
         foreach (var extension in extensions)
             if (setup.Rank == 0 || extension.Ranks == RankScope.All) Register(extension);
@@ -112,9 +116,6 @@ public sealed class Trainer : Extensible, IDisposable
         var watch = Stopwatch.StartNew();
         var history = new List<IReadOnlyDictionary<string, double>>();
         string? lastCheckpoint = resumeFrom;
-        // A fit resumed in the same run directory goes on competing with the best checkpoint it already has.
-        var best = _setup.Run is null ? null : BestCheckpoint.Read(_setup.Run.CheckpointDirectory) is { } recorded && recorded.Metric == BestMetricKey ? recorded : null;
-        _bestValue = best?.Value ?? double.NaN;
         using var metricsLog = _setup.Run is null ? null : new MetricsLog(_setup.Run.MetricsDirectory, append: resumeFrom is not null);
         IReadOnlyDictionary<string, double> testMetrics = new Dictionary<string, double>();
 
@@ -145,12 +146,8 @@ public sealed class Trainer : Extensible, IDisposable
                     (_resumeBatch, _resumeShardedFrom) = (batchesDone, shardedFrom);
                     var partial = EpochMetrics(trainLoss, SplitMetrics(EpochSplit, null), samplesPerSecond, epochWatch.Elapsed);
                     Fixtures["metrics"] = partial;
-                    if (WritesCheckpoints)
-                        using (Staged("checkpoint"))
-                        {
-                            lastCheckpoint = SaveCheckpoint(epoch, batchesDone, shardedFrom, partial, improved: false);
-                            Fixtures["checkpoint_path"] = lastCheckpoint;
-                        }
+                    if (_checkpointing?.IsDueAtStop() == true)
+                        lastCheckpoint = WriteCheckpoint(epoch, batchesDone, shardedFrom, partial);
                     break;
                 }
                 var evaluated = Validate(EpochSplit, _setup.ValidationData ?? _setup.TestData);
@@ -160,15 +157,8 @@ public sealed class Trainer : Extensible, IDisposable
                 Fixtures["metrics"] = metrics;
                 history.Add(metrics);
                 metricsLog?.Epoch(epoch + 1, metrics);
-                var improved = MetricDefinition.Improves(Task.Best.Goal, metrics.GetValueOrDefault(BestMetricKey, double.NaN), _bestValue);
-                if (improved) _bestValue = metrics[BestMetricKey];
-                // The best epoch gets a checkpoint even between the scheduled ones: it is the one a person wants back.
-                if (WritesCheckpoints && (ShouldCheckpoint(epoch) || improved))
-                    using (Staged("checkpoint"))
-                    {
-                        lastCheckpoint = SaveCheckpoint(epoch, _sampler.BatchesPerEpoch, 0, metrics, improved);
-                        Fixtures["checkpoint_path"] = lastCheckpoint;
-                    }
+                if (_checkpointing?.IsDueAfter(epoch, metrics, StopRequested) == true)
+                    lastCheckpoint = WriteCheckpoint(epoch, _sampler.BatchesPerEpoch, 0, metrics);
             }
             if (_setup.ValidationData is not null && history.Count > 0 && _nextEpoch >= experiment.Epochs)
                 using (var test = Staged("test", ("split", ConfiguredTask.Test)))
@@ -223,16 +213,6 @@ public sealed class Trainer : Extensible, IDisposable
         Engine.Hooks.Any(h => h.Parameters.Any(p => p.Fixture == "per_sample_loss"));
 
     public bool AlwaysComputePerSampleLoss { get; set; }
-
-    /// <summary>Rank 0 writes the checkpoints of a data-parallel run; every rank restores them.</summary>
-    private bool WritesCheckpoints => _setup.Run is not null && _setup.Rank == 0;
-
-    private bool ShouldCheckpoint(int epoch)
-    {
-        var every = _setup.Experiment.Checkpoint.EveryEpochs;
-        var last = epoch == _setup.Experiment.Epochs - 1 || StopRequested;
-        return last || (every > 0 && (epoch + 1) % every == 0);
-    }
 
     /// <returns>The mean training loss, the throughput, and the index of the next batch (all of them when the epoch ran to its end).</returns>
     /// <remarks>A partial epoch (resumed under another world size, <paramref name="shardedFrom"/> &gt; 0) numbers its
@@ -398,31 +378,27 @@ public sealed class Trainer : Extensible, IDisposable
         }
     }
 
-    /// <summary>Writes a checkpoint of the state after <paramref name="epoch"/> (its 0-based index): model, optimizer,
-    /// RNG, the instantiation parameters, and the state of every extension that has state. When
-    /// <paramref name="improved"/>, it becomes the run's best checkpoint, which <c>checkpoint.keep</c> does not delete.</summary>
-    private string SaveCheckpoint(int epoch, int batchesDone, long shardedFrom, IReadOnlyDictionary<string, double> metrics, bool improved)
+    /// <summary>The <c>checkpoint</c> stage after <paramref name="epoch"/> (its 0-based index): it exposes what a checkpoint
+    /// holds (model, optimizer, RNG through the sampler state, the instantiation parameters, the epoch's metrics and the
+    /// state of every extension that has state), which <see cref="CheckpointingExtension"/> writes.</summary>
+    /// <returns>The checkpoint written.</returns>
+    private string WriteCheckpoint(int epoch, int batchesDone, long shardedFrom, IReadOnlyDictionary<string, double> metrics)
     {
-        var store = Checkpoints!;
         var states = Extensions.OfType<IStatefulExtension>().ToDictionary(e => ((Extension)e).Name, e => e.SaveState());
         states["trainer.metrics"] = ExtensionState.FromJson(System.Text.Json.JsonSerializer.Serialize(metrics, MetricsJson));
         var complete = batchesDone >= _sampler.BatchesPerEpoch;
         var sampler = complete ? _sampler.StateAt(epoch + 1, 0) : _sampler.StateAt(epoch, batchesDone, shardedFrom);
-        var path = store.Save(Model.Module, _optimizer, new CheckpointMetadata(epoch, _step, Model.Spec, sampler, states),
-            complete ? null : $"epoch-{epoch + 1:D4}-batch-{batchesDone:D6}-step-{_step:D9}{CheckpointStore.Extension}");
-        if (improved)
-            new BestCheckpoint(Path.GetFileName(path), BestMetricKey, Task.Best.Mode, _bestValue, epoch + 1).Write(store.Directory);
-        var keep = _setup.Experiment.Checkpoint.Keep;
-        if (keep > 0)
-        {
-            var best = BestCheckpoint.Read(store.Directory)?.PathIn(store.Directory);
-            foreach (var old in store.List().SkipLast(keep))
-                if (best is null || Path.GetFullPath(old) != Path.GetFullPath(best)) File.Delete(old);
-        }
+        var content = new CheckpointContent(Model.Module, _optimizer, new CheckpointMetadata(epoch, _step, Model.Spec, sampler, states), batchesDone, complete);
+        using var stage = Staged("checkpoint", ("checkpoint_content", content));
+        if (!stage.Skipped)
+            return Fixtures.Get<string>("checkpoint_path");
+        // A stopping routine runs no hooks, but the checkpoint the stop asks for is written all the same.
+        var path = _checkpointing!.Write(content);
+        Fixtures["checkpoint_path"] = path;
         return path;
     }
 
-    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/>: training goes on with the next epoch,
+    /// <summary>Restores a checkpoint written by <see cref="CheckpointingExtension"/>: training goes on with the next epoch,
     /// on the same batches, learning rates and random numbers as a run that never stopped.</summary>
     public CheckpointInfo Restore(string checkpoint)
     {

@@ -1,3 +1,4 @@
+using TrainManager.Checkpoints;
 using TrainManager.Data;
 using TrainManager.Models;
 using TrainManager.Stages;
@@ -62,7 +63,10 @@ public static class TrainerStages
                     .Body<double>("eval_loss")
                     .Body<IReadOnlyDictionary<string, double>>("eval_metrics"))
                 .Body<IReadOnlyDictionary<string, double>>("metrics")
-                .Stage("checkpoint", c => c.Body<string>("checkpoint_path")))
+                .Stage("checkpoint", c => c
+                    .Entry<CheckpointContent>("checkpoint_content")
+                    .Body<string>("checkpoint_path")
+                    .Hint("checkpoint_path", "the checkpoint file, written by the checkpointing extension before the stage's other hooks")))
             .Stage("test", test => test
                 .Entry<string>("split")
                 .Stage("eval_batch", EvalBatch)
