@@ -27,12 +27,15 @@ public sealed class SlotTable
             set
             {
                 _runId = value;
-                if (value is null)
+                if (value is null && !Removed)
                     free.Add(this);
                 else
                     free.Remove(this);
             }
         }
+
+        /// <summary>It left the table: a run given or taken back now frees nothing a placement could use.</summary>
+        internal bool Removed { get; set; }
 
         public bool IsFree => RunId is null;
     }
@@ -69,6 +72,7 @@ public sealed class SlotTable
             return null;
         _byId.Remove(slot.Placement.Id);
         _free.Remove(slot);
+        slot.Removed = true;
         var kind = DeviceKinds.Of(slot.Address.Device);
         if (--_ofKind[kind] == 0)
             _ofKind.Remove(kind);

@@ -43,4 +43,20 @@ public sealed class SlotTableTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(2, table.FreeCount);
         Assert.False(table.Add(table.All.First().Actor, new SlotAddress("a", 0, "cpu")));
     }
+
+    [Fact]
+    public void A_removed_slot_freed_later_is_not_offered()
+    {
+        var table = new SlotTable();
+        var gone = CreateTestProbe().Ref;
+        table.Add(gone, new SlotAddress("a", 0, "cpu"));
+        var slot = table.Find(gone)!;
+        slot.RunId = "r1";
+
+        table.Remove(gone);
+        slot.RunId = null;
+
+        Assert.Empty(table.FreeSlots);
+        Assert.Equal(0, table.FreeCount);
+    }
 }
