@@ -4,7 +4,7 @@ namespace TrainManager.Coordinator.Scheduling.Simulation;
 
 /// <summary>
 /// A queue longer than the cluster: every experiment is submitted before the nodes join, then the nodes register and
-/// each run finishes as soon as it started, until the whole queue has been placed. Measures the time to place the
+/// each run finishes as soon as it started (or after a set time), until the whole queue has been placed. Measures the time to place the
 /// queue and, per placement, the time from the slot that let the run start falling free to every rank of the run
 /// being told to start.
 /// </summary>
@@ -20,10 +20,12 @@ internal static class QueueScenario
         bool Completed,
         IReadOnlyList<string> Problems);
 
+    /// <param name="runFor">How long each run trains; zero: it finishes as soon as it started, so the coordinator is
+    /// never idle and the latencies include the wait behind everything else in its mailbox.</param>
     public static async Task<Result> RunAsync(int nodes, int slotsPerNode, IReadOnlyList<int> workers, Components.ComponentCatalog components,
-        TimeSpan timeout)
+        TimeSpan timeout, TimeSpan runFor = default)
     {
-        await using var cluster = await SimulatedCluster.StartAsync(runFor: TimeSpan.Zero, components);
+        await using var cluster = await SimulatedCluster.StartAsync(runFor, components);
         var submitting = Stopwatch.StartNew();
         var runIds = await cluster.SubmitAsync(workers);
         submitting.Stop();
