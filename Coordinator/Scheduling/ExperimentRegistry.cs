@@ -298,6 +298,8 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     {
         var runId = changed.Summary.RunId;
         _views[runId] = changed;
+        // Only a change of the queue can let a run start; freed slots say so themselves (SlotIdle).
+        var queueChanged = _queue.ContainsKey(runId) != (changed.Summary.Status == RunStatus.Queued);
         if (changed.Summary.Status == RunStatus.Queued)
             Enqueue(new QueuedRun(runId, changed.QueuedSince, changed.Device, changed.Group.Workers, changed.Group.MinWorkers,
                 changed.Group.ReplacementWait));
@@ -313,7 +315,8 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
         if (_claims.Remove(runId, out var claimants))
             foreach (var claimant in claimants)
                 Carry(ClaimReconciliation.JudgeDeferred(recovered), claimant, runId);
-        Place();
+        if (queueChanged)
+            Place();
     }
 
     /// <summary>Places what can be placed now (the rules are <see cref="Placement"/>'s): the runs placed leave the queue
