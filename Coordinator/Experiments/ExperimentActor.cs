@@ -28,6 +28,12 @@ namespace TrainManager.Coordinator.Experiments;
 /// the missing one. The last number handled per attempt is kept in the events themselves (<see cref="ISequencedEvent"/>),
 /// so a recovered experiment still knows it.
 /// </para>
+/// <para>
+/// Every <c>snapshot-every</c> events, and on reaching an ended state, it saves a snapshot of its state
+/// (<see cref="ExperimentSnapshot"/>) and deletes the older ones, so a recovery reads one snapshot and the events after
+/// it. Once ended, and idle for the passivation timeout, it asks the registry to stop it (<see cref="Passivate"/>):
+/// an ended run is answered from the registry's index, and recovered on demand when a client asks for its details.
+/// </para>
 /// </summary>
 public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
 {
@@ -64,14 +70,31 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
     DateTimeOffset _queuedSince = DateTimeOffset.UtcNow;
     /// <summary>The last sequenced report handled, per attempt (one entry per placement the run had).</summary>
     readonly Dictionary<int, long> _handledSeq = [];
+    readonly int _snapshotEvery;
+    readonly TimeSpan _passivateAfter;
+    long _recoveredSnapshotSeqNr;
+    int _eventsReplayed;
+    long _lastSnapshotSeqNr;
 
-    public ExperimentActor(string runId, TimeSpan regroupTimeout)
+    public ExperimentActor(string runId, TimeSpan regroupTimeout, int snapshotEvery = SchedulerOptions.DefaultSnapshotEvery, TimeSpan? passivateAfter = null)
     {
         _state = ExperimentState.Empty(runId);
         _regroupTimeout = regroupTimeout;
+        _snapshotEvery = Math.Max(1, snapshotEvery);
+        _passivateAfter = passivateAfter ?? SchedulerOptions.DefaultPassivateAfter;
         PersistenceId = PersistenceIdPrefix + runId;
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is not ExperimentSnapshot snapshot)
+                return;
+            _state = ExperimentState.FromSnapshot(snapshot);
+            foreach (var (attempt, seq) in snapshot.HandledSeq)
+                _handledSeq[attempt] = seq;
+            _recoveredSnapshotSeqNr = _lastSnapshotSeqNr = offer.Metadata.SequenceNr;
+        });
         Recover<IExperimentEvent>(e =>
         {
+            _eventsReplayed++;
             _state = _state.Apply(e);
             if (e is ISequencedEvent { Seq: > 0 } sequenced)
                 _handledSeq[sequenced.Attempt] = Math.Max(HandledSeq(sequenced.Attempt), sequenced.Seq);
@@ -89,11 +112,20 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
                 _members = _state.Ranks.Select((address, rank) => new Member(rank, address, null)).ToList();
             TellParent(recovered: true);
             BecomeFor(_state.Status);
+            if (_state.Status.IsFinal())
+            {
+                // Ended before this recovery (a journal written before snapshots, or events after the last one): the
+                // next recovery on demand reads one snapshot.
+                if (LastSequenceNr > _lastSnapshotSeqNr)
+                    SaveSnapshot(_state.ToSnapshot(_handledSeq));
+                SetReceiveTimeout(_passivateAfter);
+            }
         });
     }
 
-    public static Props Props(string runId, TimeSpan? regroupTimeout = null) =>
-        Akka.Actor.Props.Create(() => new ExperimentActor(runId, regroupTimeout ?? DefaultRegroupTimeout));
+    public static Props Props(string runId, TimeSpan? regroupTimeout = null, int snapshotEvery = SchedulerOptions.DefaultSnapshotEvery,
+        TimeSpan? passivateAfter = null) =>
+        Akka.Actor.Props.Create(() => new ExperimentActor(runId, regroupTimeout ?? DefaultRegroupTimeout, snapshotEvery, passivateAfter));
 
     public override string PersistenceId { get; }
 
@@ -201,6 +233,13 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
         Command<SlotLost>(_ => CheckStopped()); // ranks never confirmed do not hold the stop up (see CheckStopped)
         Command<SlotConfirmed>(confirmed => confirmed.Slot.Tell(new StopTraining(RunId, $"run {RunId} already ended")));
         Command<RegroupDeadline>(_ => { });
+        // Idle since it ended (and its followers were answered): the registry lists it from its index from now on.
+        Command<ReceiveTimeout>(_ =>
+        {
+            SetReceiveTimeout(null);
+            Context.Parent.Tell(new Passivate(RunId));
+        });
+        Command<StopExperiment>(_ => Context.Stop(Self));
         CommonQueries();
     }
 
@@ -327,6 +366,19 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
 
     void CommonQueries()
     {
+        Command<GetRecovery>(_ => Sender.Tell(new RecoveryReport(_recoveredSnapshotSeqNr, _eventsReplayed, _lastSnapshotSeqNr, LastSequenceNr)));
+        Command<SaveSnapshotSuccess>(saved =>
+        {
+            var hadOne = _lastSnapshotSeqNr > 0;
+            _lastSnapshotSeqNr = Math.Max(_lastSnapshotSeqNr, saved.Metadata.SequenceNr);
+            // The newest snapshot and the events after it are all a recovery reads; the events themselves stay.
+            if (hadOne)
+                DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+        });
+        Command<SaveSnapshotFailure>(failed =>
+            _log.Warning("Run {0}: its snapshot at event {1} could not be saved ({2}); it recovers from its events", RunId, failed.Metadata.SequenceNr, failed.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(failed => _log.Warning("Run {0}: older snapshots could not be deleted ({1})", RunId, failed.Cause.Message));
         Command<AssignSlots>(assign => Sender.Tell(new SlotsDeclined(assign.Slots.Select(s => s.Slot).ToList())));
         Command<GetRun>(_ => Sender.Tell(Details()));
         Command<FollowRun>(_ =>
@@ -453,6 +505,7 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
         foreach (var follower in _followers)
             Context.Unwatch(follower);
         _followers.Clear();
+        SetReceiveTimeout(_passivateAfter);
     }
 
     void ReleaseMembers()
@@ -481,6 +534,8 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
     void Apply(IExperimentEvent e)
     {
         _state = _state.Apply(e);
+        if (LastSequenceNr % _snapshotEvery == 0 || _state.Status.IsFinal())
+            SaveSnapshot(_state.ToSnapshot(_handledSeq));
         Broadcast(new RunEventNotice(RunId, e));
         TellParent(recovered: false);
     }

@@ -31,4 +31,26 @@ public static class ExperimentCommands
 
     /// <summary>To the registry, after recovery and after every change: what the queue and <c>runs</c> need to know.</summary>
     public sealed record ExperimentChanged(RunSummary Summary, string Device, DateTimeOffset QueuedSince, bool Recovered, WorkerGroupSpec Group);
+
+    /// <summary>To the registry: the experiment has ended and had no request for the passivation timeout; it may stop.
+    /// The registry answers <see cref="StopExperiment"/> and holds the run's requests until it has stopped.</summary>
+    public sealed record Passivate(string RunId);
+
+    /// <summary>From the registry, after <see cref="Passivate"/>: stop now (its supervisor stops with it, for good).</summary>
+    public sealed record StopExperiment
+    {
+        public static StopExperiment Instance { get; } = new();
+    }
+
+    /// <summary>Ask how the experiment was recovered: answered with <see cref="RecoveryReport"/>.</summary>
+    public sealed record GetRecovery
+    {
+        public static GetRecovery Instance { get; } = new();
+    }
+
+    /// <param name="SnapshotSequenceNr">The sequence number of the snapshot it recovered from (0: none).</param>
+    /// <param name="EventsReplayed">How many events it replayed after that snapshot.</param>
+    /// <param name="LastSnapshotSequenceNr">The sequence number of its newest snapshot saved since (or the one it recovered from).</param>
+    /// <param name="LastSequenceNr">Its journal's newest sequence number.</param>
+    public sealed record RecoveryReport(long SnapshotSequenceNr, int EventsReplayed, long LastSnapshotSequenceNr, long LastSequenceNr);
 }

@@ -57,6 +57,33 @@ public sealed record ExperimentState
         };
     }
 
+    /// <summary>The state as a snapshot the journal keeps; <paramref name="handledSeq"/> is the actor's bookkeeping of
+    /// numbered reports, which the events also say but a snapshot must carry past them.</summary>
+    public ExperimentSnapshot ToSnapshot(IReadOnlyDictionary<int, long> handledSeq) => new(
+        RunId, Submitted, Status, Slot, Ranks, Attempt, RunDirectory, EpochsDone, LastMetrics, Checkpoints, Outcome, Reason,
+        FailureKind, ErrorFile, History, UpdatedAt, new Dictionary<int, long>(handledSeq));
+
+    /// <summary>The state a snapshot describes: the same as applying the events it was taken after.</summary>
+    public static ExperimentState FromSnapshot(ExperimentSnapshot snapshot) => new()
+    {
+        RunId = snapshot.RunId,
+        Submitted = snapshot.Submitted,
+        Status = snapshot.Status,
+        Slot = snapshot.Slot,
+        Ranks = [.. snapshot.Ranks],
+        Attempt = snapshot.Attempt,
+        RunDirectory = snapshot.RunDirectory,
+        EpochsDone = snapshot.EpochsDone,
+        LastMetrics = snapshot.LastMetrics,
+        Checkpoints = [.. snapshot.Checkpoints],
+        Outcome = snapshot.Outcome,
+        Reason = snapshot.Reason,
+        FailureKind = snapshot.FailureKind,
+        ErrorFile = snapshot.ErrorFile,
+        History = [.. snapshot.History],
+        UpdatedAt = snapshot.UpdatedAt,
+    };
+
     /// <summary>The checkpoints a resume may use, newest first; the one it was submitted to start from comes last.</summary>
     public IReadOnlyList<CheckpointRecord> ResumeCandidates =>
         Checkpoints.OrderByDescending(c => c.Step).ThenByDescending(c => c.Epoch)

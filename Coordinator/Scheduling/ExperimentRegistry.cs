@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
+using Akka.Pattern;
 using Akka.Persistence.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
@@ -26,6 +27,14 @@ namespace TrainManager.Coordinator.Scheduling;
 /// per run), so one actor is not a bottleneck, and the journal, shared by the coordinator nodes, lets the singleton
 /// move to another node and recover everything there.
 /// </para>
+/// <para>
+/// Only runs that have not ended are live actors. An ended run is known through the index of ended runs
+/// (<see cref="RunIndex"/>): <c>runs</c> is answered from it, and a request for the run's details (<c>logs</c>,
+/// <c>checkpoints</c>, <c>status RUN</c>) or a late worker report starts its experiment again, which recovers from its
+/// snapshot, answers, and asks to stop once idle (<see cref="Passivate"/>). Each experiment runs under a
+/// <see cref="BackoffSupervisor"/>: a persistent actor stops when its journal write fails, and the supervisor recovers it
+/// again after a growing wait (<c>restart-backoff-min</c> to <c>restart-backoff-max</c>).
+/// </para>
 /// States: <see cref="LoadingJournal"/> (requests wait) and <see cref="Scheduling"/>.
 /// </summary>
 public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWithTimers
@@ -37,6 +46,18 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
     readonly Dictionary<string, IActorRef> _experiments = new(StringComparer.Ordinal);
     readonly Dictionary<string, ExperimentChanged> _views = new(StringComparer.Ordinal);
+    /// <summary>Every ended run, live or not: what <c>runs</c> lists of the ones that are not live.</summary>
+    readonly Dictionary<string, RunSummary> _ended = new(StringComparer.Ordinal);
+    /// <summary>Experiments stopping after <see cref="Passivate"/>, with the requests that came meanwhile (delivered
+    /// to the run started again once it has stopped).</summary>
+    readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _passivating = new(StringComparer.Ordinal);
+    /// <summary>The index of ended runs; only on a coordinator that recovers the journal (one writer per journal).</summary>
+    IActorRef? _index;
+    /// <summary>Experiments started from the journal that have not reported their state yet: <c>runs</c> waits for
+    /// them (up to <see cref="ListWait"/>) rather than answer without them.</summary>
+    readonly HashSet<string> _recovering = new(StringComparer.Ordinal);
+    readonly List<IActorRef> _waitingLists = [];
+    static readonly TimeSpan ListWait = TimeSpan.FromSeconds(10);
     readonly Dictionary<string, QueuedRun> _queue = new(StringComparer.Ordinal);
     /// <summary>The queue in the order it is served, kept so that a placement reads only its head.</summary>
     readonly SortedSet<QueuedRun> _serveOrder = new(QueuedRun.ServeOrder);
@@ -65,6 +86,16 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     public ITimerScheduler Timers { get; set; } = null!;
 
     sealed record JournalLoaded(IReadOnlyList<string> RunIds);
+    sealed record ListWaitOver;
+
+    /// <summary>Which experiments are live actors now: answered with <see cref="LiveExperiments"/> (diagnostics, tests,
+    /// the restart benchmark).</summary>
+    public sealed record GetLiveExperiments
+    {
+        public static GetLiveExperiments Instance { get; } = new();
+    }
+
+    public sealed record LiveExperiments(IReadOnlyList<string> RunIds);
     sealed record JournalUnavailable(Exception Cause);
     sealed record RetryJournal;
     sealed record ConfirmationDeadline(string RunId);
@@ -73,7 +104,9 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     {
         _cluster.Subscribe(Self, ClusterEvent.InitialStateAsEvents, typeof(ClusterEvent.MemberUp));
         if (_options.RecoverOnStart)
-            LoadJournal();
+            // The index first: the journal's experiments it lists as ended are not started.
+            _index = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(RunIndex.Props(_options.SnapshotEvery), "index",
+                RestartBackoffMin, RestartBackoffMax, 0.2, -1)), "run-index");
         _log.Info("Coordinator started on {0}", _cluster.SelfAddress);
     }
 
@@ -103,11 +136,21 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
 
     void LoadingJournal()
     {
+        Receive<RunIndex.Loaded>(index =>
+        {
+            foreach (var run in index.Runs)
+                _ended[run.RunId] = run;
+            LoadJournal();
+        });
         Receive<JournalLoaded>(loaded =>
         {
-            _log.Info("Recovering {0} experiments from the journal", loaded.RunIds.Count);
-            foreach (var runId in loaded.RunIds)
+            var unended = loaded.RunIds.Where(id => !_ended.ContainsKey(id)).ToList();
+            _log.Info("Recovering {0} experiments from the journal; {1} ended ones are listed from the index", unended.Count, loaded.RunIds.Count - unended.Count);
+            foreach (var runId in unended)
                 Experiment(runId);
+            _recovering.UnionWith(unended);
+            if (_recovering.Count > 0)
+                Timers.StartSingleTimer("list-wait", new ListWaitOver(), ListWait);
             Become(Scheduling);
             Stash.UnstashAll();
         });
@@ -124,9 +167,31 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     void Scheduling()
     {
         Receive<SubmitExperiment>(Submit);
-        Receive<ListRuns>(_ => Sender.Tell(new RunList(
-            _views.Values.Select(v => v.Summary).OrderByDescending(s => s.SubmittedAt).ThenByDescending(s => s.RunId, StringComparer.Ordinal).ToList(),
-            _slots.FreeCount, _slots.Count)));
+        Receive<ListRuns>(_ =>
+        {
+            if (_recovering.Count > 0)
+                _waitingLists.Add(Sender);
+            else
+                Sender.Tell(RunList());
+        });
+        Receive<ListWaitOver>(_ =>
+        {
+            _log.Warning("{0} experiments have not recovered within {1} s; listing the runs without them", _recovering.Count, ListWait.TotalSeconds);
+            _recovering.Clear();
+            AnswerWaitingLists();
+        });
+        Receive<GetLiveExperiments>(_ => Sender.Tell(new LiveExperiments(_experiments.Keys.Where(id => !_passivating.ContainsKey(id)).Order(StringComparer.Ordinal).ToList())));
+        Receive<Passivate>(passivate =>
+        {
+            // Held back while it stops: its supervisor stops with it (the final stop message), not restarting it.
+            if (_experiments.TryGetValue(passivate.RunId, out var experiment) && !_passivating.ContainsKey(passivate.RunId)
+                && _views.TryGetValue(passivate.RunId, out var view) && view.Summary.Status.IsFinal())
+            {
+                _passivating[passivate.RunId] = [];
+                experiment.Tell(StopExperiment.Instance);
+            }
+        });
+        Receive<RunIndex.Loaded>(_ => { }); // the index was restarted after a failure: this registry already knows
         Receive<GetRun>(get => ForwardToRun(get.RunId, id => new GetRun(id)));
         Receive<FollowRun>(follow => ForwardToRun(follow.RunId, id => new FollowRun(id)));
         Receive<UnfollowRun>(unfollow => ForwardToRun(unfollow.RunId, id => new UnfollowRun(id), quiet: true));
@@ -180,15 +245,19 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             }
             else if (_experiments.FirstOrDefault(e => e.Value.Equals(t.ActorRef)).Key is { } runId)
             {
-                // An experiment stops only when its journal write failed: recover it from the journal once the database is back.
+                // Passivated (a failed journal write restarts it under its supervisor, never ends here): requests that
+                // came while it stopped start it again.
                 _experiments.Remove(runId);
-                Timers.StartSingleTimer("restart-" + runId, new RestartExperiment(runId), TimeSpan.FromSeconds(5));
+                _views.Remove(runId);
+                if (_passivating.Remove(runId, out var waiting) && waiting.Count > 0)
+                {
+                    var again = Experiment(runId);
+                    foreach (var (message, sender) in waiting)
+                        again.Tell(message, sender);
+                }
             }
         });
-        Receive<RestartExperiment>(restart => Experiment(restart.RunId));
     }
-
-    sealed record RestartExperiment(string RunId);
 
     sealed record PlaceAgain;
 
@@ -261,7 +330,7 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             return;
         }
         var runId = RunDirectory.NewId(experiment.Name);
-        while (_experiments.ContainsKey(runId))
+        while (_experiments.ContainsKey(runId) || _ended.ContainsKey(runId))
             runId = RunDirectory.NewId(experiment.Name);
         var group = experiment.Workers == 1
             ? null
@@ -288,16 +357,56 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     {
         if (_experiments.TryGetValue(runId, out var existing))
             return existing;
-        var child = Context.ActorOf(ExperimentActor.Props(runId, _options.RegroupTimeout), "run-" + Uri.EscapeDataString(runId));
+        var experiment = ExperimentActor.Props(runId, _options.RegroupTimeout, _options.SnapshotEvery, _options.PassivateAfter);
+        var child = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(experiment, "experiment", RestartBackoffMin, RestartBackoffMax, 0.2, -1)
+            .WithFinalStopMessage(m => m is StopExperiment)), "run-" + Uri.EscapeDataString(runId));
         Context.Watch(child);
         _experiments[runId] = child;
         return child;
+    }
+
+    RunList RunList() => new(
+        _views.Values.Select(v => v.Summary).Concat(_ended.Where(e => !_views.ContainsKey(e.Key)).Select(e => e.Value))
+            .OrderByDescending(s => s.SubmittedAt).ThenByDescending(s => s.RunId, StringComparer.Ordinal).ToList(),
+        _slots.FreeCount, _slots.Count);
+
+    void AnswerWaitingLists()
+    {
+        if (_waitingLists.Count == 0)
+            return;
+        var list = RunList();
+        foreach (var client in _waitingLists)
+            client.Tell(list);
+        _waitingLists.Clear();
+    }
+
+    TimeSpan RestartBackoffMin => _options.RestartBackoffMin ?? SchedulerOptions.DefaultRestartBackoffMin;
+    TimeSpan RestartBackoffMax => _options.RestartBackoffMax ?? SchedulerOptions.DefaultRestartBackoffMax;
+
+    /// <summary>Hands a request to the run's experiment, starting it (recovery on demand) when it is not live, and
+    /// holding it while the experiment stops after passivation.</summary>
+    void Deliver(string runId, object message)
+    {
+        if (_passivating.TryGetValue(runId, out var waiting))
+            waiting.Add((message, Sender));
+        else
+            Experiment(runId).Forward(message);
     }
 
     void Changed(ExperimentChanged changed)
     {
         var runId = changed.Summary.RunId;
         _views[runId] = changed;
+        if (_recovering.Remove(runId) && _recovering.Count == 0)
+        {
+            Timers.Cancel("list-wait");
+            AnswerWaitingLists();
+        }
+        if (changed.Summary.Status.IsFinal() && (!_ended.TryGetValue(runId, out var known) || known != changed.Summary))
+        {
+            _ended[runId] = changed.Summary;
+            _index?.Tell(new RunIndex.Add(changed.Summary));
+        }
         // Only a change of the queue can let a run start; freed slots say so themselves (SlotIdle).
         var queueChanged = _queue.ContainsKey(runId) != (changed.Summary.Status == RunStatus.Queued);
         if (changed.Summary.Status == RunStatus.Queued)
@@ -374,28 +483,29 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             if (report is not (TrainingStoppedReport or TrainingFailedReport or TrainingFinishedReport))
                 Sender.Tell(new StopTraining(report.RunId, "the coordinator has placed this run elsewhere or ended it"));
             // A numbered report is sent until acknowledged: the experiment, which knows what it has handled, answers it.
-            if (report is ISequencedReport { Seq: > 0 } && _experiments.TryGetValue(report.RunId, out var owner))
-                owner.Forward(report);
+            if (report is ISequencedReport { Seq: > 0 } && (_experiments.ContainsKey(report.RunId) || _ended.ContainsKey(report.RunId)))
+                Deliver(report.RunId, report);
             return;
         }
         if (report is TrainingRefusedReport)
             Context.ActorSelection(Sender.Path.Root / "user" / SlotsActorName).Tell(ReportSlots.Instance); // resynchronise that node
-        if (_experiments.TryGetValue(report.RunId, out var experiment))
-            experiment.Forward(report);
+        if (_experiments.ContainsKey(report.RunId) || _ended.ContainsKey(report.RunId))
+            Deliver(report.RunId, report); // an ended run's worker still wants its report acknowledged
         else
             _log.Warning("Report {0} for unknown run {1} from {2}", report.GetType().Name, report.RunId, Sender);
     }
 
     void ForwardToRun(string requested, Func<string, object> message, bool quiet = false)
     {
-        if (_experiments.ContainsKey(requested))
-        {
-            _experiments[requested].Forward(message(requested));
-            return;
-        }
-        var matches = _experiments.Keys.Where(id => id.StartsWith(requested, StringComparison.Ordinal)).ToList();
+        var matches = _experiments.ContainsKey(requested) || _ended.ContainsKey(requested)
+            ? new List<string> { requested }
+            : _experiments.Keys.Concat(_ended.Keys).Where(id => id.StartsWith(requested, StringComparison.Ordinal)).Distinct().ToList();
         if (matches.Count == 1)
-            _experiments[matches[0]].Forward(message(matches[0]));
+        {
+            // Unfollowing a run that is not live asks nothing of it: no need to recover it.
+            if (!quiet || _experiments.ContainsKey(matches[0]))
+                Deliver(matches[0], message(matches[0]));
+        }
         else if (!quiet)
             Sender.Tell(new RunNotFound(requested, matches.Count == 0
                 ? $"no run '{requested}' on this cluster. List the runs with: trainmanager runs"

@@ -86,7 +86,10 @@ public sealed partial record TrainManagerSettings
             JournalConnectionString = connection,
             Scheduler = new SchedulerOptions(section.GetBoolean("scheduler.recover-on-start", true),
                 section.GetTimeSpan("scheduler.confirmation-grace", TimeSpan.FromSeconds(15)), ClusterConfiguration.QueryJournalId,
-                section.GetTimeSpan("scheduler.regroup-timeout", SchedulerOptions.DefaultRegroupTimeout)),
+                section.GetTimeSpan("scheduler.regroup-timeout", SchedulerOptions.DefaultRegroupTimeout),
+                SnapshotEvery(section), Positive(section, "scheduler.passivate-after", SchedulerOptions.DefaultPassivateAfter),
+                Positive(section, "scheduler.restart-backoff-min", SchedulerOptions.DefaultRestartBackoffMin),
+                Positive(section, "scheduler.restart-backoff-max", SchedulerOptions.DefaultRestartBackoffMax)),
             RingConnectTimeout = section.GetTimeSpan("worker.ring-connect-timeout", DefaultRingConnectTimeout),
             ProgressInterval = section.GetTimeSpan("worker.progress-interval", TimeSpan.FromMilliseconds(500)),
             HandBackTimeout = section.GetTimeSpan("worker.hand-back-timeout", TimeSpan.FromMinutes(2)),
@@ -94,6 +97,20 @@ public sealed partial record TrainManagerSettings
             RequestTimeout = section.GetTimeSpan("client.request-timeout", TimeSpan.FromSeconds(15)),
             CheckpointKey = Security.ClusterSecret.FromConfig(config)?.CheckpointKey(section.GetBoolean("security.accept-unsigned-checkpoints", false)),
         };
+    }
+
+    static int SnapshotEvery(Config section)
+    {
+        var every = section.GetInt("scheduler.snapshot-every", SchedulerOptions.DefaultSnapshotEvery);
+        return every >= 1 ? every : throw new ClusterConfigurationException(
+            $"trainmanager.scheduler.snapshot-every is {every}; it must be at least 1 (events between two snapshots of an experiment), e.g. {SchedulerOptions.DefaultSnapshotEvery}.");
+    }
+
+    static TimeSpan Positive(Config section, string key, TimeSpan fallback)
+    {
+        var value = section.GetTimeSpan(key, fallback);
+        return value > TimeSpan.Zero ? value : throw new ClusterConfigurationException(
+            $"trainmanager.{key} is {value}; it must be a positive duration, e.g. {fallback.TotalSeconds:0.###} s.");
     }
 
     [System.Text.RegularExpressions.GeneratedRegex("^(cpu|cuda(:[0-9]+)?)$")]

@@ -24,6 +24,11 @@ public static class ProtocolManifests
         ("tm.evt.requeued.v1", typeof(ExperimentRequeued)),
         ("tm.evt.worker-lost.v1", typeof(WorkerLost)),
 
+        // Snapshots and the coordinator's index of ended runs (journaled too).
+        ("tm.snap.experiment.v1", typeof(ExperimentSnapshot)),
+        ("tm.idx.ended.v1", typeof(RunIndexed)),
+        ("tm.snap.run-index.v1", typeof(RunIndexSnapshot)),
+
         // Clients (the CLI) and the coordinator.
         ("tm.exp.submit.v1", typeof(SubmitExperiment)),
         ("tm.exp.submit-accepted.v1", typeof(SubmitAccepted)),

@@ -78,6 +78,11 @@ public sealed class ClusterMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
             new TrainingStoppedReport("r1", "leaving", true, Outcome),
             new EpochReport("r1", 2, Checkpoint.Metrics, Attempt: 2, Seq: 7),
             new ReportsPersisted("r1", 2, 7),
+            new ExperimentSnapshot("r1", submitted, RunStatus.Running, Slot, [Slot, Slot with { Index = 2 }], 2, "/shared/runs/r1", 2,
+                Checkpoint.Metrics, [Checkpoint], Outcome, "node left", FailureKind.BadInput, "/e.txt", events, At,
+                new Dictionary<int, long> { [1] = 4, [2] = 7 }),
+            new RunIndexed(summary with { Status = RunStatus.Finished }),
+            new RunIndexSnapshot([summary, summary with { RunId = "r2", Slot = null, Detail = null }]),
         ]);
     }
 

@@ -17,7 +17,7 @@ public sealed class ClusterSimulationTests
         var random = new Random(7);
         var workers = Enumerable.Range(0, 500).Select(_ => random.Next(1, 17)).ToList();
 
-        var result = await QueueScenario.RunAsync(nodes: 50, slotsPerNode: 8, workers, TestComponents.Catalog, Timeout);
+        var result = await QueueScenario.RunAsync(nodes: 50, slotsPerNode: 8, workers, Timeout);
 
         Assert.Empty(result.Problems);
         Assert.True(result.Completed, "not every run finished in time");
@@ -30,7 +30,7 @@ public sealed class ClusterSimulationTests
         var random = new Random(11);
         var workers = Enumerable.Range(0, 50).Select(_ => random.Next(1, 9)).ToList();
 
-        var result = await NodeLossScenario.RunAsync(nodes: 50, slotsPerNode: 8, workers, TestComponents.Catalog, Timeout);
+        var result = await NodeLossScenario.RunAsync(nodes: 50, slotsPerNode: 8, workers, Timeout);
 
         Assert.Empty(result.Problems);
         Assert.True(result.Completed, "not every affected run was placed again in time");

@@ -11,10 +11,10 @@ internal static class NodeLossScenario
 {
     public sealed record Result(int Runs, int Nodes, int SlotsPerNode, int AffectedRuns, TimeSpan Replacing, bool Completed, IReadOnlyList<string> Problems);
 
-    public static async Task<Result> RunAsync(int nodes, int slotsPerNode, IReadOnlyList<int> workers, Components.ComponentCatalog components,
+    public static async Task<Result> RunAsync(int nodes, int slotsPerNode, IReadOnlyList<int> workers,
         TimeSpan timeout)
     {
-        await using var cluster = await SimulatedCluster.StartAsync(runFor: null, components);
+        await using var cluster = await SimulatedCluster.StartAsync(runFor: null);
         await cluster.AddNodesAsync(nodes, slotsPerNode);
         await SimulatedCluster.WaitUntilAsync(() => false, TimeSpan.FromMilliseconds(200)); // the nodes register
         var runIds = await cluster.SubmitAsync(workers);

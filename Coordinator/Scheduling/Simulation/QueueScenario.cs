@@ -22,10 +22,10 @@ internal static class QueueScenario
 
     /// <param name="runFor">How long each run trains; zero: it finishes as soon as it started, so the coordinator is
     /// never idle and the latencies include the wait behind everything else in its mailbox.</param>
-    public static async Task<Result> RunAsync(int nodes, int slotsPerNode, IReadOnlyList<int> workers, Components.ComponentCatalog components,
+    public static async Task<Result> RunAsync(int nodes, int slotsPerNode, IReadOnlyList<int> workers,
         TimeSpan timeout, TimeSpan runFor = default)
     {
-        await using var cluster = await SimulatedCluster.StartAsync(runFor, components);
+        await using var cluster = await SimulatedCluster.StartAsync(runFor);
         var submitting = Stopwatch.StartNew();
         var runIds = await cluster.SubmitAsync(workers);
         submitting.Stop();

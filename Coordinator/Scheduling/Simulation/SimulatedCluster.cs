@@ -58,7 +58,7 @@ internal sealed class SimulatedCluster : IAsyncDisposable
     public IReadOnlyList<string> Nodes => _nodes;
 
     /// <param name="runFor">How long a run trains before it finishes by itself; null: until told (<see cref="Finish"/>).</param>
-    public static async Task<SimulatedCluster> StartAsync(TimeSpan? runFor, Components.ComponentCatalog components)
+    public static async Task<SimulatedCluster> StartAsync(TimeSpan? runFor)
     {
         var system = ActorSystem.Create("trainmanager-sim", ConfigurationFactory.ParseString(Config));
         var cluster = Akka.Cluster.Cluster.Get(system);
@@ -67,7 +67,7 @@ internal sealed class SimulatedCluster : IAsyncDisposable
         cluster.Join(cluster.SelfAddress);
         await up.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var registry = system.ActorOf(ExperimentRegistry.Props(
-            new SchedulerOptions(RecoverOnStart: false, ConfirmationGrace: TimeSpan.FromSeconds(30)), components), "coordinator");
+            new SchedulerOptions(RecoverOnStart: false, ConfirmationGrace: TimeSpan.FromSeconds(30))), "coordinator");
         var log = new SimulationLog();
         var slots = system.ActorOf(SimulatedWorkerSlots.Props(registry, log, runFor), ExperimentRegistry.SlotsActorName);
         return new SimulatedCluster(system, registry, slots, log);

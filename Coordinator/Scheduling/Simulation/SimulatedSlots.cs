@@ -105,9 +105,9 @@ internal sealed class SimulatedSlot : ReceiveActor, IWithTimers
         {
             _runId = start.RunId;
             _attempt = start.Attempt;
-            _rank = start.Ring?.Rank ?? 0;
+            _rank = start.Collective?.Rank ?? 0;
             _seq = 0;
-            _log.Started(new SimulationLog.Start(start.RunId, start.Attempt, _rank, start.Ring?.WorldSize ?? 1, Self, _address.Node,
+            _log.Started(new SimulationLog.Start(start.RunId, start.Attempt, _rank, start.Collective?.WorldSize ?? 1, Self, _address.Node,
                 Stopwatch.GetTimestamp(), _freeSince));
             Report(new TrainingStartedReport(start.RunId, _address, "sim/" + start.RunId, null, []));
             if (_runFor is { } runFor)

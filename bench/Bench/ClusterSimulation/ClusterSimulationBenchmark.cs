@@ -55,8 +55,7 @@ public static class ClusterSimulationBenchmark
 
         if (!options.SkipEndToEnd)
         {
-            var components = BuiltInComponents.Catalog();
-            var endToEnd = QueueScenario.RunAsync(options.Nodes, options.Slots, queue, components, TimeSpan.FromMinutes(10),
+            var endToEnd = QueueScenario.RunAsync(options.Nodes, options.Slots, queue, TimeSpan.FromMinutes(10),
                 TimeSpan.FromMilliseconds(options.RunMilliseconds)).GetAwaiter().GetResult();
             rows.Add(("(a) end to end: submitting the queue", Seconds(endToEnd.Submitting), ""));
             rows.Add(("(a) end to end: slot free -> every rank told, median", Ms(endToEnd.PlacementLatency.MedianMs), ""));
@@ -69,7 +68,7 @@ public static class ClusterSimulationBenchmark
                 options.RunMilliseconds == 0 ? "< 10 s" : $"< 10 s + {Seconds(trainingFloor)} of training"));
             ok &= Report("(a) end to end", endToEnd.Problems) && endToEnd.Completed && endToEnd.PlacingAll < target;
 
-            var loss = NodeLossScenario.RunAsync(options.Nodes, options.Slots, runs, components, TimeSpan.FromMinutes(2)).GetAwaiter().GetResult();
+            var loss = NodeLossScenario.RunAsync(options.Nodes, options.Slots, runs, TimeSpan.FromMinutes(2)).GetAwaiter().GetResult();
             rows.Add(($"(b) node of {options.Slots} slots lost: {loss.AffectedRuns} of {loss.Runs} runs re-placed", Seconds(loss.Replacing) + (loss.Completed ? "" : " (TIMED OUT)"), "< 2 s"));
             ok &= Report("(b) node lost", loss.Problems) && loss.Completed && loss.Replacing < TimeSpan.FromSeconds(2);
         }
