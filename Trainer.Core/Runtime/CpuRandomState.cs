@@ -25,4 +25,9 @@ public static class CpuRandomState
 
     /// <summary>Seeds the default generator (as <c>torch.manual_seed</c>), releasing the handle TorchSharp returns.</summary>
     public static void Seed(long seed) => manual_seed(seed).Dispose();
+
+    /// <summary>Held while a routine seeds the default generator and draws from it what must follow from the seed
+    /// alone (a model's initial weights): ranks of one run built at once in one process would otherwise interleave
+    /// their draws, and what each starts from would depend on thread timing.</summary>
+    public static readonly Lock Gate = new();
 }

@@ -75,9 +75,13 @@ public sealed class Trainer : Extensible, IDisposable
         int rank = 0, int worldSize = 1, CheckpointKey? checkpointKey = null, IReadOnlyList<string>? dataRoots = null)
     {
         TorchRuntime.EnsureLoaded();
-        CpuRandomState.Seed(experiment.Seed);
         ArgumentNullException.ThrowIfNull(catalog);
-        var model = catalog.Models.Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
+        ModelInstance model;
+        lock (CpuRandomState.Gate)
+        {
+            CpuRandomState.Seed(experiment.Seed);
+            model = catalog.Models.Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
+        }
         var data = DataSources.Open(experiment, catalog, run, rank, worldSize, dataRoots);
         var setup = new TrainerSetup(experiment, model, data.Train, data.Test, catalog, run, rank, worldSize, checkpointKey, data.Validation);
         run?.WriteJson("instantiation.json", Instantiation.Describe(experiment, model.Spec, extensions));
