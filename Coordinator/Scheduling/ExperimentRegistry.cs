@@ -243,7 +243,7 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
                 foreach (var claims in _claims.Values)
                     claims.Remove(slot);
             }
-            else if (_experiments.FirstOrDefault(e => e.Value.Equals(t.ActorRef)).Key is { } runId)
+            else if (RunOf(t.ActorRef) is { } runId && _experiments.TryGetValue(runId, out var stopped) && stopped.Equals(t.ActorRef))
             {
                 // Passivated (a failed journal write restarts it under its supervisor, never ends here): requests that
                 // came while it stopped start it again.
@@ -359,11 +359,17 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             return existing;
         var experiment = ExperimentActor.Props(runId, _options.RegroupTimeout, _options.SnapshotEvery, _options.PassivateAfter);
         var child = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(experiment, "experiment", RestartBackoffMin, RestartBackoffMax, 0.2, -1)
-            .WithFinalStopMessage(m => m is StopExperiment)), "run-" + Uri.EscapeDataString(runId));
+            .WithFinalStopMessage(m => m is StopExperiment)), ChildPrefix + Uri.EscapeDataString(runId));
         Context.Watch(child);
         _experiments[runId] = child;
         return child;
     }
+
+    const string ChildPrefix = "run-";
+
+    /// <summary>The run an experiment child (named by <see cref="Experiment"/>) is for; null for any other actor.</summary>
+    static string? RunOf(IActorRef actor) =>
+        actor.Path.Name.StartsWith(ChildPrefix, StringComparison.Ordinal) ? Uri.UnescapeDataString(actor.Path.Name[ChildPrefix.Length..]) : null;
 
     RunList RunList() => new(
         _views.Values.Select(v => v.Summary).Concat(_ended.Where(e => !_views.ContainsKey(e.Key)).Select(e => e.Value))
