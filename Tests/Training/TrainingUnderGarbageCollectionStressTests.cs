@@ -56,8 +56,9 @@ public sealed class TrainingUnderGarbageCollectionStressTests
 
         using (var stress = GarbageCollectionStress.Start())
         {
+            var paced = new PacedByCollections(stress);
             string firstCheckpoint;
-            using (var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, run, BuiltIns(experiment, run)))
+            using (var trainer = Trainer.FromExperiment(experiment, TestComponents.Catalog, run, [.. BuiltIns(experiment, run), paced]))
             {
                 var result = trainer.Fit();
                 Assert.Equal(2, result.Epochs);
@@ -65,11 +66,33 @@ public sealed class TrainingUnderGarbageCollectionStressTests
                 firstCheckpoint = trainer.Checkpoints!.List().First();
             }
             var longer = experiment with { Epochs = 3 };
-            using (var resumed = Trainer.FromExperiment(longer, TestComponents.Catalog, run, BuiltIns(longer, run)))
+            using (var resumed = Trainer.FromExperiment(longer, TestComponents.Catalog, run, [.. BuiltIns(longer, run), paced]))
                 Assert.Equal(3, resumed.Fit(firstCheckpoint).Epochs);
 
             // The stress was real: the runtime collected many times while these 48 batches trained.
             Assert.True(stress.Collections > 200, $"only {stress.Collections} forced collections");
+        }
+    }
+
+    /// <summary>Holds each batch until the stress has forced a few more collections: on a machine so loaded that the
+    /// collecting thread rarely runs, the fit still trains under collections, rather than finishing between them.</summary>
+    sealed class PacedByCollections(GarbageCollectionStress stress) : TrainManager.Stages.Extension
+    {
+        const int PerBatch = 5;
+        static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+        long _target;
+
+        public void PreBatch() => _target = stress.Collections + PerBatch;
+
+        public void PostBatch()
+        {
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (stress.Collections < _target)
+            {
+                if (waited.Elapsed > Patience)
+                    throw new TimeoutException($"the stress forced {stress.Collections} collections and no more within {Patience.TotalSeconds} s: its collecting thread has stopped.");
+                Thread.Sleep(1);
+            }
         }
     }
 
