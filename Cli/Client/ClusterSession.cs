@@ -42,6 +42,8 @@ public sealed class ClusterSession : IDisposable
     /// <summary>The cluster's checkpoint key, from the secret this member proved: a checkpoint to resume from is checked
     /// with it before it is submitted.</summary>
     public TrainManager.Checkpoints.CheckpointKey? CheckpointKey { get; }
+    /// <summary>Names the bundles this client submits (from the same secret); null for a session over an embedded member.</summary>
+    public BundleKey? BundleKey { get; init; }
 
     /// <summary>Joins the cluster at <paramref name="seedNodes"/> (HOST:PORT each) within the join timeout.</summary>
     /// <exception cref="ClusterUnavailableException">No node answered, or the cluster has no coordinator.</exception>
@@ -87,7 +89,10 @@ public sealed class ClusterSession : IDisposable
                     "dotnet run --project Trainer.Node -- --roles coordinator,worker");
             var coordinator = system.ActorOf(Akka.Cluster.Tools.Singleton.ClusterSingletonProxy.Props($"/user/{ClusterBootstrap.RegistryManagerName}",
                 Akka.Cluster.Tools.Singleton.ClusterSingletonProxySettings.Create(system).WithRole(NodeRoles.Coordinator)), ClusterBootstrap.RegistryProxyName);
-            return new ClusterSession(system, coordinator, settings.RequestTimeout, target, ownsMember: true, settings.CheckpointKey);
+            return new ClusterSession(system, coordinator, settings.RequestTimeout, target, ownsMember: true, settings.CheckpointKey)
+            {
+                BundleKey = settings.BundleKey,
+            };
         }
         catch
         {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using TrainManager.Checkpoints;
 using TrainManager.Components;
 using TrainManager.Protocol;
+using TrainManager.Protocol.Bundles;
 using TrainManager.Node.Workers;
 using TrainManager.Experiments;
 using TrainManager.Extensions;
@@ -15,27 +16,47 @@ namespace TrainManager.Cli.Cluster;
 /// mistake is reported here, with its file and line, before anything reaches the cluster.</summary>
 public static class Submission
 {
-    /// <summary>Loads and checks the experiment (file, overrides, extension types, model arguments).</summary>
+    /// <summary>Loads and checks the experiment (file, overrides, extension types, model arguments), against the
+    /// built-ins and, when it names one (<c>code.project</c>), its own training project, built here.</summary>
     /// <exception cref="ExperimentException">The experiment is invalid; the message has file, line and key.</exception>
-    public static Experiment Load(string file, IEnumerable<string> overrides, ComponentCatalog catalog, out ModelSpec model)
+    /// <exception cref="ProjectBuildException">Its project does not build; the message has the compiler's errors.</exception>
+    public static LoadedExperiment Load(string file, IEnumerable<string> overrides, ComponentCatalog catalog, Spectre.Console.IAnsiConsole console,
+        out ModelSpec model)
     {
-        var experiment = ExperimentLoader.Load(file, overrides, catalog);
-        if (experiment.Code is { } code)
-            // The cluster's nodes build runs from the catalog they started with; a project of one's own reaches them only
-            // when it is installed beside them.
-            throw new ExperimentException(
-                $"this experiment names its own training project ({code.Project}), which the cluster's nodes do not have: a cluster runs only the " +
-                "components its nodes were started with. Train it locally with `trainmanager train`, or drop code { ... } to use the built-ins.",
-                experiment.SourceFile, keyPath: "code.project");
-        model = catalog.Models.Resolve(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
-        return experiment;
+        var loaded = ExperimentComponents.Load(file, overrides, catalog, console);
+        model = loaded.ResolveModel();
+        return loaded;
+    }
+
+    /// <summary>
+    /// The bundle of a built training project, and how the journal names it: the archive's hash, the project, the
+    /// framework version it was compiled against, the commit of its repository (with <c>+changes</c> when the tree was
+    /// not clean), and a MAC under the cluster's bundle key.
+    /// </summary>
+    public static (ProjectBundle Bundle, BundleRef Reference) Bundle(ProjectBuild build, BundleKey key)
+    {
+        var bundle = ProjectBundle.Pack(build);
+        string? commit = null;
+        try
+        {
+            var code = ProvenanceRecorder.Capture(Path.GetDirectoryName(Path.GetFullPath(build.ProjectFile))!);
+            commit = code.Commit is { } c ? c + (code.IsDirty ? "+changes" : "") : null;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Not in a repository git can read: the bundle is named by its hash alone.
+        }
+        var manifest = bundle.Manifest;
+        return (bundle, new BundleRef(bundle.Hash, bundle.Bytes.LongLength, manifest.Project, manifest.Assembly, manifest.FrameworkVersion, commit,
+            key.Sign(bundle.Hash)));
     }
 
     /// <summary>The submission of <paramref name="experiment"/>; the worker that takes it writes the run under its own runs directory.</summary>
     /// <param name="checkpointKey">The cluster's checkpoint key: the checkpoint to resume from must verify under it
     /// here, before it is submitted (the worker checks it again).</param>
     /// <exception cref="CheckpointAuthenticationException">The resume checkpoint does not verify under the key.</exception>
-    public static SubmitExperiment Create(Experiment experiment, ModelSpec model, string? resumeCheckpoint, CheckpointKey? checkpointKey) => new(
+    public static SubmitExperiment Create(Experiment experiment, ModelSpec model, string? resumeCheckpoint, CheckpointKey? checkpointKey,
+        BundleRef? bundle = null) => new(
         experiment.Name,
         ExperimentHoconWriter.TextOf(experiment),
         JsonSerializer.Serialize(Instantiation.Describe(experiment, model, []), RunDirectory.Json),
@@ -44,7 +65,8 @@ public static class Submission
         null,
         $"{Environment.UserName}@{Environment.MachineName}",
         resumeCheckpoint is null ? null : Checkpoint(resumeCheckpoint, checkpointKey),
-        experiment.SourceFile is { } file ? Path.GetFullPath(file) : null);
+        experiment.SourceFile is { } file ? Path.GetFullPath(file) : null,
+        bundle);
 
     /// <summary>A checkpoint to start from, with the checksum it has now: a resume on any node verifies it against that.</summary>
     static CheckpointRecord Checkpoint(string path, CheckpointKey? key)

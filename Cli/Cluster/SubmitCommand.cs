@@ -3,6 +3,7 @@ using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using TrainManager.Protocol;
+using TrainManager.Protocol.Bundles;
 using TrainManager.Extensions;
 
 namespace TrainManager.Cli.Cluster;
@@ -33,12 +34,16 @@ public sealed class SubmitCommand(IAnsiConsole console, TrainManager.Components.
     protected override int RunOnCluster(Settings settings, CancellationToken cancellationToken)
     {
         // Checked here first, so a typo is reported with its file and line before anything reaches the cluster.
-        var experiment = Submission.Load(settings.Experiment, settings.Overrides, components, out var model);
+        var loaded = Submission.Load(settings.Experiment, settings.Overrides, components, Console, out var model);
+        var experiment = loaded.Experiment;
         var resume = settings.Resume is null ? null : CheckpointLocator.ForResume(settings.Resume);
 
         using var session = Connect(settings, cancellationToken);
+        BundleRef? bundle = null;
+        if (loaded.Project is { } project)
+            bundle = Upload(session, project, cancellationToken);
         // After joining: the resume checkpoint is authenticated with the key of the secret this member proved.
-        var submission = Submission.Create(experiment, model, resume, session.CheckpointKey);
+        var submission = Submission.Create(experiment, model, resume, session.CheckpointKey, bundle);
         var accepted = Ask<SubmitAccepted>(session, submission, cancellationToken);
         Console.MarkupLineInterpolated($"Submitted run [bold]{accepted.RunId}[/] to {session.Target}.");
         if (accepted.MatchingSlots == 0)
@@ -60,6 +65,30 @@ public sealed class SubmitCommand(IAnsiConsole console, TrainManager.Components.
             return ExitCodes.Success;
         }
         return Follow(session, accepted.RunId, Console, cancellationToken);
+    }
+
+    /// <summary>Packs the training project's build and hands it to the coordinator, unless it holds it already.</summary>
+    BundleRef Upload(TrainManager.Cli.Client.ClusterSession session, TrainManager.Components.ProjectBuild project, CancellationToken cancellationToken)
+    {
+        var key = session.BundleKey ?? throw new CommandInputException("this client has no cluster secret to sign the training project's bundle with; pass --secret-file FILE.");
+        var (bundle, reference) = Submission.Bundle(project, key);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        long sent;
+        try
+        {
+            sent = TrainManager.Cli.Client.BundleUpload.RunAsync(session.System, session.Coordinator, bundle, reference, session.RequestTimeout, cancellationToken)
+                .GetAwaiter().GetResult();
+        }
+        catch (TrainManager.Cli.Client.BundleRefusedException refused)
+        {
+            throw new CommandInputException($"the cluster refused the training project: {refused.Message}");
+        }
+        var size = reference.Size / 1048576.0;
+        if (sent == 0)
+            Console.MarkupLineInterpolated($"[grey]{reference} ({size:0.0} MiB): the cluster already holds it[/]");
+        else
+            Console.MarkupLineInterpolated($"[grey]{reference} ({size:0.0} MiB): uploaded in {started.Elapsed.TotalSeconds:0.0} s[/]");
+        return reference;
     }
 
     /// <summary>Shows a run's progress until it ends; returns the exit code its end deserves.</summary>

@@ -168,7 +168,7 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
                     Context.Watch(member.Slot!);
                     member.Slot!.Tell(new StartTraining(RunId, _state.Submitted!.ExperimentHocon,
                         _state.ResumeCandidates, e.Attempt, _state.Submitted.SourceFile,
-                        secret is null ? null : new CollectiveAssignment(member.Rank, endpoints, secret)));
+                        secret is null ? null : new CollectiveAssignment(member.Rank, endpoints, secret), _state.Submitted.Bundle));
                 }
                 _log.Info("Run {0}: attempt {1} on {2}", RunId, e.Attempt,
                     ranks.Count == 1 ? e.Slot.ToString() : $"{ranks.Count} workers ({string.Join(", ", ranks.Select((a, r) => $"rank {r}: {a}"))})");
@@ -548,7 +548,7 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
 
     void TellParent(bool recovered) =>
         Context.Parent.Tell(new ExperimentChanged(_state.Summary(), _state.Submitted?.Device ?? "cpu", _queuedSince, recovered,
-            _state.Submitted?.WorkerGroup ?? WorkerGroupSpec.Single));
+            _state.Submitted?.WorkerGroup ?? WorkerGroupSpec.Single, _state.Submitted?.Bundle?.Hash));
 
     void BecomeFor(RunStatus status)
     {

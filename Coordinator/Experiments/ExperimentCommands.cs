@@ -30,7 +30,8 @@ public static class ExperimentCommands
     public sealed record SlotLost(string Reason);
 
     /// <summary>To the registry, after recovery and after every change: what the queue and <c>runs</c> need to know.</summary>
-    public sealed record ExperimentChanged(RunSummary Summary, string Device, DateTimeOffset QueuedSince, bool Recovered, WorkerGroupSpec Group);
+    public sealed record ExperimentChanged(RunSummary Summary, string Device, DateTimeOffset QueuedSince, bool Recovered, WorkerGroupSpec Group,
+        string? Bundle = null);
 
     /// <summary>To the registry: the experiment has ended and had no request for the passivation timeout; it may stop.
     /// The registry answers <see cref="StopExperiment"/> and holds the run's requests until it has stopped.</summary>

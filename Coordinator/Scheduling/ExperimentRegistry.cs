@@ -6,6 +6,7 @@ using Akka.Persistence.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using TrainManager.Protocol.Configuration;
+using TrainManager.Coordinator.Bundles;
 using TrainManager.Coordinator.Experiments;
 using TrainManager.Coordinator.Scheduling.Decisions;
 using TrainManager.Protocol;
@@ -68,22 +69,37 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     readonly SlotTable _slots = new();
     readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     readonly string _keyId;
+    readonly BundleStoreSetup? _bundleSetup;
+    /// <summary>The bundle store (a child), when this coordinator keeps bundles.</summary>
+    IActorRef? _bundles;
+    /// <summary>The bundle each run that has not ended uses: what the retention rule must keep.</summary>
+    readonly Dictionary<string, string> _bundleInUse = new(StringComparer.Ordinal);
+    bool _bundleInUseChanged = true;
 
-    public ExperimentRegistry(SchedulerOptions options)
+    public ExperimentRegistry(SchedulerOptions options, BundleStoreSetup? bundles = null)
     {
         _options = options;
+        _bundleSetup = bundles;
         _keyId = TrainManager.Protocol.Security.ClusterSecret.FromConfig(Context.System.Settings.Config)?.KeyId ?? "(none)";
         if (options.RecoverOnStart)
             LoadingJournal();
         else
+        {
             Scheduling();
+            Self.Tell(PublishInUse.Instance);
+        }
     }
 
-    public static Props Props(SchedulerOptions options) =>
-        Akka.Actor.Props.Create(() => new ExperimentRegistry(options));
+    public static Props Props(SchedulerOptions options, BundleStoreSetup? bundles = null) =>
+        Akka.Actor.Props.Create(() => new ExperimentRegistry(options, bundles));
 
     public IStash Stash { get; set; } = null!;
     public ITimerScheduler Timers { get; set; } = null!;
+
+    sealed record PublishInUse
+    {
+        public static PublishInUse Instance { get; } = new();
+    }
 
     sealed record JournalLoaded(IReadOnlyList<string> RunIds);
     sealed record ListWaitOver;
@@ -107,6 +123,8 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             // The index first: the journal's experiments it lists as ended are not started.
             _index = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(RunIndex.Props(_options.SnapshotEvery), "index",
                 RestartBackoffMin, RestartBackoffMax, 0.2, -1)), "run-index");
+        if (_bundleSetup is { } bundles)
+            _bundles = Context.ActorOf(BundleStoreActor.Props(bundles.Store, bundles.Options, bundles.Key, bundles.FrameworkVersion), "bundles");
         _log.Info("Coordinator started on {0}", _cluster.SelfAddress);
     }
 
@@ -152,6 +170,7 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             if (_recovering.Count > 0)
                 Timers.StartSingleTimer("list-wait", new ListWaitOver(), ListWait);
             Become(Scheduling);
+            PublishBundlesInUse();
             Stash.UnstashAll();
         });
         Receive<JournalUnavailable>(failed =>
@@ -167,6 +186,21 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     void Scheduling()
     {
         Receive<SubmitExperiment>(Submit);
+        Receive<PublishInUse>(_ => PublishBundlesInUse());
+        Receive<OfferBundle>(offer =>
+        {
+            if (_bundles is null)
+                Sender.Tell(new BundleRefused(offer.Bundle.Hash, "this coordinator keeps no bundles of training projects; it was started without a bundle store."));
+            else
+                _bundles.Forward(offer);
+        });
+        Receive<FetchBundle>(fetch =>
+        {
+            if (_bundles is null)
+                Sender.Tell(new BundleUnavailable(fetch.Hash, "this coordinator keeps no bundles of training projects."));
+            else
+                _bundles.Forward(fetch);
+        });
         Receive<ListRuns>(_ =>
         {
             if (_recovering.Count > 0)
@@ -329,6 +363,11 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             Sender.Tell(new SubmitRejected(e.Message));
             return;
         }
+        if (submit.Bundle is { } bundle && RefuseBundle(bundle) is { } refusal)
+        {
+            Sender.Tell(new SubmitRejected(refusal));
+            return;
+        }
         var runId = RunDirectory.NewId(experiment.Name);
         while (_experiments.ContainsKey(runId) || _ended.ContainsKey(runId))
             runId = RunDirectory.NewId(experiment.Name);
@@ -337,9 +376,39 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             : new WorkerGroupSpec(experiment.Workers, experiment.MinWorkers, experiment.ReplacementWait);
         var submitted = new ExperimentSubmitted(runId, DateTimeOffset.UtcNow, experiment.Name, experiment.Epochs, submit.ExperimentHocon,
             submit.InstantiationJson, submit.Provenance, submit.Device, null, submit.SubmittedFrom, submit.ResumeFrom, submit.SourceFile,
-            group, ProvenBy(Sender));
+            group, ProvenBy(Sender), submit.Bundle);
         var waitingBefore = _queue.Values.Count(q => DeviceKinds.CanRun(q.Device, submit.Device));
         Experiment(runId).Tell(new Create(submitted, Sender, waitingBefore, _slots.Matching(submit.Device)));
+    }
+
+    /// <summary>Why a submission's bundle cannot be used, or null: it must be held here (offered first, as the CLI does)
+    /// and named with the cluster's bundle key.</summary>
+    string? RefuseBundle(BundleRef bundle)
+    {
+        if (_bundleSetup is null)
+            return $"the experiment uses {bundle}, but this coordinator keeps no bundles of training projects.";
+        if (_bundleSetup.Key is { } key && !key.Verifies(bundle))
+            return $"{bundle} is not signed with this cluster's secret; submit with the secret file the cluster's nodes use (--secret-file, TRAINMANAGER_SECRET_FILE).";
+        try
+        {
+            if (_bundleSetup.Store.Find(bundle.Hash) is null)
+                return $"the coordinator does not hold {bundle}: offer it before submitting (`trainmanager submit` does), and submit again.";
+        }
+        catch (Exception e)
+        {
+            return $"the coordinator cannot read its bundles ({e.Message}); check the bundle store (trainmanager.bundles) and submit again.";
+        }
+        return null;
+    }
+
+    /// <summary>Tells the bundle store which bundles runs still use, once every experiment has recovered (before that the
+    /// set is not known, and the store removes nothing).</summary>
+    void PublishBundlesInUse()
+    {
+        if (_bundles is null || !_bundleInUseChanged || _recovering.Count > 0)
+            return;
+        _bundleInUseChanged = false;
+        _bundles.Tell(new BundleStoreActor.InUse(_bundleInUse.Values.ToHashSet(StringComparer.Ordinal)));
     }
 
     /// <summary>The credential a request's connection proved: nothing reaches this actor from a connection that did not
@@ -403,6 +472,12 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
     {
         var runId = changed.Summary.RunId;
         _views[runId] = changed;
+        if (changed.Bundle is { } usedBundle && !changed.Summary.Status.IsFinal())
+            _bundleInUseChanged |= !_bundleInUse.TryGetValue(runId, out var had) || had != usedBundle;
+        else
+            _bundleInUseChanged |= _bundleInUse.Remove(runId);
+        if (changed.Bundle is { } inUse && !changed.Summary.Status.IsFinal())
+            _bundleInUse[runId] = inUse;
         if (_recovering.Remove(runId) && _recovering.Count == 0)
         {
             Timers.Cancel("list-wait");
@@ -430,6 +505,7 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
         if (_claims.Remove(runId, out var claimants))
             foreach (var claimant in claimants)
                 Carry(ClaimReconciliation.JudgeDeferred(recovered), claimant, runId);
+        PublishBundlesInUse();
         if (queueChanged)
             Place();
     }

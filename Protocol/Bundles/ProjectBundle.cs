@@ -46,16 +46,30 @@ public sealed class ProjectBundle
 
     public BundleManifest Manifest { get; }
 
-    /// <summary>The framework version this process runs (its informational version without the source revision).</summary>
-    public static string RunningFrameworkVersion()
+    /// <summary>The framework version this process runs: TrainManager.Core's assembly version (major.minor.patch), the
+    /// same number a project compiled against that version records in its reference (<see cref="ReferencedFrameworkVersion"/>).</summary>
+    public static string RunningFrameworkVersion() => Format(typeof(ComponentCatalog).Assembly.GetName().Version);
+
+    /// <summary>The framework version <paramref name="assemblyPath"/> was compiled against: its reference to
+    /// TrainManager.Core; null when it has none.</summary>
+    public static string? ReferencedFrameworkVersion(string assemblyPath)
     {
-        var version = typeof(ComponentCatalog).Assembly
-            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
-            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
-            ?? typeof(ComponentCatalog).Assembly.GetName().Version?.ToString() ?? "0";
-        var plus = version.IndexOf('+');
-        return plus < 0 ? version : version[..plus];
+        using var stream = File.OpenRead(assemblyPath);
+        using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
+        if (!pe.HasMetadata)
+            return null;
+        var metadata = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+        var core = typeof(ComponentCatalog).Assembly.GetName().Name;
+        foreach (var handle in metadata.AssemblyReferences)
+        {
+            var reference = metadata.GetAssemblyReference(handle);
+            if (metadata.GetString(reference.Name) == core)
+                return Format(reference.Version);
+        }
+        return null;
     }
+
+    static string Format(Version? version) => version is null ? "0.0.0" : $"{version.Major}.{version.Minor}.{Math.Max(0, version.Build)}";
 
     /// <summary>Whether the framework (this process) provides <paramref name="fileName"/>: an assembly the runtime or
     /// the application ships. Such files stay out of a bundle: every node loads its own copy, shared with the project.</summary>
@@ -85,7 +99,7 @@ public sealed class ProjectBundle
             throw new ProjectBuildException($"the build in {root} has no {build.AssemblyFile}; build the training project again.");
         var contents = files.Select(f => (f.Relative, Bytes: File.ReadAllBytes(f.Full))).ToList();
         var manifest = new BundleManifest(FormatVersion, Path.GetFileName(build.ProjectFile), build.AssemblyFile,
-            frameworkVersion ?? RunningFrameworkVersion(),
+            frameworkVersion ?? ReferencedFrameworkVersion(Path.Combine(root, build.AssemblyFile)) ?? RunningFrameworkVersion(),
             contents.Select(c => new BundleFile(c.Relative, c.Bytes.LongLength, Sha256(c.Bytes))).ToList());
 
         using var archive = new MemoryStream();

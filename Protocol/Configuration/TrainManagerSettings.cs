@@ -38,6 +38,10 @@ public sealed partial record TrainManagerSettings
     /// derived from the cluster secret, so every member of a cluster accepts the others'. Null only for a configuration
     /// that did not come through <see cref="ClusterConfiguration.Build"/> (it has no resolved secret).</summary>
     public required TrainManager.Checkpoints.CheckpointKey? CheckpointKey { get; init; }
+    /// <summary>Names the bundles of users' training projects (<see cref="Protocol.BundleKey"/>), derived from the cluster
+    /// secret like the checkpoint key; null without a resolved secret.</summary>
+    public TrainManager.Protocol.BundleKey? BundleKey { get; init; }
+    public required BundleStoreOptions Bundles { get; init; }
 
     /// <summary>How long a worker waits for its data-parallel peers to connect, unless configured.</summary>
     public static readonly TimeSpan DefaultRingConnectTimeout = TimeSpan.FromMinutes(2);
@@ -96,6 +100,8 @@ public sealed partial record TrainManagerSettings
             JoinTimeout = section.GetTimeSpan("client.join-timeout", TimeSpan.FromSeconds(10)),
             RequestTimeout = section.GetTimeSpan("client.request-timeout", TimeSpan.FromSeconds(15)),
             CheckpointKey = Security.ClusterSecret.FromConfig(config)?.CheckpointKey(section.GetBoolean("security.accept-unsigned-checkpoints", false)),
+            BundleKey = Security.ClusterSecret.FromConfig(config) is { } secret ? new TrainManager.Protocol.BundleKey(secret.Derive("bundle")) : null,
+            Bundles = BundleStoreOptions.From(section),
         };
     }
 

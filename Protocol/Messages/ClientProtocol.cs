@@ -22,6 +22,8 @@ public static class RunStatusExtensions
 /// the worker node's decision (kept in the protocol so an older client is told so rather than silently ignored).</param>
 /// <param name="SubmittedFrom">What the client says of itself (user@host); the coordinator records it as claimed, beside
 /// the identity the connection proved.</param>
+/// <param name="Bundle">The bundle of the experiment's own training project (<c>code.project</c>), already offered and held
+/// by the coordinator (<see cref="OfferBundle"/>); null when it uses only the framework's components.</param>
 public sealed record SubmitExperiment(
     string Name,
     string ExperimentHocon,
@@ -31,7 +33,8 @@ public sealed record SubmitExperiment(
     string? RunsRoot,
     string SubmittedFrom,
     CheckpointRecord? ResumeFrom = null,
-    string? SourceFile = null) : IClusterMessage;
+    string? SourceFile = null,
+    BundleRef? Bundle = null) : IClusterMessage;
 
 /// <param name="QueuePosition">How many experiments wait before it (0: it is placed next).</param>
 /// <param name="MatchingSlots">How many slots in the cluster can run its device now, busy or not; 0 means it waits

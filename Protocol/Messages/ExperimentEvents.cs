@@ -32,6 +32,8 @@ public interface ISequencedEvent : IExperimentEvent
 /// <param name="Group">How many workers it trains on (null in events written before data-parallel runs: one).</param>
 /// <param name="ProvenBy">What the submitting connection proved: the cluster secret it knew (by key id) and the member
 /// address it came from; null in events written before connections were authenticated.</param>
+/// <param name="Bundle">The bundle of the user's training project the run trains with (every attempt, every rank); the
+/// coordinator keeps it while the run may still need it. Null: the framework's components only.</param>
 public sealed record ExperimentSubmitted(
     string RunId,
     DateTimeOffset At,
@@ -46,7 +48,8 @@ public sealed record ExperimentSubmitted(
     CheckpointRecord? ResumeFrom,
     string? SourceFile = null,
     WorkerGroupSpec? Group = null,
-    string? ProvenBy = null) : IExperimentEvent
+    string? ProvenBy = null,
+    BundleRef? Bundle = null) : IExperimentEvent
 {
     public WorkerGroupSpec WorkerGroup => Group ?? WorkerGroupSpec.Single;
 }

@@ -18,6 +18,8 @@ public sealed record ReportSlots : IClusterMessage
 /// <summary>Train a run on this slot. <paramref name="ResumeCandidates"/> are the run's checkpoints from the journal,
 /// newest first: the worker resumes from the newest one whose checksum still matches.</summary>
 /// The run directory is always under the worker node's own runs directory: nothing a client sends can move it.
+/// <param name="Bundle">The user's training project the run is built from: the node fetches it from the coordinator
+/// (<see cref="FetchBundle"/>) unless it has it cached, and loads it for this run alone.</param>
 /// <param name="Collective">This slot's place in the gradient exchange of a data-parallel run; null when the run has one worker.</param>
 public sealed record StartTraining(
     string RunId,
@@ -25,7 +27,8 @@ public sealed record StartTraining(
     IReadOnlyList<CheckpointRecord> ResumeCandidates,
     int Attempt,
     string? SourceFile = null,
-    CollectiveAssignment? Collective = null) : IClusterMessage;
+    CollectiveAssignment? Collective = null,
+    BundleRef? Bundle = null) : IClusterMessage;
 
 /// <summary>
 /// One rank of a data-parallel run, as the coordinator hands it out without knowing how gradients move: the rank,

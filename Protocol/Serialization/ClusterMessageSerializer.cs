@@ -55,7 +55,34 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
                 $"{o.GetType().FullName} has no manifest in ProtocolManifests, so it may not cross the network or enter the journal. " +
                 "Add it to the table with a new versioned manifest (e.g. tm.exp.something.v1).");
 
-    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _options);
+    public override byte[] ToBinary(object obj) => obj is BundleChunk chunk
+        ? ChunkToBinary(chunk)
+        : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _options);
+
+    const string ChunkManifest = "tm.bundle.chunk.v1";
+
+    /// <summary>A bundle chunk is bytes: written as its hash (ASCII, length-prefixed), offset and data, not as base64 in
+    /// JSON, so a transfer costs the bundle's size on the wire and no encoding.</summary>
+    static byte[] ChunkToBinary(BundleChunk chunk)
+    {
+        var hash = System.Text.Encoding.ASCII.GetBytes(chunk.Hash);
+        var bytes = new byte[1 + hash.Length + 8 + chunk.Data.Length];
+        bytes[0] = checked((byte)hash.Length);
+        hash.CopyTo(bytes, 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(1 + hash.Length), chunk.Offset);
+        chunk.Data.CopyTo(bytes, 1 + hash.Length + 8);
+        return bytes;
+    }
+
+    static BundleChunk ChunkFromBinary(byte[] bytes)
+    {
+        if (bytes.Length < 9 || bytes.Length < 1 + bytes[0] + 8)
+            throw new SerializationException($"Message '{ChunkManifest}' is {bytes.Length} bytes, too short for a bundle chunk.");
+        var hashLength = bytes[0];
+        var hash = System.Text.Encoding.ASCII.GetString(bytes, 1, hashLength);
+        var offset = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(1 + hashLength));
+        return new BundleChunk(hash, offset, bytes[(1 + hashLength + 8)..]);
+    }
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
@@ -63,6 +90,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
             throw new SerializationException(
                 $"Unknown message manifest '{manifest}': it is not one this TrainManager knows ({ProtocolManifests.All.Count} known, e.g. tm.exp.submit.v1). " +
                 "The sender runs a different TrainManager version, or is not TrainManager; run the same version on every node and client.");
+        if (manifest == ChunkManifest)
+            return ChunkFromBinary(bytes);
         try
         {
             return JsonSerializer.Deserialize(bytes, type, _options)

@@ -65,6 +65,16 @@ public static class ProtocolManifests
         ("tm.work.stopped.v1", typeof(TrainingStoppedReport)),
         ("tm.work.ring-lost.v1", typeof(RingLostReport)),
         ("tm.work.persisted.v1", typeof(ReportsPersisted)),
+
+        // Bundles of users' training projects: offered by clients, pulled in chunks by the coordinator and the nodes.
+        ("tm.bundle.offer.v1", typeof(OfferBundle)),
+        ("tm.bundle.held.v1", typeof(BundleHeld)),
+        ("tm.bundle.refused.v1", typeof(BundleRefused)),
+        ("tm.bundle.read.v1", typeof(ReadBundleChunk)),
+        ("tm.bundle.chunk.v1", typeof(BundleChunk)),
+        ("tm.bundle.unavailable.v1", typeof(BundleUnavailable)),
+        ("tm.bundle.fetch.v1", typeof(FetchBundle)),
+        ("tm.bundle.source.v1", typeof(BundleSource)),
     ];
 
     static readonly FrozenDictionary<string, Type> TypesByManifest = Table.ToFrozenDictionary(e => e.Manifest, e => e.Type, StringComparer.Ordinal);

@@ -50,7 +50,7 @@ internal sealed class ClusterNodes : IDisposable
     /// <summary>The secret these members share (a test's cluster is its own).</summary>
     public ClusterSecret Secret { get; } = ClusterSecret.Random();
 
-    public Config Config(string[] roles, string[]? devices = null, string? extraHocon = null) =>
+    public Config Config(string[] roles, string[]? devices = null, string? extraHocon = null, string? stateDirectory = null) =>
         ClusterConfiguration.Build(null, new ClusterOverrides
         {
             Host = "127.0.0.1",
@@ -58,7 +58,7 @@ internal sealed class ClusterNodes : IDisposable
             SeedNodes = [],
             Roles = roles,
             Devices = devices ?? ["cpu"],
-            StateDirectory = StateDirectory,
+            StateDirectory = stateDirectory ?? StateDirectory,
             RunsDirectory = RunsDirectory,
             Store = "sqlite",
             Secret = Secret,
@@ -67,9 +67,11 @@ internal sealed class ClusterNodes : IDisposable
         });
 
     /// <summary>Starts a member; with <paramref name="join"/> it joins that member's cluster, else it forms its own.</summary>
-    public (ActorSystem System, ClusterRoles Roles) Start(string[] roles, string[]? devices = null, ActorSystem? join = null, string? extraHocon = null)
+    /// <param name="stateDirectory">The member's own state directory (a node with a bundle cache of its own); default: the test's shared one.</param>
+    public (ActorSystem System, ClusterRoles Roles) Start(string[] roles, string[]? devices = null, ActorSystem? join = null, string? extraHocon = null,
+        string? stateDirectory = null)
     {
-        var (system, started) = ClusterBootstrap.Start(Config(roles, devices, extraHocon), Components(), joinSelfWhenNoSeeds: join is null);
+        var (system, started) = ClusterBootstrap.Start(Config(roles, devices, extraHocon, stateDirectory), Components(), joinSelfWhenNoSeeds: join is null);
         if (join is not null)
             Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(join).SelfAddress);
         _systems.Add(system);

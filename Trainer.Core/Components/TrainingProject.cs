@@ -43,10 +43,12 @@ public static class TrainingProject
     public static ProjectBuild Build(string project)
     {
         var projectFile = FindProjectFile(project);
-        var targetPath = Run(projectFile, ["msbuild", projectFile, "-getProperty:TargetPath", "-p:Configuration=Release", "-nologo"]).Trim();
+        // ContinuousIntegrationBuild: source paths are recorded as /_/..., so the same sources give the same bytes in
+        // any folder on any machine, and a submitted bundle can be rebuilt to the same hash (reproduce).
+        var targetPath = Run(projectFile, ["msbuild", projectFile, "-getProperty:TargetPath", "-p:Configuration=Release", "-p:ContinuousIntegrationBuild=true", "-nologo"]).Trim();
         if (targetPath.Length == 0 || targetPath.Contains('\n'))
             throw new ProjectBuildException($"{projectFile}: the SDK did not say where the project's assembly goes (TargetPath): {targetPath}");
-        Run(projectFile, ["build", projectFile, "-c", "Release", "-nologo", "-v", "q", "-clp:NoSummary", "--disable-build-servers"]);
+        Run(projectFile, ["build", projectFile, "-c", "Release", "-p:ContinuousIntegrationBuild=true", "-nologo", "-v", "q", "-clp:NoSummary", "--disable-build-servers"]);
         if (!File.Exists(targetPath))
             throw new ProjectBuildException($"{projectFile} built, but its assembly {targetPath} is not there; is it a class library?");
         return new ProjectBuild(projectFile, Path.GetDirectoryName(targetPath)!, Path.GetFileName(targetPath));
@@ -109,6 +111,32 @@ public sealed record ProjectBuild(string ProjectFile, string OutputDirectory, st
         }
     }
 
+    /// <summary>
+    /// Loads the project for one run in a collectible load context of its own (a node's run of a submitted bundle): two
+    /// runs of different versions of one project load side by side, each sees its own types, and disposing the result
+    /// unloads the context, so a long-lived node does not keep every version it ever ran.
+    /// </summary>
+    /// <exception cref="ProjectBuildException">The assembly cannot be loaded.</exception>
+    public LoadedProject LoadForRun()
+    {
+        var path = Path.Combine(OutputDirectory, AssemblyFile);
+        PluginLoader? loader = null;
+        try
+        {
+            loader = PluginLoader.CreateFromAssemblyFile(path, Shared, config =>
+            {
+                config.PreferSharedTypes = true;
+                config.IsUnloadable = true;
+            });
+            return new LoadedProject(loader, [loader.LoadDefaultAssembly()]);
+        }
+        catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException)
+        {
+            loader?.Dispose();
+            throw new ProjectBuildException($"the training project's assembly {path} cannot be loaded: {e.Message}");
+        }
+    }
+
     /// <summary>SHA-256 over the build's files (names and bytes), to tell builds apart.</summary>
     public string Fingerprint()
     {
@@ -149,6 +177,32 @@ public sealed record ProjectBuild(string ProjectFile, string OutputDirectory, st
     }
 
     sealed record BuildDescription(string Project, string Assembly, string Sha256);
+}
+
+/// <summary>A training project loaded for one run (<see cref="ProjectBuild.LoadForRun"/>): disposing it unloads its load
+/// context once nothing refers to its types any more (the run's model, data, extensions and trainer disposed and dropped).</summary>
+public sealed class LoadedProject : IDisposable
+{
+    PluginLoader? _loader;
+
+    internal LoadedProject(PluginLoader loader, IReadOnlyList<Assembly> assemblies)
+    {
+        _loader = loader;
+        Assemblies = assemblies;
+        Context = new WeakReference(loader.LoadContext);
+    }
+
+    public IReadOnlyList<Assembly> Assemblies { get; private set; }
+
+    /// <summary>The load context, weakly: alive until the run's objects are gone and it is collected after <see cref="Dispose"/>.</summary>
+    public WeakReference Context { get; }
+
+    public void Dispose()
+    {
+        Assemblies = [];
+        _loader?.Dispose();
+        _loader = null;
+    }
 }
 
 /// <summary>The training project could not be found, built or loaded: the message says why (the compiler's own errors for a build).</summary>

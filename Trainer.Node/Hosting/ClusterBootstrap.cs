@@ -16,7 +16,8 @@ namespace TrainManager.Node.Hosting;
 /// <summary>What a started member offers to the code around it.</summary>
 /// <param name="Coordinator">The proxy to the experiment registry singleton, wherever it runs: where clients and workers send.</param>
 /// <param name="Slots">This node's <c>worker-slots</c> actor, when it has the worker role.</param>
-public sealed record ClusterRoles(IActorRef Coordinator, IActorRef? Slots);
+/// <param name="Bundles">This node's cache of bundles, when it has the worker role.</param>
+public sealed record ClusterRoles(IActorRef Coordinator, IActorRef? Slots, TrainManager.Node.Bundles.NodeBundles? Bundles = null);
 
 /// <summary>
 /// Starts what a member's roles ask for, the same way in the node process (under Akka.Hosting), in the CLI's embedded
@@ -82,12 +83,14 @@ public static class ClusterBootstrap
             if (settings.Store == JournalStore.Sqlite)
                 Directory.CreateDirectory(settings.StateDirectory); // SQLite creates the file, not its folder
             system.ActorOf(ClusterSingletonManager.Props(
-                ExperimentRegistry.Props(settings.Scheduler with { QueryJournalId = ClusterConfiguration.QueryJournalId }),
+                ExperimentRegistry.Props(settings.Scheduler with { QueryJournalId = ClusterConfiguration.QueryJournalId },
+                    new TrainManager.Coordinator.Bundles.BundleStoreSetup(TrainManager.Coordinator.Bundles.BundleStores.For(settings), settings.Bundles, settings.BundleKey)),
                 PoisonPill.Instance,
                 ClusterSingletonManagerSettings.Create(system).WithRole(NodeRoles.Coordinator)), RegistryManagerName);
         }
 
         IActorRef? slots = null;
+        TrainManager.Node.Bundles.NodeBundles? bundles = null;
         if (cluster.SelfRoles.Contains(NodeRoles.Worker))
         {
             if (settings.Devices.Count == 0)
@@ -99,7 +102,11 @@ public static class ClusterBootstrap
                     listener.Dispose();
             });
             slots = system.ActorOf(WorkerSlotsActor.Props(settings.Devices, proxy,
-                new WorkerSettings(settings.RunsDirectory, settings.ProgressInterval, components, settings.RingConnectTimeout, settings.CheckpointKey, settings.DataRoots),
+                new WorkerSettings(settings.RunsDirectory, settings.ProgressInterval, components, settings.RingConnectTimeout, settings.CheckpointKey, settings.DataRoots)
+                {
+                    Bundles = bundles = NodeBundleCache(system, settings),
+                    BundleAskTimeout = settings.RequestTimeout,
+                },
                 listeners, settings.DataHost), ExperimentRegistry.SlotsActorName);
             var handBack = settings.HandBackTimeout;
             // Leaving (SIGTERM, Ctrl+C, a test's shutdown) hands the runs back before the node leaves the cluster:
@@ -119,7 +126,17 @@ public static class ClusterBootstrap
                 return Akka.Done.Instance;
             });
         }
-        return new ClusterRoles(proxy, slots);
+        return new ClusterRoles(proxy, slots, bundles);
+    }
+
+    /// <summary>The node's cache of fetched bundles, under its state directory; each fetch is logged.</summary>
+    static TrainManager.Node.Bundles.NodeBundles NodeBundleCache(ActorSystem system, TrainManagerSettings settings)
+    {
+        var cache = new TrainManager.Node.Bundles.NodeBundles(Path.Combine(settings.StateDirectory, "bundle-cache"), settings.BundleKey,
+            settings.Bundles.NodeCacheMaxSize);
+        cache.Fetched += (bundle, took) => system.Log.Info("Fetched {0} ({1:0.0} MiB) from the coordinator in {2:0.00} s", bundle,
+            bundle.Size / (1024.0 * 1024), took.TotalSeconds);
+        return cache;
     }
 
     /// <summary>One data endpoint per slot, where the ranks of data-parallel runs connect for gradients.</summary>

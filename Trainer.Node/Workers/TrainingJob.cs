@@ -32,6 +32,13 @@ public sealed record WorkerSettings(string RunsDirectory, TimeSpan ProgressInter
     /// <summary>Where this node's ranks meet for an in-process exchange, and which data endpoints are this process's;
     /// the slots of one node share it (one settings object per node).</summary>
     public InProcessExchanges InProcess { get; init; } = new();
+
+    /// <summary>This node's cache of the bundles of users' training projects; null: the node runs no submitted project
+    /// (a run that names one fails, saying so).</summary>
+    public Bundles.NodeBundles? Bundles { get; init; }
+
+    /// <summary>How long a node waits for the coordinator to say where a bundle is.</summary>
+    public TimeSpan BundleAskTimeout { get; init; } = TimeSpan.FromSeconds(15);
 }
 
 /// <summary>Where a node lets an experiment read data: under the node's data roots, nowhere else.</summary>
@@ -83,6 +90,8 @@ public sealed class TrainingJob : IDisposable
     readonly string _ownDirectory;
     readonly bool _createdRunDirectory;
     bool _disposed;
+    /// <summary>The run's own load context of its bundle, and the cache it came from (released when the job ends).</summary>
+    (Components.LoadedProject Project, BundleRef Bundle, Bundles.NodeBundles Cache)? _bundle;
 
     TrainingJob(string runId, int rank, string runPath, string ownDirectory, Trainer trainer, ResumePoint.Choice resume, StopWhenAsked stop,
         DataParallelExtension? dataParallel, IReadOnlyList<Extension> extensions, bool createdRunDirectory)
@@ -117,8 +126,9 @@ public sealed class TrainingJob : IDisposable
     /// when one could be created.</exception>
     /// <exception cref="ExchangeFormationException">The gradient exchange could not be formed: the run should re-form, nothing is wrong with it.</exception>
     public static TrainingJob Prepare(StartTraining start, SlotAddress slot, WorkerSettings settings, IActorRef worker,
-        RingListener? listener = null, CancellationToken cancel = default)
+        RingListener? listener = null, CancellationToken cancel = default, IActorRef? coordinator = null, ActorSystem? system = null)
     {
+        (Components.LoadedProject Project, BundleRef Bundle, Bundles.NodeBundles Cache)? bundle = null;
         RunDirectory? run = null;
         string? ownDirectory = null;
         var createdRunDirectory = false;
@@ -128,6 +138,27 @@ public sealed class TrainingJob : IDisposable
         try
         {
             var catalog = settings.Components.Catalog;
+            var project = settings.Components.Project;
+            if (start.Bundle is { } submitted)
+            {
+                // The user's training project, for this run alone: fetched once per node, loaded in a context of its own.
+                var cache = settings.Bundles ?? throw new Bundles.BundleUnsupportedException(
+                    $"run {start.RunId} uses {submitted}, but this node was started without a bundle cache; start it as a node of the cluster (trainmanager-node).");
+                if (coordinator is null || system is null)
+                    throw new Bundles.BundleUnsupportedException($"run {start.RunId} uses {submitted}, but this worker has no coordinator to fetch it from.");
+                project = cache.AcquireAsync(submitted, coordinator, system, settings.BundleAskTimeout, cancel).GetAwaiter().GetResult();
+                try
+                {
+                    bundle = (project.LoadForRun(), submitted, cache);
+                    cache.Track(start.RunId, submitted.Hash, bundle.Value.Project);
+                }
+                catch
+                {
+                    cache.Release(submitted);
+                    throw;
+                }
+                catalog = catalog.With(bundle.Value.Project.Assemblies);
+            }
             // The slot decides the exact device: a cuda experiment placed on slot cuda:1 trains on cuda:1, and the
             // override is recorded in the run's experiment.hocon like any other.
             var experiment = ExperimentLoader.Parse(start.ExperimentHocon, $"run {start.RunId}", components: catalog);
@@ -158,8 +189,10 @@ public sealed class TrainingJob : IDisposable
             {
                 createdRunDirectory = !File.Exists(Path.Combine(existing, "experiment.hocon"));
                 run = createdRunDirectory ? RunDirectory.Create(experiment, root, start.RunId) : RunDirectory.Open(existing);
-                if (createdRunDirectory && settings.Components.Project is { } project)
+                if (createdRunDirectory && project is not null)
                     project.CopyTo(run.CodeBuild);
+                if (createdRunDirectory && start.Bundle is { } used)
+                    Bundles.RunBundle.Record(run.Path, used);
                 ownDirectory = run.Path;
             }
             else
@@ -187,16 +220,21 @@ public sealed class TrainingJob : IDisposable
                 trainer.Register(new RunReporter(start.RunId, worker, () => step.Step));
                 trainer.Register(new ProgressReporter(start.RunId, worker, settings.ProgressInterval));
             }
-            return new TrainingJob(start.RunId, rank, existing, ownDirectory, trainer, resume, stop, dataParallel, extensions, createdRunDirectory);
+            return new TrainingJob(start.RunId, rank, existing, ownDirectory, trainer, resume, stop, dataParallel, extensions, createdRunDirectory)
+            {
+                _bundle = bundle,
+            };
         }
         catch (ExchangeFormationException)
         {
             trainer?.Dispose();
+            ReleaseBundle(bundle);
             throw;
         }
         catch (Exception e)
         {
             trainer?.Dispose();
+            ReleaseBundle(bundle);
             var kind = FailureText.KindOf(e);
             if (kind == FailureKind.BadInput && createdRunDirectory && run is not null)
             {
@@ -262,6 +300,16 @@ public sealed class TrainingJob : IDisposable
         DisposeAll(_extensions);
         DataParallel?.Dispose();
         Trainer.Dispose();
+        ReleaseBundle(_bundle);
+        _bundle = null;
+    }
+
+    static void ReleaseBundle((Components.LoadedProject Project, BundleRef Bundle, Bundles.NodeBundles Cache)? bundle)
+    {
+        if (bundle is not { } held)
+            return;
+        held.Project.Dispose();
+        held.Cache.Release(held.Bundle);
     }
 }
 

@@ -272,9 +272,11 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         var slot = _address;
         var settings = _settings;
         var listener = _listener;
+        var coordinator = _coordinator;
+        var system = Context.System;
         var preparing = _preparing = new CancellationTokenSource();
         // Loading the data and building the model take a while; off the dispatcher, on a thread of its own.
-        Task.Factory.StartNew(() => TrainingJob.Prepare(start, slot, settings, self, listener, preparing.Token), CancellationToken.None,
+        Task.Factory.StartNew(() => TrainingJob.Prepare(start, slot, settings, self, listener, preparing.Token, coordinator, system), CancellationToken.None,
                 TaskCreationOptions.LongRunning, TaskScheduler.Default)
             .PipeTo(self, success: job => new JobReady(job), failure: e => new JobFailed(e));
         Become(Preparing);
