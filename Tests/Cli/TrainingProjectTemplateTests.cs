@@ -78,7 +78,7 @@ public sealed class TrainingProjectTemplateTests
 
     /// <summary>Packs the framework as built for this test run, under a version named by its bytes, so a package cache
     /// holding an older build of the same version is never used.</summary>
-    static (string Folder, string Version) PackTheFramework(string root)
+    internal static (string Folder, string Version) PackTheFramework(string root)
     {
         var checkout = Checkout();
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -101,7 +101,7 @@ public sealed class TrainingProjectTemplateTests
         throw new InvalidOperationException($"No TrainManager.sln above {AppContext.BaseDirectory}.");
     }
 
-    static (int Exit, string Output) Dotnet(string directory, params string[] arguments)
+    internal static (int Exit, string Output) Dotnet(string directory, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments) start.ArgumentList.Add(argument);

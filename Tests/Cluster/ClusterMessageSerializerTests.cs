@@ -83,7 +83,34 @@ public sealed class ClusterMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
                 new Dictionary<int, long> { [1] = 4, [2] = 7 }),
             new RunIndexed(summary with { Status = RunStatus.Finished }),
             new RunIndexSnapshot([summary, summary with { RunId = "r2", Slot = null, Detail = null }]),
+            submitted with { RunId = "r3", Bundle = Bundle },
+            new SubmitExperiment("mine", "name = mine", "{}", ProvenanceSummary.Unknown("none"), "cpu", null, "me@host", Bundle: Bundle),
+            new StartTraining("r3", "name = mine", [], 1, Bundle: Bundle),
+            new OfferBundle(Bundle),
+            new BundleHeld(Bundle.Hash, 20 << 20),
+            new BundleRefused(Bundle.Hash, "built against another version"),
+            new ReadBundleChunk(Bundle.Hash, 262144, 262144),
+            new BundleChunk(Bundle.Hash, 262144, [0, 1, 2, 255, 254]),
+            new BundleUnavailable(Bundle.Hash, "removed"),
+            new FetchBundle(Bundle.Hash),
+            new BundleSource(Bundle.Hash, 20 << 20, slotActor),
         ]);
+    }
+
+    static readonly BundleRef Bundle = new(new string('3', 64), 20 << 20, "MyModels.csproj", "MyModels.dll", "0.12.0", "1a2b3c4+changes", new string('9', 64));
+
+    [Fact]
+    public void A_bundle_chunk_travels_as_its_bytes_not_as_base64()
+    {
+        var data = new byte[256 * 1024];
+        new Random(3).NextBytes(data);
+        var chunk = new BundleChunk(Bundle.Hash, 7 << 20, data);
+        var bytes = Serializer.ToBinary(chunk);
+        Assert.True(bytes.Length < data.Length + 100, $"{bytes.Length} bytes on the wire for {data.Length} of data");
+        var back = (BundleChunk)Serializer.FromBinary(bytes, Serializer.Manifest(chunk));
+        Assert.Equal((chunk.Hash, chunk.Offset), (back.Hash, back.Offset));
+        Assert.Equal(data, back.Data);
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => Serializer.FromBinary([64, 1, 2], Serializer.Manifest(chunk)));
     }
 
     [Fact]
