@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SkiaSharp;
+using TrainManager.Components;
 using TrainManager.Data;
 using TrainManager.Data.Sources;
 using TrainManager.Data.Sources.Csv;
@@ -8,6 +9,7 @@ using TrainManager.Data.Sources.Npy;
 using TrainManager.Experiments;
 using TrainManager.Tests.Torch;
 using TrainManager.Training;
+using static TorchSharp.torch;
 
 namespace TrainManager.Tests.Data;
 
@@ -224,6 +226,52 @@ public sealed class DatasetFingerprintTests
         Assert.Equal(4, fingerprint.Files);
         Assert.Equal(FashionMnist.Files.Sum(f => new FileInfo(Path.Combine(systemCopy, f.Name)).Length), fingerprint.Size);
         Assert.Equal([systemCopy], fingerprint.Locations);
+    }
+
+    [Fact]
+    public void An_mnist_idx_source_reports_the_four_files_it_read_not_the_rest_of_its_folder()
+    {
+        var copy = CopyOf(TestPaths.FashionMnistSlice);
+        var reads = new DataReadLog();
+        var source = new MnistIdxSource(new DataContext(copy) { Reads = reads }, ".");
+
+        using (source.Open()) { }
+        var before = DatasetFingerprint.Of(source, reads);
+        File.WriteAllText(Path.Combine(copy, "README"), "not read by the source");
+        using (source.Open()) { }
+
+        Assert.Equal(4, before.Files);
+        Assert.Equal(before, DatasetFingerprint.Of(source, reads));
+    }
+
+    /// <summary>A user's source that knows nothing of fingerprints: it reads one file, through <see cref="DataContext.Resolve"/>.</summary>
+    [Component("fingerprint-user-bytes")]
+    sealed class UserBytesSource(DataContext context, string path) : IDataSource
+    {
+        public DataSplits Open()
+        {
+            var values = File.ReadAllBytes(context.Resolve(path)).Select(b => (float)b).ToArray();
+            return new DataSplits(
+                new TensorDataset(tensor(values).reshape(-1, 1), zeros(values.Length, ScalarType.Int64)),
+                new TensorDataset(tensor(values).reshape(-1, 1), zeros(values.Length, ScalarType.Int64)));
+        }
+    }
+
+    [Fact]
+    public void A_user_source_that_reads_through_resolve_gets_its_fingerprint_with_no_work_of_its_own()
+    {
+        var dir = TestDirectory.Create("fingerprint-user");
+        File.WriteAllBytes(Path.Combine(dir, "rows.bin"), [1, 2, 3, 4]);
+        var experiment = FashionMnistExperiment(dir) with
+        {
+            Data = new DataSection { Type = "fingerprint-user-bytes", Path = Path.Combine(dir, "rows.bin") },
+        };
+
+        var measured = DatasetFingerprint.Measure(experiment, TestComponents.Catalog.WithTypes(typeof(UserBytesSource)));
+
+        Assert.Equal(1, measured.Files);
+        Assert.Equal(4, measured.Size);
+        Assert.Equal([dir], measured.Locations);
     }
 
     static Experiment FashionMnistExperiment(string dataPath) => new()
