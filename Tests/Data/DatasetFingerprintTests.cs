@@ -208,6 +208,60 @@ public sealed class DatasetFingerprintTests
         Assert.Equal([dir], fingerprint.Locations);
     }
 
+    /// <summary>The unpacked IDX files of the Fashion-MNIST slice: 2,000 and 500 28×28 images and their labels, with headers.</summary>
+    const long SliceContentBytes = (16 + 2000 * 784) + (8 + 2000) + (16 + 500 * 784) + (8 + 500);
+
+    static void Gzip(string path, byte[] content, System.IO.Compression.CompressionLevel level)
+    {
+        using var file = File.Create(path);
+        using var gzip = new System.IO.Compression.GZipStream(file, level);
+        gzip.Write(content);
+    }
+
+    [Fact]
+    public void Gzip_files_are_described_by_what_they_pack_so_other_packings_match_and_other_content_does_not()
+    {
+        var content = Bytes(LargeFileBytes, seed: 4);
+        var (first, second, changed) = (TestDirectory.Create("gz-a"), TestDirectory.Create("gz-b"), TestDirectory.Create("gz-c"));
+        Gzip(Path.Combine(first, "x.gz"), content, System.IO.Compression.CompressionLevel.Optimal);
+        Gzip(Path.Combine(second, "x.gz"), content, System.IO.Compression.CompressionLevel.Fastest);
+        content[LargeFileBytes / 2] ^= 0xFF; // the middle: a plain file's samples would not see it; the CRC does
+        Gzip(Path.Combine(changed, "x.gz"), content, System.IO.Compression.CompressionLevel.Optimal);
+
+        var packed = DatasetFingerprint.Of([first]);
+
+        Assert.NotEqual(new FileInfo(Path.Combine(first, "x.gz")).Length, new FileInfo(Path.Combine(second, "x.gz")).Length);
+        Assert.True(packed.Matches(DatasetFingerprint.Of([second])));
+        Assert.False(packed.Matches(DatasetFingerprint.Of([changed])));
+        Assert.Equal(LargeFileBytes, packed.Size);
+    }
+
+    [Fact]
+    public void A_gzip_file_with_its_original_name_in_the_header_matches_one_without_as_fashion_mnist_s_two_copies_differ()
+    {
+        var (downloaded, packaged) = (TestDirectory.Create("gz-named"), TestDirectory.Create("gz-bare"));
+        var bare = File.ReadAllBytes(TestPaths.SliceFile("t10k-labels-idx1-ubyte.gz"));
+        Assert.Equal(0, bare[3] & 0x08); // the slice's header names no file
+        var named = bare[..10].Concat(System.Text.Encoding.ASCII.GetBytes("t10k-labels-idx1-ubyte\0")).Concat(bare[10..]).ToArray();
+        named[3] |= 0x08; // FNAME: the original file name follows the fixed header
+        File.WriteAllBytes(Path.Combine(downloaded, "t10k-labels-idx1-ubyte.gz"), named);
+        File.WriteAllBytes(Path.Combine(packaged, "t10k-labels-idx1-ubyte.gz"), bare);
+
+        Assert.True(DatasetFingerprint.Of([downloaded]).Matches(DatasetFingerprint.Of([packaged])));
+    }
+
+    [Fact]
+    public void A_file_named_gz_that_is_no_gzip_is_sampled_as_it_is()
+    {
+        var dir = TestDirectory.Create("gz-plain");
+        File.WriteAllText(Path.Combine(dir, "notes.gz"), "plain text, not packed");
+
+        var fingerprint = DatasetFingerprint.Of([dir]);
+
+        Assert.Equal(1, fingerprint.Files);
+        Assert.Equal(new FileInfo(Path.Combine(dir, "notes.gz")).Length, fingerprint.Size);
+    }
+
     [Fact]
     public void Fashion_mnist_found_without_a_path_reports_the_four_files_it_read()
     {
@@ -224,7 +278,7 @@ public sealed class DatasetFingerprintTests
 
         Assert.Empty(reads.Paths);
         Assert.Equal(4, fingerprint.Files);
-        Assert.Equal(FashionMnist.Files.Sum(f => new FileInfo(Path.Combine(systemCopy, f.Name)).Length), fingerprint.Size);
+        Assert.Equal(SliceContentBytes, fingerprint.Size);
         Assert.Equal([systemCopy], fingerprint.Locations);
     }
 

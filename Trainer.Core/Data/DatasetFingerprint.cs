@@ -13,15 +13,19 @@ namespace TrainManager.Data;
 /// (a folder counts as every file under it, recursively, leaving out hidden ones: names starting with a dot), or what it
 /// reports through <see cref="IReportsDataFiles"/>. Each file is one line of a manifest: the index of the path it was
 /// found under, its name relative to that path (a file's own name when the path is the file), its size, and a SHA-256
-/// of a sample of its content (its first and last 64 KiB; the whole file when it is smaller than 128 KiB). Lines are in
-/// the order the source resolved its paths, and within a folder in ordinal order of their names. <see cref="Size"/> is
-/// the total of the sizes, <see cref="ManifestSha256"/> the SHA-256 of the manifest's text.</para>
+/// of a sample of its content (its first and last 64 KiB; the whole file when it is smaller than 128 KiB). A gzip file
+/// (named .gz) is described by what it packs: the size and CRC-32 its trailer records for the whole content, and the
+/// SHA-256 of the content's first 64 KiB. Lines are in the order the source resolved its paths, and within a folder in
+/// ordinal order of their names. <see cref="Size"/> is the total of the sizes, <see cref="ManifestSha256"/> the SHA-256
+/// of the manifest's text.</para>
 /// <para>What it catches: a file missing, added or renamed; a file of another size; a change within the first or last
-/// 64 KiB of a file (any change at all in a file under 128 KiB); the same data at another absolute path matches. What it
-/// does not: a change in the middle of a larger file that keeps its size, which would need the whole data read on every
-/// submission. It compares files, not samples: a packed copy (.gz) and an unpacked one of the same data differ.</para>
+/// 64 KiB of a file (any change at all in a file under 128 KiB); any change to what a gzip file packs (its CRC-32). The
+/// same data at another absolute path matches, and so do gzip files packed with other header fields (Fashion-MNIST as
+/// downloaded and as a distribution's package ships it). What it does not catch: a change in the middle of a larger
+/// plain file that keeps its size, which would need the whole data read on every submission. It compares files, not
+/// samples: a packed copy (.gz) and an unpacked one of the same data differ.</para>
 /// </summary>
-/// <param name="Size">Total bytes of the files.</param>
+/// <param name="Size">Total bytes of the files' content (a gzip file's unpacked size).</param>
 /// <param name="Files">How many files.</param>
 /// <param name="ManifestSha256">The SHA-256 of the manifest, lower-case hex.</param>
 /// <param name="Locations">The folders the files were read from (a folder the source resolved, or a file's folder), in
@@ -81,6 +85,7 @@ public sealed record DatasetFingerprint(long Size, int Files, string ManifestSha
         var manifest = new StringBuilder();
         var counted = new HashSet<string>(StringComparer.Ordinal);
         var locations = new List<string>();
+        var seenLocations = new HashSet<string>(StringComparer.Ordinal);
         long size = 0;
         int files = 0, index = 0;
         foreach (var root in paths.Select(p => Path.GetFullPath(p)).Distinct(StringComparer.Ordinal))
@@ -93,14 +98,14 @@ public sealed record DatasetFingerprint(long Size, int Files, string ManifestSha
             else
                 continue;
             var location = File.Exists(root) ? Path.GetDirectoryName(root)! : root;
-            if (!locations.Contains(location, StringComparer.Ordinal)) locations.Add(location);
+            if (seenLocations.Add(location)) locations.Add(location);
             foreach (var (full, name) in entries)
             {
                 // A file under two of the paths (a folder and its test/ subfolder) is read once and counted once.
                 if (!counted.Add(full)) continue;
-                var length = new FileInfo(full).Length;
+                var (length, sample) = Content(full);
                 manifest.Append(index.ToString(CultureInfo.InvariantCulture)).Append('\t').Append(name).Append('\t')
-                    .Append(length.ToString(CultureInfo.InvariantCulture)).Append('\t').Append(SampleSha256(full, length)).Append('\n');
+                    .Append(length.ToString(CultureInfo.InvariantCulture)).Append('\t').Append(sample).Append('\n');
                 size += length;
                 files++;
             }
@@ -123,6 +128,46 @@ public sealed record DatasetFingerprint(long Size, int Files, string ManifestSha
             .Select(full => (full, Path.GetRelativePath(folder, full).Replace(Path.DirectorySeparatorChar, '/')))
             .OrderBy(entry => entry.Item2, StringComparer.Ordinal)
             .ToList();
+
+    /// <summary>A file's size and content sample, as its manifest line has them: for a gzip file (named .gz) those of the
+    /// content it packs, so copies packed with other header fields or another compression level match.</summary>
+    static (long Size, string Sample) Content(string path)
+    {
+        var length = new FileInfo(path).Length;
+        if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) && GzipContent(path, length) is { } packed)
+            return packed;
+        return (length, SampleSha256(path, length));
+    }
+
+    /// <summary>The packed content's size and a sample of it, from the gzip trailer (the CRC-32 of the whole content and its
+    /// size, modulo 4 GiB) and the SHA-256 of its first <see cref="SampleBytes"/>, unpacked; null when the file is no
+    /// gzip, so it is sampled as it is.</summary>
+    static (long Size, string Sample)? GzipContent(string path, long length)
+    {
+        const int HeaderBytes = 10, TrailerBytes = 8;
+        if (length < HeaderBytes + TrailerBytes) return null;
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        Span<byte> magic = stackalloc byte[2], trailer = stackalloc byte[TrailerBytes];
+        if (RandomAccess.Read(file, magic, 0) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) return null;
+        if (RandomAccess.Read(file, trailer, length - TrailerBytes) != TrailerBytes) return null;
+        var crc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+        var size = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]);
+        var head = new byte[SampleBytes];
+        var done = 0;
+        try
+        {
+            using var stream = new System.IO.Compression.GZipStream(new FileStream(file, FileAccess.Read), System.IO.Compression.CompressionMode.Decompress);
+            int read;
+            while (done < head.Length && (read = stream.Read(head, done, head.Length - done)) > 0)
+                done += read;
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
+        var sample = $"gzip:{crc:x8}:{Convert.ToHexStringLower(SHA256.HashData(head.AsSpan(0, done)))}";
+        return (size, sample);
+    }
 
     /// <summary>The SHA-256 of the first and last <see cref="SampleBytes"/> of the file (all of it when it is no longer).</summary>
     static string SampleSha256(string path, long length)

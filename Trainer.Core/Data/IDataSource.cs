@@ -49,11 +49,12 @@ public interface IReportsDataFiles
 public sealed class DataReadLog
 {
     readonly List<string> _paths = [];
+    readonly HashSet<string> _seen = new(StringComparer.Ordinal);
 
     public void Add(string fullPath)
     {
         lock (_paths)
-            if (!_paths.Contains(fullPath, StringComparer.Ordinal))
+            if (_seen.Add(fullPath))
                 _paths.Add(fullPath);
     }
 
