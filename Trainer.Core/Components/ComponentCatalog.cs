@@ -92,7 +92,7 @@ public sealed class ComponentCatalog
     }
 
     /// <summary>Builds the data source <c>data { type = ..., settings }</c> names; its common keys (limits, validation,
-    /// prefetch) are applied by <see cref="Training.DataSources.Open(Experiment, ComponentCatalog, Training.RunDirectory?, int, int)"/>.</summary>
+    /// prefetch) are applied by <see cref="Training.DataSources"/>.</summary>
     /// <exception cref="ExperimentException">Unknown type or setting, or settings the source refuses.</exception>
     public Data.IDataSource CreateDataSource(DataSection section, Data.DataContext context)
     {

@@ -4,6 +4,9 @@ namespace TrainManager.Data;
 /// Where an experiment's data comes from (<c>data { type = csv, path = ... }</c>). Its settings come through the
 /// constructor (see <see cref="Components.ComponentAttribute"/>); <see cref="Open"/> reads what is needed to know the
 /// splits (a header, an index of rows, the class names) and may leave the samples on disk, to be read per batch.
+/// <para>Every path a source reads goes through <see cref="DataContext.Resolve"/>; that is how the framework knows what
+/// the source read, for the data roots and the data's fingerprint (<see cref="DatasetFingerprint"/>). A source that finds
+/// its files another way reports them through <see cref="IReportsDataFiles"/>.</para>
 /// </summary>
 public interface IDataSource
 {
@@ -27,6 +30,41 @@ public sealed record DataSplits(IDataset Train, IDataset Test, IDataset? Validat
 }
 
 /// <summary>
+/// A data source that knows better than the paths it resolved which files it read: one that finds them somewhere else (a
+/// cache, a system package) or reads a few named files of a folder it resolved. After <see cref="IDataSource.Open"/>,
+/// <see cref="FilesRead"/> is what its <see cref="DatasetFingerprint"/> is made of, in place of those paths.
+/// <para>Most sources need not implement it: one whose every file goes through <see cref="DataContext.Resolve"/> gets its
+/// fingerprint with no work of its own (a folder it resolved counts as every file under it).</para>
+/// </summary>
+public interface IReportsDataFiles
+{
+    /// <summary>The files (full paths) the last <see cref="IDataSource.Open"/> read, in the order it read them.</summary>
+    IReadOnlyList<string> FilesRead { get; }
+}
+
+/// <summary>
+/// The paths a data source resolved while it opened (<see cref="DataContext.Resolve"/> adds each, once, in the order
+/// they were first resolved): what its <see cref="DatasetFingerprint"/> is made of. Safe to add to from several threads.
+/// </summary>
+public sealed class DataReadLog
+{
+    readonly List<string> _paths = [];
+    readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+
+    public void Add(string fullPath)
+    {
+        lock (_paths)
+            if (_seen.Add(fullPath))
+                _paths.Add(fullPath);
+    }
+
+    public IReadOnlyList<string> Paths
+    {
+        get { lock (_paths) return [.. _paths]; }
+    }
+}
+
+/// <summary>
 /// What the framework hands a data source besides its settings.
 /// </summary>
 /// <param name="ExperimentDirectory">The experiment file's folder: relative paths in settings are relative to it.</param>
@@ -38,6 +76,10 @@ public sealed record DataContext(string ExperimentDirectory, string? RunDirector
 {
     /// <summary>For code that has no experiment file: paths relative to the working directory, nothing recorded.</summary>
     public static DataContext WorkingDirectory { get; } = new(Directory.GetCurrentDirectory());
+
+    /// <summary>Where <see cref="Resolve"/> notes every path it hands out, so the data's fingerprint can be taken once the
+    /// source has opened; null: nothing is noted.</summary>
+    public DataReadLog? Reads { get; init; }
 
     /// <summary>The context of <paramref name="experiment"/>'s data, recording into <paramref name="runDirectory"/>.</summary>
     public static DataContext For(Experiments.Experiment experiment, string? runDirectory) => new(
@@ -55,6 +97,7 @@ public sealed record DataContext(string ExperimentDirectory, string? RunDirector
         if (DataRoots is { } roots && !roots.Any(root => IsUnder(full, Path.GetFullPath(root))))
             throw new DatasetNotFoundException(
                 $"'{full}' is outside the folders data is read from here ({string.Join(", ", roots)}). Put the data under one of them, or ask the node's operator to add its folder.");
+        Reads?.Add(full);
         return full;
     }
 

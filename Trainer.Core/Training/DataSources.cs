@@ -24,12 +24,29 @@ public static class DataSources
     /// <summary>The splits of <paramref name="experiment"/>'s data, ready for a trainer of rank <paramref name="rank"/> of
     /// <paramref name="worldSize"/>: the training split read ahead in the order that trainer visits it.</summary>
     /// <param name="dataRoots">The folders data may be read from (a cluster node's data roots); null: any.</param>
+    /// <param name="expectedData">The fingerprint of the data the run was submitted with: the source's files are
+    /// fingerprinted once it has opened (before anything is read ahead) and refused when they differ; null: no check.</param>
+    /// <exception cref="DatasetMismatchException">The data here differs from <paramref name="expectedData"/>.</exception>
     public static DataSplits Open(Experiment experiment, ComponentCatalog catalog, RunDirectory? run = null, int rank = 0, int worldSize = 1,
-        IReadOnlyList<string>? dataRoots = null)
+        IReadOnlyList<string>? dataRoots = null, DatasetFingerprint? expectedData = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        var source = catalog.CreateDataSource(experiment.Data, DataContext.For(experiment, run?.Path) with { DataRoots = dataRoots });
-        return Open(source, experiment.Data, experiment.Seed, new TrainingOrder(experiment.BatchSize, experiment.Epochs, rank, worldSize));
+        var reads = new DataReadLog();
+        var source = catalog.CreateDataSource(experiment.Data, DataContext.For(experiment, run?.Path) with { DataRoots = dataRoots, Reads = reads });
+        var opened = source.Open();
+        if (expectedData is not null)
+        {
+            try
+            {
+                DatasetFingerprint.Check(expectedData, DatasetFingerprint.Of(source, reads));
+            }
+            catch
+            {
+                opened.Dispose();
+                throw;
+            }
+        }
+        return Prepare(opened, experiment.Data, experiment.Seed, new TrainingOrder(experiment.BatchSize, experiment.Epochs, rank, worldSize));
     }
 
     /// <summary>
@@ -39,9 +56,13 @@ public static class DataSources
     /// memory are read ahead on a background thread: the training split in <paramref name="order"/>'s order when it is
     /// given, the others in evaluation's order).
     /// </summary>
-    public static DataSplits Open(IDataSource source, DataSection data, long seed = 42, TrainingOrder? order = null)
+    public static DataSplits Open(IDataSource source, DataSection data, long seed = 42, TrainingOrder? order = null) =>
+        Prepare(source.Open(), data, seed, order);
+
+    /// <summary>What <see cref="Open(IDataSource, DataSection, long, TrainingOrder?)"/> does once the source has opened;
+    /// takes over <paramref name="splits"/> (disposed when this throws).</summary>
+    static DataSplits Prepare(DataSplits splits, DataSection data, long seed, TrainingOrder? order)
     {
-        var splits = source.Open();
         IDataset train = splits.Train, test = splits.Test;
         var validation = splits.Validation;
         try

@@ -71,8 +71,12 @@ public sealed class Trainer : Extensible, IDisposable
     /// null: unsigned checkpoints, checked by their checksum only (see <see cref="CheckpointStore"/>).</param>
     /// <param name="catalog">Where the experiment's model (and its other components) come from.</param>
     /// <param name="dataRoots">The folders the data source may read (a cluster node's data roots); null: any.</param>
+    /// <param name="expectedData">The fingerprint of the data the run was submitted with (<see cref="DatasetFingerprint.Measure"/>
+    /// on the submitting machine); the data opened here is refused when it differs. Null: not recorded, no check.</param>
+    /// <exception cref="DatasetMismatchException">The data here differs from <paramref name="expectedData"/>.</exception>
     public static Trainer FromExperiment(Experiment experiment, ComponentCatalog catalog, RunDirectory? run, IReadOnlyList<Extension> extensions,
-        int rank = 0, int worldSize = 1, CheckpointKey? checkpointKey = null, IReadOnlyList<string>? dataRoots = null)
+        int rank = 0, int worldSize = 1, CheckpointKey? checkpointKey = null, IReadOnlyList<string>? dataRoots = null,
+        DatasetFingerprint? expectedData = null)
     {
         TorchRuntime.EnsureLoaded();
         ArgumentNullException.ThrowIfNull(catalog);
@@ -82,7 +86,17 @@ public sealed class Trainer : Extensible, IDisposable
             CpuRandomState.Seed(experiment.Seed);
             model = catalog.Models.Create(new ModelSpec(experiment.Model.Type, experiment.Model.Arguments));
         }
-        var data = DataSources.Open(experiment, catalog, run, rank, worldSize, dataRoots);
+        DataSplits data;
+        try
+        {
+            data = DataSources.Open(experiment, catalog, run, rank, worldSize, dataRoots, expectedData);
+        }
+        catch
+        {
+            // Data refused or missing: the model built for it is released here, not left to the finalizer.
+            model.Dispose();
+            throw;
+        }
         var setup = new TrainerSetup(experiment, model, data.Train, data.Test, catalog, run, rank, worldSize, checkpointKey, data.Validation);
         run?.WriteJson("instantiation.json", Instantiation.Describe(experiment, model.Spec, extensions));
         return new Trainer(setup, extensions.ToArray());

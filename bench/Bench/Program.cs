@@ -16,6 +16,8 @@ if (args.Length > 0 && args[0] == "dataparallel")
     return DataParallelBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "project")
     return ProjectBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "fingerprint")
+    return FingerprintBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "cluster-sim")
     return TrainManager.Bench.ClusterSimulation.ClusterSimulationBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "cluster-restart")

@@ -2,17 +2,26 @@ using TrainManager.Components;
 
 namespace TrainManager.Data.Sources;
 
-/// <summary>Fashion-MNIST, preloaded: from <c>path</c> when set, else the user cache, the Debian package, or a download.</summary>
+/// <summary>Fashion-MNIST, preloaded: from <c>path</c> when set, else the user cache, the Debian package, or a download.
+/// It reports the four files it read, wherever it found them, so its data has a fingerprint without a <c>path</c>.</summary>
 [Component("fashion-mnist", Description = "Fashion-MNIST (IDX files): from path, the user cache, the Debian package or a download")]
-public sealed class FashionMnistSource(DataContext context, string? path = null) : IDataSource
+public sealed class FashionMnistSource(DataContext context, string? path = null) : IDataSource, IReportsDataFiles
 {
+    public IReadOnlyList<string> FilesRead { get; private set; } = [];
+
+    /// <summary>Where to look when <c>path</c> is not set, and whether to download: the user cache, the system package and
+    /// the official sources unless code says otherwise (an experiment file cannot).</summary>
+    public FashionMnistOptions Search { get; init; } = new();
+
     public DataSplits Open()
     {
-        var options = new FashionMnistOptions { Path = path is null ? null : context.Resolve(path) };
+        var options = Search with { Path = path is null ? null : context.Resolve(path) };
         var train = FashionMnist.Load(FashionMnistSplit.Train, options);
         try
         {
-            return new DataSplits(train, FashionMnist.Load(FashionMnistSplit.Test, options));
+            var test = FashionMnist.Load(FashionMnistSplit.Test, options);
+            FilesRead = [train.ImagesPath, train.LabelsPath, test.ImagesPath, test.LabelsPath];
+            return new DataSplits(train, test);
         }
         catch
         {
@@ -23,10 +32,13 @@ public sealed class FashionMnistSource(DataContext context, string? path = null)
 }
 
 /// <summary>Any MNIST-family set as four IDX files (<c>train-</c> and <c>t10k-</c> images and labels, plain or .gz) in
-/// <c>path</c>, preloaded and normalised with Fashion-MNIST's statistics unless <c>mean</c> and <c>std</c> say otherwise.</summary>
+/// <c>path</c>, preloaded and normalised with Fashion-MNIST's statistics unless <c>mean</c> and <c>std</c> say otherwise.
+/// It reports the four files it read, so other files in that folder are no part of its data's fingerprint.</summary>
 [Component("mnist-idx", Description = "MNIST-family IDX files (train-/t10k- images and labels) in path")]
-public sealed class MnistIdxSource(DataContext context, string? path = null, double mean = FashionMnist.Mean, double std = FashionMnist.Std) : IDataSource
+public sealed class MnistIdxSource(DataContext context, string? path = null, double mean = FashionMnist.Mean, double std = FashionMnist.Std) : IDataSource, IReportsDataFiles
 {
+    public IReadOnlyList<string> FilesRead { get; private set; } = [];
+
     public DataSplits Open()
     {
         var directory = path is null
@@ -35,7 +47,9 @@ public sealed class MnistIdxSource(DataContext context, string? path = null, dou
         var train = Load(directory, "train");
         try
         {
-            return new DataSplits(train, Load(directory, "t10k"));
+            var test = Load(directory, "t10k");
+            FilesRead = [train.ImagesPath, train.LabelsPath, test.ImagesPath, test.LabelsPath];
+            return new DataSplits(train, test);
         }
         catch
         {
