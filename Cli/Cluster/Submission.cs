@@ -56,7 +56,7 @@ public static class Submission
     /// here, before it is submitted (the worker checks it again).</param>
     /// <exception cref="CheckpointAuthenticationException">The resume checkpoint does not verify under the key.</exception>
     public static SubmitExperiment Create(Experiment experiment, ModelSpec model, string? resumeCheckpoint, CheckpointKey? checkpointKey,
-        BundleRef? bundle = null) => new(
+        BundleRef? bundle = null, TrainManager.Data.DatasetFingerprint? data = null) => new(
         experiment.Name,
         ExperimentHoconWriter.TextOf(experiment),
         JsonSerializer.Serialize(Instantiation.Describe(experiment, model, []), RunDirectory.Json),
@@ -66,7 +66,8 @@ public static class Submission
         $"{Environment.UserName}@{Environment.MachineName}",
         resumeCheckpoint is null ? null : Checkpoint(resumeCheckpoint, checkpointKey),
         experiment.SourceFile is { } file ? Path.GetFullPath(file) : null,
-        bundle);
+        bundle,
+        data);
 
     /// <summary>A checkpoint to start from, with the checksum it has now: a resume on any node verifies it against that.</summary>
     static CheckpointRecord Checkpoint(string path, CheckpointKey? key)

@@ -37,13 +37,14 @@ public sealed class SubmitCommand(IAnsiConsole console, TrainManager.Components.
         var loaded = Submission.Load(settings.Experiment, settings.Overrides, components, Console, out var model);
         var experiment = loaded.Experiment;
         var resume = settings.Resume is null ? null : CheckpointLocator.ForResume(settings.Resume);
+        var data = MeasureData(loaded);
 
         using var session = Connect(settings, cancellationToken);
         BundleRef? bundle = null;
         if (loaded.Project is { } project)
             bundle = Upload(session, project, cancellationToken);
         // After joining: the resume checkpoint is authenticated with the key of the secret this member proved.
-        var submission = Submission.Create(experiment, model, resume, session.CheckpointKey, bundle);
+        var submission = Submission.Create(experiment, model, resume, session.CheckpointKey, bundle, data);
         var accepted = Ask<SubmitAccepted>(session, submission, cancellationToken);
         Console.MarkupLineInterpolated($"Submitted run [bold]{accepted.RunId}[/] to {session.Target}.");
         if (accepted.MatchingSlots == 0)
@@ -65,6 +66,24 @@ public sealed class SubmitCommand(IAnsiConsole console, TrainManager.Components.
             return ExitCodes.Success;
         }
         return Follow(session, accepted.RunId, Console, cancellationToken);
+    }
+
+    /// <summary>The fingerprint of the experiment's data here, which every node's copy must match; null (with a warning)
+    /// when the data is not on this machine.</summary>
+    TrainManager.Data.DatasetFingerprint? MeasureData(LoadedExperiment loaded)
+    {
+        try
+        {
+            var data = TrainManager.Data.DatasetFingerprint.Measure(loaded.Experiment, loaded.Catalog);
+            Console.MarkupLineInterpolated($"[grey]data: {data.Describe()}[/]");
+            return data;
+        }
+        catch (TrainManager.Data.DatasetNotFoundException e)
+        {
+            Console.MarkupLineInterpolated(
+                $"[yellow]warning: the experiment's data is not on this machine ({e.Message}); the nodes' copies cannot be checked against it. Submit from a machine that has the data to have them checked.[/]");
+            return null;
+        }
     }
 
     /// <summary>Packs the training project's build and hands it to the coordinator, unless it holds it already.</summary>

@@ -168,7 +168,8 @@ public sealed class ExperimentActor : ReceivePersistentActor, IWithTimers
                     Context.Watch(member.Slot!);
                     member.Slot!.Tell(new StartTraining(RunId, _state.Submitted!.ExperimentHocon,
                         _state.ResumeCandidates, e.Attempt, _state.Submitted.SourceFile,
-                        secret is null ? null : new CollectiveAssignment(member.Rank, endpoints, secret), _state.Submitted.Bundle));
+                        secret is null ? null : new CollectiveAssignment(member.Rank, endpoints, secret), _state.Submitted.Bundle,
+                        _state.Submitted.Data));
                 }
                 _log.Info("Run {0}: attempt {1} on {2}", RunId, e.Attempt,
                     ranks.Count == 1 ? e.Slot.ToString() : $"{ranks.Count} workers ({string.Join(", ", ranks.Select((a, r) => $"rank {r}: {a}"))})");

@@ -376,7 +376,7 @@ public sealed class ExperimentRegistry : ReceiveActor, IWithUnboundedStash, IWit
             : new WorkerGroupSpec(experiment.Workers, experiment.MinWorkers, experiment.ReplacementWait);
         var submitted = new ExperimentSubmitted(runId, DateTimeOffset.UtcNow, experiment.Name, experiment.Epochs, submit.ExperimentHocon,
             submit.InstantiationJson, submit.Provenance, submit.Device, null, submit.SubmittedFrom, submit.ResumeFrom, submit.SourceFile,
-            group, ProvenBy(Sender), submit.Bundle);
+            group, ProvenBy(Sender), submit.Bundle, submit.Data);
         var waitingBefore = _queue.Values.Count(q => DeviceKinds.CanRun(q.Device, submit.Device));
         Experiment(runId).Tell(new Create(submitted, Sender, waitingBefore, _slots.Matching(submit.Device)));
     }

@@ -24,6 +24,8 @@ public static class RunStatusExtensions
 /// the identity the connection proved.</param>
 /// <param name="Bundle">The bundle of the experiment's own training project (<c>code.project</c>), already offered and held
 /// by the coordinator (<see cref="OfferBundle"/>); null when it uses only the framework's components.</param>
+/// <param name="Data">The fingerprint of the experiment's data on the submitting machine: a node whose copy differs
+/// refuses the run. Null: not measured (the data is not on the submitting machine).</param>
 public sealed record SubmitExperiment(
     string Name,
     string ExperimentHocon,
@@ -34,7 +36,8 @@ public sealed record SubmitExperiment(
     string SubmittedFrom,
     CheckpointRecord? ResumeFrom = null,
     string? SourceFile = null,
-    BundleRef? Bundle = null) : IClusterMessage;
+    BundleRef? Bundle = null,
+    TrainManager.Data.DatasetFingerprint? Data = null) : IClusterMessage;
 
 /// <param name="QueuePosition">How many experiments wait before it (0: it is placed next).</param>
 /// <param name="MatchingSlots">How many slots in the cluster can run its device now, busy or not; 0 means it waits

@@ -34,6 +34,7 @@ public interface ISequencedEvent : IExperimentEvent
 /// address it came from; null in events written before connections were authenticated.</param>
 /// <param name="Bundle">The bundle of the user's training project the run trains with (every attempt, every rank); the
 /// coordinator keeps it while the run may still need it. Null: the framework's components only.</param>
+/// <param name="Data">The fingerprint of the data on the submitting machine, which every node's copy must match.</param>
 public sealed record ExperimentSubmitted(
     string RunId,
     DateTimeOffset At,
@@ -49,7 +50,8 @@ public sealed record ExperimentSubmitted(
     string? SourceFile = null,
     WorkerGroupSpec? Group = null,
     string? ProvenBy = null,
-    BundleRef? Bundle = null) : IExperimentEvent
+    BundleRef? Bundle = null,
+    TrainManager.Data.DatasetFingerprint? Data = null) : IExperimentEvent
 {
     public WorkerGroupSpec WorkerGroup => Group ?? WorkerGroupSpec.Single;
 }

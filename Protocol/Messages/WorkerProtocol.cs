@@ -20,6 +20,7 @@ public sealed record ReportSlots : IClusterMessage
 /// The run directory is always under the worker node's own runs directory: nothing a client sends can move it.
 /// <param name="Bundle">The user's training project the run is built from: the node fetches it from the coordinator
 /// (<see cref="FetchBundle"/>) unless it has it cached, and loads it for this run alone.</param>
+/// <param name="Data">The data's fingerprint on the submitting machine: the node refuses the run when its copy differs.</param>
 /// <param name="Collective">This slot's place in the gradient exchange of a data-parallel run; null when the run has one worker.</param>
 public sealed record StartTraining(
     string RunId,
@@ -28,7 +29,8 @@ public sealed record StartTraining(
     int Attempt,
     string? SourceFile = null,
     CollectiveAssignment? Collective = null,
-    BundleRef? Bundle = null) : IClusterMessage;
+    BundleRef? Bundle = null,
+    TrainManager.Data.DatasetFingerprint? Data = null) : IClusterMessage;
 
 /// <summary>
 /// One rank of a data-parallel run, as the coordinator hands it out without knowing how gradients move: the rank,

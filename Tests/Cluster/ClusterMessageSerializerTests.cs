@@ -83,7 +83,7 @@ public sealed class ClusterMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
                 new Dictionary<int, long> { [1] = 4, [2] = 7 }),
             new RunIndexed(summary with { Status = RunStatus.Finished }),
             new RunIndexSnapshot([summary, summary with { RunId = "r2", Slot = null, Detail = null }]),
-            submitted with { RunId = "r3", Bundle = Bundle },
+            submitted with { RunId = "r3", Bundle = Bundle, Data = new TrainManager.Data.DatasetFingerprint(54950048, 4, new string('e', 64), ["/data/fashion-mnist"]) },
             new SubmitExperiment("mine", "name = mine", "{}", ProvenanceSummary.Unknown("none"), "cpu", null, "me@host", Bundle: Bundle),
             new StartTraining("r3", "name = mine", [], 1, Bundle: Bundle),
             new OfferBundle(Bundle),

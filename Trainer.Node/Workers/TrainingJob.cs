@@ -205,7 +205,7 @@ public sealed class TrainingJob : IDisposable
             var resume = ResumePoint.Choose(start.ResumeCandidates, settings.CheckpointKey, keepAside: rank == 0);
             extensions = catalog.CreateExtensions(new Components.ExtensionContext(ownDirectory, experiment), settings.Components.ServicesForRun(start.RunId));
             trainer = Trainer.FromExperiment(experiment, catalog, run, extensions, rank: rank, worldSize: start.Collective?.WorldSize ?? 1,
-                checkpointKey: settings.CheckpointKey, dataRoots: settings.DataRoots);
+                checkpointKey: settings.CheckpointKey, dataRoots: settings.DataRoots, expectedData: start.Data);
             var dataParallel = start.Collective is { } collective
                 ? new DataParallelExtension(GradientTransports.Connect(collective, experiment, listener, settings, cancel))
                 : null;

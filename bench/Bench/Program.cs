@@ -18,6 +18,8 @@ if (args.Length > 0 && args[0] == "project")
     return ProjectBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "fingerprint")
     return FingerprintBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "bundle")
+    return TrainManager.Bench.BundleBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "cluster-sim")
     return TrainManager.Bench.ClusterSimulation.ClusterSimulationBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "cluster-restart")
