@@ -3,13 +3,17 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 using TrainManager.Components;
 using TrainManager.Extensions.Provenance;
+using TrainManager.Protocol;
+using TrainManager.Protocol.Bundles;
 using TrainManager.Training;
 
 namespace TrainManager.Cli;
 
-/// <summary><c>trainmanager reproduce RUN DIR [--build]</c>: recreates the code a run was trained with, commit plus every
-/// uncommitted change, in DIR (a training project with a repository of its own in DIR/code), verifies each git tree id,
-/// and says how to train the recreated experiment again.</summary>
+/// <summary><c>trainmanager reproduce RUN DIR [--build] [--project PATH]</c>: recreates the code a run was trained with,
+/// commit plus every uncommitted change, in DIR (a training project with a repository of its own in DIR/code), verifies
+/// each git tree id, and says how to train the recreated experiment again. For a cluster run that trained with a bundle
+/// of its training project it also checks the run's own build against the bundle's hash and, with <c>--build</c>,
+/// rebuilds the project and says whether the rebuild is the same bundle.</summary>
 [Description("Recreate in DIR the exact code a run was trained with (its training project's too), and verify the git tree ids.")]
 public sealed class ReproduceCommand(IAnsiConsole console) : TrainManagerCommand<ReproduceCommand.Settings>(console)
 {
@@ -26,17 +30,43 @@ public sealed class ReproduceCommand(IAnsiConsole console) : TrainManagerCommand
         // Off by default: the tree id already proves the code is the same; a build also needs the SDK and the
         // project's packages, and can fail for reasons outside the recorded code (a reference to a path outside it).
         [CommandOption("--build")]
-        [Description("Also build the recreated training project, to check that it compiles here.")]
+        [Description("Also build the recreated training project, to check that it compiles here; for a run that trained with a bundle, compare the rebuild's bundle hash with the run's.")]
         public bool Build { get; set; }
+
+        [CommandOption("--project <PATH>")]
+        [Description("Rebuild this checkout of the training project (at the commit the run's bundle names) and compare its bundle hash with the run's; for a cluster run whose node did not have the project's source to record.")]
+        public string? Project { get; set; }
     }
 
     protected override int Run(Settings settings, CancellationToken cancellationToken)
     {
+        var bundle = ReadBundle(settings.Run);
         var provenance = Path.Combine(settings.Run, ProvenanceStore.DirectoryName);
-        if (!System.IO.Directory.Exists(provenance))
+        ReproducedRunCode? code = null;
+        if (System.IO.Directory.Exists(provenance))
+            code = RecreateCode(settings, provenance);
+        else if (bundle is null || settings.Project is null)
             throw new CommandInputException(
                 $"'{settings.Run}' has no provenance/ folder: the run was not trained with the provenance extension. " +
-                "Add { type = provenance } to the experiment's extensions to record the code of future runs.");
+                "Add { type = provenance } to the experiment's extensions to record the code of future runs." +
+                (bundle is null ? "" : $" The run trained with {bundle}: check out that commit of the project and give it with --project PATH to rebuild it and compare."));
+        else
+            Console.MarkupLineInterpolated($"[grey]'{settings.Run}' has no provenance/ folder: nothing to recreate in {settings.Directory}; comparing the bundle only.[/]");
+
+        if (bundle is not null)
+            CompareBundle(bundle, settings, code?.Project);
+        else if (code?.Project?.Path is { } projectPath && settings.Build)
+        {
+            var build = TrainingProject.Build(projectPath);
+            Console.MarkupLineInterpolated($"the training project builds: {Path.Combine(build.OutputDirectory, build.AssemblyFile)}");
+        }
+        if (code is not null)
+            ReportHowToTrain(code);
+        return ExitCodes.Success;
+    }
+
+    private ReproducedRunCode RecreateCode(Settings settings, string provenance)
+    {
         ReproducedRunCode code;
         try
         {
@@ -52,14 +82,111 @@ public sealed class ReproduceCommand(IAnsiConsole console) : TrainManagerCommand
         Console.MarkupLineInterpolated($"experiment's repository: {Describe(experiment)}");
         if (code.Project is { } project)
             ReportProject(project, settings);
-        if (code.Project?.Path is { } projectPath && settings.Build)
-        {
-            var build = TrainingProject.Build(projectPath);
-            Console.MarkupLineInterpolated($"the training project builds: {Path.Combine(build.OutputDirectory, build.AssemblyFile)}");
-        }
-        ReportHowToTrain(code);
-        return ExitCodes.Success;
+        return code;
     }
+
+    private static RecordedBundle? ReadBundle(string run)
+    {
+        try
+        {
+            return RecordedBundle.Read(run);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            throw new CommandInputException($"the run's bundle record cannot be read: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// A run that trained with a bundle: its own copy of the build (<c>code/bin</c>) must pack to the bundle's hash, and
+    /// a rebuild of the project (recreated from provenance with --build, or a checkout given with --project) is compared
+    /// with it file by file. Builds are byte-identical only from a committed repository with the same SDK and packages;
+    /// the answer says which case this is rather than failing.
+    /// </summary>
+    private void CompareBundle(RecordedBundle bundle, Settings settings, ReproducedProject? recreated)
+    {
+        Console.MarkupLineInterpolated($"the run trained with {bundle.Project} bundle {bundle.Hash} ({(bundle.Commit is { } c ? $"commit {c}" : "not from a git repository")}, framework {bundle.FrameworkVersion})");
+        var runBuildDirectory = Path.Combine(Path.GetFullPath(settings.Run), RunDirectory.CodeBuildDirectory);
+        ProjectBundle? runBuild = null;
+        if (ProjectBuild.OpenCopy(runBuildDirectory) is { } copy)
+        {
+            // Exactly the files the bundle carried were extracted there: pack them all, whatever this installation provides.
+            runBuild = ProjectBundle.Pack(copy, bundle.FrameworkVersion, providedByFramework: _ => false);
+            if (runBuild.Hash == bundle.Hash)
+                Console.MarkupLineInterpolated($"[green]the run's build ({runBuildDirectory}) is that bundle: hash verified[/]");
+            else
+            {
+                Console.MarkupLineInterpolated($"[yellow]the run's build ({runBuildDirectory}) packs to {runBuild.Hash}, not the bundle's: it was changed after the run.[/]");
+                runBuild = null;
+            }
+        }
+        else
+            Console.MarkupLineInterpolated($"[yellow]the run's build is not in {runBuildDirectory}: the hash cannot be checked against it.[/]");
+
+        var projectPath = settings.Project is { } given ? Path.GetFullPath(given) : settings.Build ? recreated?.Path : null;
+        if (projectPath is null)
+        {
+            if (recreated?.Path is not null)
+                Console.MarkupLine("add --build to rebuild the recreated project and compare its bundle with the run's.");
+            else
+                Console.MarkupLineInterpolated(
+                    $"to rebuild the bundle, check out {(bundle.Commit is { } commit ? $"commit {commit.Replace("+changes", "")}" : "the source")} of {bundle.Project} and give it with --project PATH.");
+            return;
+        }
+        if (settings.Project is not null)
+            ReportCheckout(projectPath, bundle);
+
+        var rebuilt = ProjectBundle.Pack(TrainingProject.Build(projectPath));
+        if (rebuilt.Hash == bundle.Hash)
+        {
+            Console.MarkupLineInterpolated($"[green]rebuilt {projectPath}: bundle {rebuilt.Hash}, the same as the run's (the build is deterministic)[/]");
+            return;
+        }
+        Console.MarkupLineInterpolated($"[yellow]rebuilt {projectPath}: bundle {rebuilt.Hash}, not the run's {bundle.ShortHash}.[/]");
+        if (runBuild is not null)
+        {
+            var differing = Differences(runBuild.Manifest, rebuilt.Manifest);
+            if (differing.Count > 0)
+                Console.MarkupLineInterpolated($"files that differ: {string.Join(", ", differing.Take(10))}{(differing.Count > 10 ? $" and {differing.Count - 10} more" : "")}");
+        }
+        Console.MarkupLineInterpolated($"{WhyNotTheSame(bundle)} The run's exact build is in {runBuildDirectory}; eval and check-leakage use it.");
+    }
+
+    private void ReportCheckout(string projectPath, RecordedBundle bundle)
+    {
+        if (bundle.Commit is not { } recorded) return;
+        string? here;
+        try
+        {
+            var checkout = ProvenanceRecorder.Capture(projectPath);
+            here = checkout.Commit is { } c ? c + (checkout.IsDirty ? "+changes" : "") : null;
+        }
+        catch (Exception e) when (e is GitCommandException or LibGit2Sharp.LibGit2SharpException)
+        {
+            here = null;
+        }
+        if (here != recorded)
+            Console.MarkupLineInterpolated($"[yellow]{projectPath} is at {here ?? "no commit"}, the run's bundle was built from {recorded}: the rebuild cannot be the same.[/]");
+    }
+
+    /// <summary>Files present in only one of the two bundles, or with other contents.</summary>
+    private static List<string> Differences(BundleManifest run, BundleManifest rebuilt)
+    {
+        var ran = run.Files.ToDictionary(f => f.Path, f => f.Sha256, StringComparer.Ordinal);
+        var now = rebuilt.Files.ToDictionary(f => f.Path, f => f.Sha256, StringComparer.Ordinal);
+        return ran.Keys.Union(now.Keys).Order(StringComparer.Ordinal)
+            .Where(path => !ran.TryGetValue(path, out var a) || !now.TryGetValue(path, out var b) || a != b)
+            .Select(path => ran.ContainsKey(path) && now.ContainsKey(path) ? path : ran.ContainsKey(path) ? $"{path} (only in the run's)" : $"{path} (only in the rebuild)")
+            .ToList();
+    }
+
+    private static string WhyNotTheSame(RecordedBundle bundle) => bundle.Commit switch
+    {
+        null => "The project was not in a git repository when it was submitted: a build outside git embeds the folder it was built in, so it differs from folder to folder.",
+        { } commit when commit.EndsWith("+changes", StringComparison.Ordinal) =>
+            "The project had uncommitted changes when it was submitted: the rebuild has the same bytes only when those changes are recreated exactly (provenance records them) and the same .NET SDK and packages build it.",
+        _ => "A build is byte-identical only from a clone of the same commit, built with the same .NET SDK and package versions; check `dotnet --version` and the project's package versions against the node's.",
+    };
 
     private void ReportProject(ReproducedProject project, Settings settings)
     {

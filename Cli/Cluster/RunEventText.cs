@@ -14,6 +14,8 @@ public static class RunEventText
     {
         ExperimentSubmitted s =>
             $"submitted {(s.ProvenBy is { } proven ? $"with {proven} (says {s.SubmittedFrom})" : $"by {s.SubmittedFrom}")}: {s.Name}, {s.Epochs} epochs on {s.Device}{Workers(s.WorkerGroup)}; code {s.Provenance.Description}" +
+            (s.Bundle is { } bundle ? $"; trains with {bundle}" : "") +
+            (s.Data is { } data ? $"; data {data.Describe()}" : "") +
             (s.ResumeFrom is { } from ? $"; starts from {from.Path}" : ""),
         ExperimentScheduled { Ranks.Count: > 1 } s =>
             $"scheduled on {s.Ranks.Count} workers (attempt {s.Attempt}): " + string.Join(", ", s.Ranks.Select((slot, rank) => $"rank {rank} {slot}")),

@@ -49,6 +49,14 @@ public sealed class StatusCommand(IAnsiConsole console) : ClusterCommand<StatusC
             Row("workers", details.History.OfType<ExperimentScheduled>().LastOrDefault() is { } placed && run.Slot is not null
                 ? string.Join("\n", placed.Ranks.Select((slot, rank) => $"rank {rank}: {slot}"))
                 : $"{run.Workers} (not placed)");
+        if (details.History.OfType<ExperimentSubmitted>().FirstOrDefault() is { } submitted)
+        {
+            Row("code", submitted.Bundle is { } bundle
+                ? $"{bundle.Project} bundle {bundle.Hash}\n{(bundle.Commit is { } commit ? $"commit {commit}" : "not from a git repository")}, {Mebibytes(bundle.Size)}, framework {bundle.FrameworkVersion}"
+                : "the framework's components only");
+            if (submitted.Data is { } data)
+                Row("data", data.Describe());
+        }
         Row("submitted", run.SubmittedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss"));
         Row("updated", run.UpdatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss"));
         Row("run directory", details.RunDirectory ?? "- (not started yet)");
@@ -56,4 +64,6 @@ public sealed class StatusCommand(IAnsiConsole console) : ClusterCommand<StatusC
         Row("events", details.History.Count.ToString());
         return table;
     }
+
+    static string Mebibytes(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " MiB";
 }

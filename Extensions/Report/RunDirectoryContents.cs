@@ -17,6 +17,10 @@ public sealed partial record RunDirectoryContents(
     IReadOnlyList<string> Pictures,
     IReadOnlyList<RunFile> Files)
 {
+    /// <summary>The bundle of the training project the run trained with on a cluster (<c>code/bundle.json</c>); null
+    /// when it used none, or when the record cannot be read (the file is still linked for a person to open).</summary>
+    public TrainManager.Training.RecordedBundle? Bundle { get; init; }
+
     private static readonly RunFile[] Known =
     [
         new("experiment.hocon", "the experiment as run: overrides applied, every default spelled out"),
@@ -26,6 +30,8 @@ public sealed partial record RunDirectoryContents(
         new("plots/worst-samples.csv", "the training samples with the highest loss"),
         new("tb/", "TensorBoard events: tensorboard --logdir tb"),
         new("provenance/", "the code the run was trained with"),
+        new("code/bundle.json", "the bundle of the training project the run trained with on the cluster"),
+        new("code/bin/", "the build of the training project the run trained with"),
         new("checkpoints/", "model and optimizer checkpoints"),
     ];
 
@@ -35,7 +41,22 @@ public sealed partial record RunDirectoryContents(
         FindPictures(Path.Combine(runDirectory, "plots")),
         Known.Where(f => f.RelativePath.EndsWith('/')
             ? Directory.Exists(Path.Combine(runDirectory, f.RelativePath))
-            : File.Exists(Path.Combine(runDirectory, f.RelativePath))).ToArray());
+            : File.Exists(Path.Combine(runDirectory, f.RelativePath))).ToArray())
+    {
+        Bundle = ReadBundle(runDirectory),
+    };
+
+    private static TrainManager.Training.RecordedBundle? ReadBundle(string runDirectory)
+    {
+        try
+        {
+            return TrainManager.Training.RecordedBundle.Read(runDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Paths relative to the run directory (<c>plots/loss-batches.png</c>): loss pictures first, then
     /// gradient norms, then histograms by step, then any others by name.</summary>

@@ -78,6 +78,10 @@ public static partial class RunReportPage
         if (facts.BatchSize is { } batch) rows.Add(("batch size", batch.ToString(Invariant)));
         if (facts.Seed is { } seed) rows.Add(("seed", seed.ToString(Invariant)));
         if (facts.Device is { } device) rows.Add(("device", Encode(device)));
+        if (contents.Bundle is { } bundle)
+            rows.Add(("code bundle", $"<code>{Encode(bundle.Project)}</code> bundle <code title=\"sha256 {Encode(bundle.Hash)}\">{Encode(bundle.ShortHash)}</code>" +
+                                     (bundle.Commit is { } commit ? $", commit <code>{Encode(commit)}</code>" : ", not from a git repository") +
+                                     $", framework {Encode(bundle.FrameworkVersion)}"));
         if (facts.WorldSize > 1) rows.Add(("data-parallel workers", facts.WorldSize.ToString(Invariant)));
         if (facts.Duration is { } duration) rows.Add(("duration", Encode(Duration(duration))));
         foreach (var (key, value) in facts.FinalMetrics)

@@ -18,7 +18,10 @@ public sealed record BundleRef(string Hash, long Size, string Project, string As
     /// <summary>The first 12 hex digits: how logs and reports name a bundle.</summary>
     public string ShortHash => Hash.Length > 12 ? Hash[..12] : Hash;
 
-    public override string ToString() => $"{Project} bundle {ShortHash}{(Commit is null ? "" : $" (commit {Commit})")}";
+    public override string ToString() => Recorded().ToString();
+
+    /// <summary>What a run directory records of it (<c>code/bundle.json</c>): all but the MAC.</summary>
+    public TrainManager.Training.RecordedBundle Recorded() => new(Hash, Size, Project, Assembly, FrameworkVersion, Commit);
 }
 
 /// <summary>

@@ -72,7 +72,7 @@ public sealed class BundleClusterTests : ClusterTestKit
         Assert.Equal(firstHistory.OfType<ExperimentStarted>().Single().Slot.Node, secondHistory.OfType<ExperimentStarted>().Single().Slot.Node);
         Assert.Equal("v1", File.ReadAllText(Path.Combine(endedFirst.RunDirectory!, UserProjects.MarkerFile)));
         Assert.Equal("v2", File.ReadAllText(Path.Combine(endedSecond.RunDirectory!, UserProjects.MarkerFile)));
-        Assert.Equal(ref1.Hash, TrainManager.Node.Bundles.RunBundle.Read(endedFirst.RunDirectory!)!.Hash);
+        Assert.Equal(ref1.Hash, TrainManager.Training.RecordedBundle.Read(endedFirst.RunDirectory!)!.Hash);
         Assert.True(File.Exists(Path.Combine(endedFirst.RunDirectory!, "code", "bin", "UserModels.dll")), "the run keeps the build it trained with");
         Assert.True(workerRoles.Bundles!.Holds(ref1.Hash) && workerRoles.Bundles.Holds(ref2.Hash));
 

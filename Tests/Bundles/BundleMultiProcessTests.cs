@@ -44,7 +44,7 @@ public sealed class BundleMultiProcessTests(PostgresJournalTests.Server server, 
 
         var submit = new RecordingConsole();
         var exit = TrainManagerApp.Run(["submit", Path.Combine(project, "experiment.hocon"), "--cluster", seeds,
-            "--set", "workers=2", "--set", "threads=1", "--set", "epochs=4", "--set", "data.train=1600", "--set", "data.test=200",
+            "--set", "workers=2", "--set", "threads=1", "--set", "epochs=4", "--set", "data.train=9600", "--set", "data.test=200",
             "--set", "data-parallel.min-workers=2", "--set", "data-parallel.replacement-wait=2 s", "--set", "checkpoint.every-epochs=1",
             "--set", "checkpoint.keep=0", "--set", "extensions:=[{ type = report }]"], submit.Console);
         Assert.True(exit == ExitCodes.Success, submit.Output + Logs());
@@ -52,7 +52,7 @@ public sealed class BundleMultiProcessTests(PostgresJournalTests.Server server, 
         var runId = Regex.Match(submit.Output, @"Submitted run (\S+) to").Groups[1].Value;
 
         using var session = await ClusterSession.JoinAsync(null, [seeds], Long);
-        var watch = new Watch();
+        var watch = new MidRunWatch();
         var ended = session.FollowAsync(runId, watch);
         var placed = await Within(watch.Scheduled.Task, "the run to be placed");
         Assert.Equal(2, placed.Ranks.Select(r => r.Node).Distinct().Count());
@@ -81,6 +81,17 @@ public sealed class BundleMultiProcessTests(PostgresJournalTests.Server server, 
         Assert.True(File.Exists(Path.Combine(end.RunDirectory!, "code", "bin", "ShapesOnCluster.dll")), "the run keeps the build it trained with");
         output.WriteLine($"run {runId}: {submitted.Bundle}, {submitted.Bundle.Size / 1024.0:0} KiB; finished with {end.Outcome.TestAccuracy:P1}");
 
+        // Which bundle the run used, wherever a person looks: logs, status and the run's report.
+        var logs = new RecordingConsole();
+        Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["logs", runId, "--cluster", seeds], logs.Console));
+        Assert.Contains($"trains with ShapesOnCluster.csproj bundle {submitted.Bundle.ShortHash}", logs.Output);
+        var status = new RecordingConsole();
+        Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["status", runId, "--cluster", seeds], status.Console));
+        Assert.Contains($"ShapesOnCluster.csproj bundle {submitted.Bundle.Hash}", status.Output);
+        var report = File.ReadAllText(Path.Combine(end.RunDirectory!, "report.html"));
+        Assert.Contains($">{submitted.Bundle.ShortHash}</code>", report);
+        Assert.Equal(submitted.Bundle.Hash, TrainManager.Training.RecordedBundle.Read(end.RunDirectory!)!.Hash);
+
         // The same build submitted again is not sent again.
         var again = new RecordingConsole();
         Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["submit", Path.Combine(project, "experiment.hocon"), "--cluster", seeds,
@@ -88,41 +99,7 @@ public sealed class BundleMultiProcessTests(PostgresJournalTests.Server server, 
         Assert.Contains("the cluster already holds it", again.Output);
     }
 
-    async Task<T> Within<T>(Task<T> task, string what)
-    {
-        try
-        {
-            return await task.WaitAsync(Long * 2);
-        }
-        catch (TimeoutException)
-        {
-            throw new Xunit.Sdk.XunitException($"waited {(Long * 2).TotalSeconds:0} s in vain for {what}\n{Logs()}");
-        }
-    }
+    Task<T> Within<T>(Task<T> task, string what) => Within(task, Long * 2, what);
 
-    async Task Within(Task task, string what) => await Within(task.ContinueWith(t => t.IsCompletedSuccessfully), what);
-
-    sealed class Watch : IRunObserver
-    {
-        public TaskCompletionSource<ExperimentScheduled> Scheduled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public TaskCompletionSource MidEpochTwo { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void OnDetails(RunDetails details)
-        {
-            foreach (var e in details.History)
-                OnEvent(e);
-        }
-
-        public void OnEvent(IExperimentEvent e)
-        {
-            if (e is ExperimentScheduled scheduled)
-                Scheduled.TrySetResult(scheduled);
-        }
-
-        public void OnProgress(RunProgress progress)
-        {
-            if (progress.Epoch == 2 && progress.BatchIndex >= progress.BatchesPerEpoch / 3)
-                MidEpochTwo.TrySetResult();
-        }
-    }
+    Task Within(Task task, string what) => Within(task, Long * 2, what);
 }

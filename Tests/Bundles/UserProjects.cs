@@ -16,9 +16,13 @@ internal static class UserProjects
 
     /// <summary>Writes and builds project <paramref name="name"/> at <paramref name="version"/> under <paramref name="root"/>.</summary>
     /// <param name="padding">Bytes of an extra file copied beside the assembly (a bundle of a chosen size).</param>
-    public static ProjectBuild Build(string root, string name, string version, long padding = 0)
+    public static ProjectBuild Build(string root, string name, string version, long padding = 0) =>
+        TrainingProject.Build(Write(Path.Combine(root, $"{name}-{version}"), name, version, padding));
+
+    /// <summary>Writes the sources of project <paramref name="name"/> at <paramref name="version"/> into
+    /// <paramref name="folder"/>, without building them; returns the folder.</summary>
+    public static string Write(string folder, string name, string version, long padding = 0)
     {
-        var folder = Path.Combine(root, $"{name}-{version}");
         Directory.CreateDirectory(folder);
         var bin = AppContext.BaseDirectory;
         string Reference(string assembly) => $"""
@@ -78,7 +82,7 @@ internal static class UserProjects
             new Random(version.GetHashCode(StringComparison.Ordinal)).NextBytes(bytes);
             File.WriteAllBytes(Path.Combine(folder, "padding.bin"), bytes);
         }
-        return TrainingProject.Build(folder);
+        return folder;
     }
 
     /// <summary>A cluster experiment that trains <see cref="Model"/> with <see cref="Marker"/> (and, when given, more extensions).</summary>

@@ -57,7 +57,7 @@ public sealed class DataParallelMultiProcessTests(PostgresJournalTests.Server se
 
         // Uninterrupted: the accuracy to match, and one rank on each node.
         var whole = Submitted(await session.AskAsync(ClusterRequests.Submit(Experiment("dp-whole"))));
-        var wholeEnded = await Within(session.FollowAsync(whole, new Watch()), "the uninterrupted run to end");
+        var wholeEnded = await Within(session.FollowAsync(whole, new MidRunWatch()), "the uninterrupted run to end");
         RunAssert.EndedAs(RunStatus.Finished, wholeEnded, Logs());
         var wholeHistory = ((RunDetails)await session.AskAsync(new GetRun(whole))).History;
         var ranks = wholeHistory.OfType<ExperimentScheduled>().Single().Ranks;
@@ -67,7 +67,7 @@ public sealed class DataParallelMultiProcessTests(PostgresJournalTests.Server se
 
         // Interrupted: once epoch 1's checkpoint is written and epoch 2 is under way, rank 1's node dies.
         var interrupted = Submitted(await session.AskAsync(ClusterRequests.Submit(Experiment("dp-killed"))));
-        var watch = new Watch();
+        var watch = new MidRunWatch();
         var ended = session.FollowAsync(interrupted, watch);
         var placed = await Within(watch.Scheduled.Task, "the run to be placed");
         await Within(watch.MidEpochTwo.Task, "the run to reach the middle of epoch 2");
@@ -109,42 +109,7 @@ public sealed class DataParallelMultiProcessTests(PostgresJournalTests.Server se
             $"test accuracy {end.Outcome.TestAccuracy:P2} after losing a worker, {wholeEnded.Outcome.TestAccuracy:P2} uninterrupted");
     }
 
-    async Task<T> Within<T>(Task<T> task, string what)
-    {
-        try
-        {
-            return await task.WaitAsync(Long * 2);
-        }
-        catch (TimeoutException)
-        {
-            throw new Xunit.Sdk.XunitException($"waited {(Long * 2).TotalSeconds:0} s in vain for {what}\n{Logs()}");
-        }
-    }
+    Task<T> Within<T>(Task<T> task, string what) => Within(task, Long * 2, what);
 
-    async Task Within(Task task, string what) => await Within(task.ContinueWith(t => t.IsCompletedSuccessfully), what);
-
-    sealed class Watch : IRunObserver
-    {
-        public TaskCompletionSource<ExperimentScheduled> Scheduled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public TaskCompletionSource MidEpochTwo { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        // Placement is quick: it may be in the history the follow starts with.
-        public void OnDetails(RunDetails details)
-        {
-            foreach (var e in details.History)
-                OnEvent(e);
-        }
-
-        public void OnEvent(IExperimentEvent e)
-        {
-            if (e is ExperimentScheduled scheduled)
-                Scheduled.TrySetResult(scheduled);
-        }
-
-        public void OnProgress(RunProgress progress)
-        {
-            if (progress.Epoch == 2 && progress.BatchIndex >= progress.BatchesPerEpoch / 3)
-                MidEpochTwo.TrySetResult();
-        }
-    }
+    Task Within(Task task, string what) => Within(task, Long * 2, what);
 }

@@ -43,8 +43,9 @@ public static class TrainingProject
     public static ProjectBuild Build(string project)
     {
         var projectFile = FindProjectFile(project);
-        // ContinuousIntegrationBuild: source paths are recorded as /_/..., so the same sources give the same bytes in
-        // any folder on any machine, and a submitted bundle can be rebuilt to the same hash (reproduce).
+        // ContinuousIntegrationBuild: source paths are recorded as /_/..., so the same commit gives the same bytes in any
+        // clone of its repository with the same SDK, and a submitted bundle can be rebuilt to the same hash (reproduce).
+        // Outside git the build still embeds the folder it was built in (its obj/ path): bytes differ from folder to folder.
         var targetPath = Run(projectFile, ["msbuild", projectFile, "-getProperty:TargetPath", "-p:Configuration=Release", "-p:ContinuousIntegrationBuild=true", "-nologo"]).Trim();
         if (targetPath.Length == 0 || targetPath.Contains('\n'))
             throw new ProjectBuildException($"{projectFile}: the SDK did not say where the project's assembly goes (TargetPath): {targetPath}");

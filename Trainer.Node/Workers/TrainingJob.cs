@@ -192,7 +192,7 @@ public sealed class TrainingJob : IDisposable
                 if (createdRunDirectory && project is not null)
                     project.CopyTo(run.CodeBuild);
                 if (createdRunDirectory && start.Bundle is { } used)
-                    Bundles.RunBundle.Record(run.Path, used);
+                    used.Recorded().WriteTo(run.Path);
                 ownDirectory = run.Path;
             }
             else

@@ -150,6 +150,38 @@ public sealed class RunReportExtensionTests : ExtensionTestKit
         Assert.Contains("<h1>cnn-baseline</h1>", File.ReadAllText(Path.Combine(run, "report.html")));
     }
 
+    [Fact]
+    public void A_cluster_run_that_trained_with_a_bundle_shows_its_hash_project_and_commit_and_links_the_build()
+    {
+        var run = RunDirectory();
+        var hash = "3f2a9c01b7de" + new string('5', 52);
+        new RecordedBundle(hash, 20_000_000, "Shapes.csproj", "Shapes.dll", "0.9.0", "a1b2c3d4e5f6+changes").WriteTo(run);
+        Directory.CreateDirectory(Path.Combine(run, "code", "bin"));
+        using var model = nn.Linear(10, 3);
+
+        DriveFit(Drive(TrainerStages.Tree, new RunReportExtension()), run, model, epochs: 1);
+
+        var html = File.ReadAllText(Path.Combine(run, "report.html"));
+        Assert.Contains($"<dt>code bundle</dt><dd><code>Shapes.csproj</code> bundle <code title=\"sha256 {hash}\">3f2a9c01b7de</code>, commit <code>a1b2c3d4e5f6+changes</code>, framework 0.9.0</dd>", html);
+        Assert.Contains("href=\"code/bundle.json\"", html);
+        Assert.Contains("href=\"code/bin/\"", html);
+    }
+
+    [Fact]
+    public void A_damaged_bundle_record_leaves_the_fact_out_and_the_page_still_written()
+    {
+        var run = RunDirectory();
+        Directory.CreateDirectory(Path.Combine(run, "code"));
+        File.WriteAllText(RecordedBundle.PathIn(run), "{ broken");
+        using var model = nn.Linear(10, 3);
+
+        DriveFit(Drive(TrainerStages.Tree, new RunReportExtension()), run, model, epochs: 1);
+
+        var html = File.ReadAllText(Path.Combine(run, "report.html"));
+        Assert.DoesNotContain("<dt>code bundle</dt>", html);
+        Assert.Contains("href=\"code/bundle.json\"", html);
+    }
+
     private static int CountOf(string text, string part) =>
         (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
 }
