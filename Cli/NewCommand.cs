@@ -93,8 +93,8 @@ public sealed partial class NewCommand(IAnsiConsole console) : TrainManagerComma
                 return candidate;
         }
         throw new CommandInputException(
-            $"Train Manager's packages ({package}) are not built yet: run `dotnet pack TrainManager.sln` in its checkout (they go to artifacts/packages), " +
-            "or name the folder that holds them with --packages DIR.");
+            $"Train Manager's packages ({package}) are not in an artifacts/packages folder beside this trainmanager ({AppContext.BaseDirectory}) or above it: " +
+            "name the folder that holds them with --packages DIR (`dotnet pack TrainManager.sln` in Train Manager's checkout writes them to its artifacts/packages).");
     }
 
     static string KebabCase(string name) => string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString())).Replace('_', '-');

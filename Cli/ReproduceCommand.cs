@@ -9,7 +9,7 @@ using TrainManager.Training;
 
 namespace TrainManager.Cli;
 
-/// <summary><c>trainmanager reproduce RUN DIR [--build] [--project PATH]</c>: recreates the code a run was trained with,
+/// <summary><c>trainmanager reproduce RUN [DIR] [--build] [--project PATH]</c>: recreates the code a run was trained with,
 /// commit plus every uncommitted change, in DIR (a training project with a repository of its own in DIR/code), verifies
 /// each git tree id, and says how to train the recreated experiment again. For a cluster run that trained with a bundle
 /// of its training project it also checks the run's own build against the bundle's hash and, with <c>--build</c>,
@@ -23,9 +23,9 @@ public sealed class ReproduceCommand(IAnsiConsole console) : TrainManagerCommand
         [Description("The run directory (runs/<run-id>) that was trained with the provenance extension.")]
         public string Run { get; set; } = "";
 
-        [CommandArgument(1, "<DIR>")]
-        [Description("An empty or new directory to recreate the code in.")]
-        public string Directory { get; set; } = "";
+        [CommandArgument(1, "[DIR]")]
+        [Description("An empty or new directory to recreate the code in (not needed with --project for a run without provenance).")]
+        public string? Directory { get; set; }
 
         // Off by default: the tree id already proves the code is the same; a build also needs the SDK and the
         // project's packages, and can fail for reasons outside the recorded code (a reference to a path outside it).
@@ -34,7 +34,7 @@ public sealed class ReproduceCommand(IAnsiConsole console) : TrainManagerCommand
         public bool Build { get; set; }
 
         [CommandOption("--project <PATH>")]
-        [Description("Rebuild this checkout of the training project (at the commit the run's bundle names) and compare its bundle hash with the run's; for a cluster run whose node did not have the project's source to record.")]
+        [Description("Rebuild this checkout of the training project (at the commit the run's bundle names; the checkout, the project's folder or its .csproj) and compare its bundle hash with the run's; for a cluster run whose node did not have the project's source to record.")]
         public string? Project { get; set; }
     }
 
@@ -51,7 +51,7 @@ public sealed class ReproduceCommand(IAnsiConsole console) : TrainManagerCommand
                 "Add { type = provenance } to the experiment's extensions to record the code of future runs." +
                 (bundle is null ? "" : $" The run trained with {bundle}: check out that commit of the project and give it with --project PATH to rebuild it and compare."));
         else
-            Console.MarkupLineInterpolated($"[grey]'{settings.Run}' has no provenance/ folder: nothing to recreate in {settings.Directory}; comparing the bundle only.[/]");
+            Console.MarkupLineInterpolated($"[grey]'{settings.Run}' has no provenance/ folder: no code to recreate; comparing the bundle only.[/]");
 
         if (bundle is not null)
             CompareBundle(bundle, settings, code?.Project);
@@ -67,6 +67,8 @@ public sealed class ReproduceCommand(IAnsiConsole console) : TrainManagerCommand
 
     private ReproducedRunCode RecreateCode(Settings settings, string provenance)
     {
+        if (string.IsNullOrWhiteSpace(settings.Directory))
+            throw new CommandInputException($"name the directory to recreate the code of '{settings.Run}' in: trainmanager reproduce {settings.Run} DIR (an empty or new directory).");
         ReproducedRunCode code;
         try
         {
@@ -123,7 +125,7 @@ public sealed class ReproduceCommand(IAnsiConsole console) : TrainManagerCommand
         else
             Console.MarkupLineInterpolated($"[yellow]the run's build is not in {runBuildDirectory}: the hash cannot be checked against it.[/]");
 
-        var projectPath = settings.Project is { } given ? Path.GetFullPath(given) : settings.Build ? recreated?.Path : null;
+        var projectPath = settings.Project is { } given ? ProjectIn(given, bundle) : settings.Build ? recreated?.Path : null;
         if (projectPath is null)
         {
             if (recreated?.Path is not null)
@@ -152,13 +154,34 @@ public sealed class ReproduceCommand(IAnsiConsole console) : TrainManagerCommand
         Console.MarkupLineInterpolated($"{WhyNotTheSame(bundle)} The run's exact build is in {runBuildDirectory}; eval and check-leakage use it.");
     }
 
+    /// <summary>The project to rebuild from what --project names: a .csproj, a folder holding one, or a checkout holding
+    /// the bundle's project file (<c>Shapes.csproj</c>) somewhere below it.</summary>
+    private static string ProjectIn(string given, RecordedBundle bundle)
+    {
+        var full = Path.GetFullPath(given);
+        if (File.Exists(full) || (System.IO.Directory.Exists(full) && System.IO.Directory.GetFiles(full, "*.csproj").Length > 0))
+            return full;
+        if (!System.IO.Directory.Exists(full))
+            throw new CommandInputException($"--project names {full}, which does not exist; give a checkout of {bundle.Project} at the commit the run's bundle names.");
+        var found = System.IO.Directory.EnumerateFiles(full, bundle.Project, new EnumerationOptions { RecurseSubdirectories = true, MatchCasing = MatchCasing.CaseSensitive, MaxRecursionDepth = 8 })
+            .Where(file => !Path.GetRelativePath(full, file).Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj" or ".git"))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        return found.Count switch
+        {
+            1 => Path.GetDirectoryName(found[0])!,
+            0 => throw new CommandInputException($"--project names {full}, which holds no {bundle.Project}; give the checkout (or the folder) of the project the run trained with."),
+            _ => throw new CommandInputException($"--project names {full}, which holds {found.Count} files named {bundle.Project} ({string.Join(", ", found.Select(f => Path.GetRelativePath(full, f)))}); give the folder of the one to rebuild."),
+        };
+    }
+
     private void ReportCheckout(string projectPath, RecordedBundle bundle)
     {
         if (bundle.Commit is not { } recorded) return;
         string? here;
         try
         {
-            var checkout = ProvenanceRecorder.Capture(projectPath);
+            var checkout = ProvenanceRecorder.Capture(File.Exists(projectPath) ? Path.GetDirectoryName(projectPath)! : projectPath);
             here = checkout.Commit is { } c ? c + (checkout.IsDirty ? "+changes" : "") : null;
         }
         catch (Exception e) when (e is GitCommandException or LibGit2Sharp.LibGit2SharpException)

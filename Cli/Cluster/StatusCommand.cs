@@ -52,7 +52,7 @@ public sealed class StatusCommand(IAnsiConsole console) : ClusterCommand<StatusC
         if (details.History.OfType<ExperimentSubmitted>().FirstOrDefault() is { } submitted)
         {
             Row("code", submitted.Bundle is { } bundle
-                ? $"{bundle.Project} bundle {bundle.Hash}\n{(bundle.Commit is { } commit ? $"commit {commit}" : "not from a git repository")}, {Mebibytes(bundle.Size)}, framework {bundle.FrameworkVersion}"
+                ? $"{bundle.Project} bundle {bundle.Hash}\n{(bundle.Commit is { } commit ? $"commit {commit}" : "not from a git repository")}, {TrainManager.Runtime.ByteCount.Text(bundle.Size)}, framework {bundle.FrameworkVersion}"
                 : "the framework's components only");
             if (submitted.Data is { } data)
                 Row("data", data.Describe());
@@ -64,6 +64,4 @@ public sealed class StatusCommand(IAnsiConsole console) : ClusterCommand<StatusC
         Row("events", details.History.Count.ToString());
         return table;
     }
-
-    static string Mebibytes(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " MiB";
 }

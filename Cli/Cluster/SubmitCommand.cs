@@ -102,11 +102,11 @@ public sealed class SubmitCommand(IAnsiConsole console, TrainManager.Components.
         {
             throw new CommandInputException($"the cluster refused the training project: {refused.Message}");
         }
-        var size = reference.Size / 1048576.0;
+        var size = TrainManager.Runtime.ByteCount.Text(reference.Size);
         if (sent == 0)
-            Console.MarkupLineInterpolated($"[grey]{reference} ({size:0.0} MiB): the cluster already holds it[/]");
+            Console.MarkupLineInterpolated($"[grey]{reference} ({size}): the cluster already holds it[/]");
         else
-            Console.MarkupLineInterpolated($"[grey]{reference} ({size:0.0} MiB): uploaded in {started.Elapsed.TotalSeconds:0.0} s[/]");
+            Console.MarkupLineInterpolated($"[grey]{reference} ({size}): uploaded in {started.Elapsed.TotalSeconds:0.0} s[/]");
         return reference;
     }
 

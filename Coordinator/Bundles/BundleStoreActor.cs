@@ -120,12 +120,12 @@ public sealed class BundleStoreActor : ReceiveActor, IWithTimers
         if (!BundleRetention.Fits(Guarded(() => _store.List()), _inUse, DateTimeOffset.UtcNow, _options, bundle.Size))
         {
             Sender.Tell(new BundleRefused(bundle.Hash,
-                $"{bundle} ({Mib(bundle.Size)}) does not fit: the bundles that runs still use fill the coordinator's room (trainmanager.bundles.max-size = {Mib(_options.MaxSize)}). " +
+                $"{bundle} ({Size(bundle.Size)}) does not fit: the bundles that runs still use fill the coordinator's room (trainmanager.bundles.max-size = {Size(_options.MaxSize)}). " +
                 "Wait for runs to end, or raise the limit."));
             return;
         }
         _uploads[bundle.Hash] = [Sender];
-        _log.Info("Receiving {0} ({1}) from {2}", bundle, Mib(bundle.Size), Sender.Path.Address);
+        _log.Info("Receiving {0} ({1}) from {2}", bundle, Size(bundle.Size), Sender.Path.Address);
         var part = Path.Combine(_store.UploadDirectory, bundle.Hash + ".part");
         var self = Self;
         BundleTransfer.Download(Context, bundle.Hash, bundle.Size, Sender, part).ContinueWith(t => t.IsCompletedSuccessfully
@@ -151,7 +151,7 @@ public sealed class BundleStoreActor : ReceiveActor, IWithTimers
             Self.Tell(new UploadFailed(bundle, e));
             return;
         }
-        _log.Info("Stored {0} ({1})", bundle, Mib(bundle.Size));
+        _log.Info("Stored {0} ({1})", bundle, Size(bundle.Size));
         Answer(bundle.Hash, new BundleHeld(bundle.Hash, bundle.Size));
         CollectGarbage();
     }
@@ -197,7 +197,7 @@ public sealed class BundleStoreActor : ReceiveActor, IWithTimers
     }
 
     static string Short(string hash) => hash.Length > 12 ? hash[..12] : hash;
-    static string Mib(long bytes) => $"{bytes / (1024.0 * 1024):0.0} MiB";
+    static string Size(long bytes) => TrainManager.Runtime.ByteCount.Text(bytes);
 }
 
 /// <summary>What the registry needs to keep bundles: the store beside the journal, the retention rule, the key bundles

@@ -27,6 +27,10 @@ public sealed class ProjectBundle
     public const int FormatVersion = 1;
 
     const string ManifestEntry = "manifest.json";
+
+    /// <summary>Where a node keeps a cached bundle's manifest, beside its files (and so in a run's <c>code/bin</c>): not a
+    /// file of the build, never packed.</summary>
+    public const string CachedManifestFile = "bundle-manifest.json";
     const string FilesPrefix = "files/";
     static readonly DateTimeOffset FixedTime = DateTimeOffset.UnixEpoch;
     static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
@@ -84,14 +88,16 @@ public sealed class ProjectBundle
     }
 
     /// <summary>Packs <paramref name="build"/>: every file of its output folder except those
-    /// <paramref name="providedByFramework"/> says the framework provides (default: <see cref="ProvidedByFramework"/>).</summary>
+    /// <paramref name="providedByFramework"/> says the framework provides (default: <see cref="ProvidedByFramework"/>) and
+    /// the framework's own notes beside a build (<c>build.json</c>, <see cref="CachedManifestFile"/>), so a run's
+    /// <c>code/bin</c> packs to the bundle it was extracted from.</summary>
     public static ProjectBundle Pack(ProjectBuild build, string? frameworkVersion = null, Func<string, bool>? providedByFramework = null)
     {
         providedByFramework ??= ProvidedByFramework;
         var root = Path.GetFullPath(build.OutputDirectory);
         var files = Directory.GetFiles(root, "*", SearchOption.AllDirectories)
             .Select(f => (Full: f, Relative: Path.GetRelativePath(root, f).Replace('\\', '/')))
-            .Where(f => f.Relative != ProjectBuild.DescriptionFile)
+            .Where(f => f.Relative is not (ProjectBuild.DescriptionFile or CachedManifestFile))
             .Where(f => f.Relative == build.AssemblyFile || !providedByFramework(f.Relative))
             .OrderBy(f => f.Relative, StringComparer.Ordinal)
             .ToList();

@@ -92,6 +92,12 @@ public sealed class BundleMultiProcessTests(PostgresJournalTests.Server server, 
         Assert.Contains($">{submitted.Bundle.ShortHash}</code>", report);
         Assert.Equal(submitted.Bundle.Hash, TrainManager.Training.RecordedBundle.Read(end.RunDirectory!)!.Hash);
 
+        // The node's copy of the build is the bundle, and the project folder (given as a checkout) rebuilds to it.
+        var reproduce = new RecordingConsole();
+        Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["reproduce", end.RunDirectory!, "--project", project], reproduce.Console));
+        Assert.Contains("is that bundle: hash verified", reproduce.Output);
+        Assert.Contains($"bundle {submitted.Bundle.Hash}, the same as the run's", reproduce.Output);
+
         // The same build submitted again is not sent again.
         var again = new RecordingConsole();
         Assert.Equal(ExitCodes.Success, TrainManagerApp.Run(["submit", Path.Combine(project, "experiment.hocon"), "--cluster", seeds,

@@ -23,7 +23,10 @@ public sealed class ReproduceBundleTests
     static RecordedBundle RunWith(string run, ProjectBuild build, string? commit)
     {
         var bundle = ProjectBundle.Pack(build);
-        bundle.ExtractTo(Path.Combine(TempDirectory(), "extracted")).CopyTo(Path.Combine(run, RunDirectory.CodeBuildDirectory));
+        // As a node's cache holds it: the files, and the manifest beside them (which the copy takes along).
+        var cached = bundle.ExtractTo(Path.Combine(TempDirectory(), "cached"));
+        File.WriteAllText(Path.Combine(cached.OutputDirectory, ProjectBundle.CachedManifestFile), "{}");
+        cached.CopyTo(Path.Combine(run, RunDirectory.CodeBuildDirectory));
         var recorded = new RecordedBundle(bundle.Hash, bundle.Bytes.LongLength, bundle.Manifest.Project, bundle.Manifest.Assembly,
             bundle.Manifest.FrameworkVersion, commit);
         recorded.WriteTo(run);
@@ -89,10 +92,10 @@ public sealed class ReproduceBundleTests
 
         var console = new RecordingConsole();
         Assert.Equal(ExitCodes.Success,
-            TrainManagerApp.Run(["reproduce", run, Path.Combine(TempDirectory(), "unused"), "--project", project.PathOf(Name)], console.Console));
+            TrainManagerApp.Run(["reproduce", run, "--project", project.Root], console.Console));
 
         Assert.Contains("not the bundle's: it was changed after the run", console.Output);
-        Assert.Contains($"is at {project.Git("rev-parse", "HEAD")}, the run's bundle was built from {recorded.Commit}", console.Output);
+        Assert.Contains($"{project.PathOf(Name)} is at {project.Git("rev-parse", "HEAD")}, the run's bundle was built from {recorded.Commit}", console.Output);
         Assert.Contains($"not the run's {recorded.ShortHash}", console.Output);
     }
 
@@ -107,6 +110,20 @@ public sealed class ReproduceBundleTests
 
         Assert.Contains($"{Name}.csproj bundle aaaaaaaaaaaa (commit 0123456789abcdef)", console.Output);
         Assert.Contains("--project PATH", console.Output);
+    }
+
+    [Fact]
+    public void A_checkout_without_the_bundles_project_is_bad_input_that_says_what_to_give()
+    {
+        var run = Path.Combine(TempDirectory(), "run");
+        new RecordedBundle(new string('a', 64), 1000, $"{Name}.csproj", $"{Name}.dll", "0.9.0", null).WriteTo(run);
+        var elsewhere = TempDirectory();
+        File.WriteAllText(Path.Combine(elsewhere, "README.md"), "not a project");
+
+        var console = new RecordingConsole();
+        Assert.Equal(ExitCodes.BadInput, TrainManagerApp.Run(["reproduce", run, "--project", elsewhere], console.Console));
+
+        Assert.Contains($"--project names {elsewhere}, which holds no {Name}.csproj", console.Output);
     }
 
     [Fact]

@@ -49,6 +49,20 @@ public sealed class TrainingProjectTemplateTests
         var (testExit, testOutput) = Dotnet(project, "test", "MyModels.Tests", "--nologo", "-v", "q", "--disable-build-servers");
         Assert.True(testExit == 0, testOutput);
         Assert.Contains("Passed!", testOutput);
+
+        // Put under git as it is after building, training and testing (a train run from the project's folder leaves runs/
+        // and the embedded cluster's .trainmanager/ there too): only the sources are there to commit.
+        Directory.CreateDirectory(Path.Combine(project, "runs", "20260101-000000-my-models-0000"));
+        File.WriteAllText(Path.Combine(project, "runs", "20260101-000000-my-models-0000", "experiment.hocon"), "name = my-models\n");
+        Directory.CreateDirectory(Path.Combine(project, ".trainmanager"));
+        File.WriteAllText(Path.Combine(project, ".trainmanager", "journal.db"), "");
+        TrainManager.Tests.Extensions.Provenance.ThrowawayRepository.RunGit(project, "init", "--quiet");
+        var untracked = TrainManager.Tests.Extensions.Provenance.ThrowawayRepository.RunGit(project, "status", "--porcelain", "--untracked-files=all")
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line[3..]).ToList();
+        Assert.Contains(".gitignore", untracked);
+        Assert.Contains("MyModels/MyModels.csproj", untracked);
+        Assert.DoesNotContain(untracked, path => path.Contains("/bin/", StringComparison.Ordinal) || path.Contains("/obj/", StringComparison.Ordinal)
+                                                 || path.StartsWith("runs/", StringComparison.Ordinal) || path.StartsWith(".trainmanager/", StringComparison.Ordinal));
     }
 
     [Fact]

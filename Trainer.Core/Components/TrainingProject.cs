@@ -30,7 +30,7 @@ public static class TrainingProject
         return projects.Length switch
         {
             1 => projects[0],
-            0 => throw new ProjectBuildException($"code.project names {full}, which holds no .csproj; create one with `dotnet new trainmanager-project` or name the project file."),
+            0 => throw new ProjectBuildException($"code.project names {full}, which holds no .csproj; create one with `trainmanager new DIR` or name the project file."),
             _ => throw new ProjectBuildException($"code.project names {full}, which holds {projects.Length} projects ({string.Join(", ", projects.Select(Path.GetFileName))}); name the one to build, e.g. code {{ project = \"{Path.GetFileName(full)}/{Path.GetFileName(projects[0])}\" }}."),
         };
     }

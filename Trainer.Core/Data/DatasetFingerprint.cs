@@ -46,10 +46,9 @@ public sealed record DatasetFingerprint(long Size, int Files, string ManifestSha
         var where = Locations.Count == 0 ? "nothing read from files"
             : Locations.Count <= 3 ? "in " + string.Join(", ", Locations)
             : $"in {string.Join(", ", Locations.Take(3))} and {Locations.Count - 3} more folders";
-        return $"{files}, {Size.ToString("N0", CultureInfo.InvariantCulture)} bytes ({Mebibytes(Size)}), manifest sha256 {ManifestSha256[..Math.Min(12, ManifestSha256.Length)]}…, {where}";
+        return $"{files}, {Size.ToString("N0", CultureInfo.InvariantCulture)} bytes{(Size >= 1024 ? $" ({TrainManager.Runtime.ByteCount.Text(Size)})" : "")}, manifest sha256 {ManifestSha256[..Math.Min(12, ManifestSha256.Length)]}…, {where}";
     }
 
-    static string Mebibytes(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB";
 
     /// <summary>Equal when every property is, the locations compared item by item (the equality a record of lists lacks).</summary>
     public bool Equals(DatasetFingerprint? other) =>

@@ -18,7 +18,7 @@ namespace TrainManager.Node.Bundles;
 /// </summary>
 public sealed class NodeBundles
 {
-    const string ManifestFile = "bundle-manifest.json";
+    const string ManifestFile = ProjectBundle.CachedManifestFile;
     readonly string _directory;
     readonly BundleKey? _key;
     readonly long _maxSize;

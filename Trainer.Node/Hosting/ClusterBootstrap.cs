@@ -134,8 +134,8 @@ public static class ClusterBootstrap
     {
         var cache = new TrainManager.Node.Bundles.NodeBundles(Path.Combine(settings.StateDirectory, "bundle-cache"), settings.BundleKey,
             settings.Bundles.NodeCacheMaxSize);
-        cache.Fetched += (bundle, took) => system.Log.Info("Fetched {0} ({1:0.0} MiB) from the coordinator in {2:0.00} s", bundle,
-            bundle.Size / (1024.0 * 1024), took.TotalSeconds);
+        cache.Fetched += (bundle, took) => system.Log.Info("Fetched {0} ({1}) from the coordinator in {2:0.00} s", bundle,
+            TrainManager.Runtime.ByteCount.Text(bundle.Size), took.TotalSeconds);
         return cache;
     }
 
