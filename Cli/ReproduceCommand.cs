@@ -107,7 +107,7 @@ public sealed class ReproduceCommand(IAnsiConsole console) : TrainManagerCommand
     /// </summary>
     private void CompareBundle(RecordedBundle bundle, Settings settings, ReproducedProject? recreated)
     {
-        Console.MarkupLineInterpolated($"the run trained with {bundle.Project} bundle {bundle.Hash} ({(bundle.Commit is { } c ? $"commit {c}" : "not from a git repository")}, framework {bundle.FrameworkVersion})");
+        Console.MarkupLineInterpolated($"the run trained with {bundle.Project} bundle {bundle.Hash} ({bundle.Origin}, framework {bundle.FrameworkVersion})");
         var runBuildDirectory = Path.Combine(Path.GetFullPath(settings.Run), RunDirectory.CodeBuildDirectory);
         ProjectBundle? runBuild = null;
         if (ProjectBuild.OpenCopy(runBuildDirectory) is { } copy)
@@ -178,16 +178,7 @@ public sealed class ReproduceCommand(IAnsiConsole console) : TrainManagerCommand
     private void ReportCheckout(string projectPath, RecordedBundle bundle)
     {
         if (bundle.Commit is not { } recorded) return;
-        string? here;
-        try
-        {
-            var checkout = ProvenanceRecorder.Capture(File.Exists(projectPath) ? Path.GetDirectoryName(projectPath)! : projectPath);
-            here = checkout.Commit is { } c ? c + (checkout.IsDirty ? "+changes" : "") : null;
-        }
-        catch (Exception e) when (e is GitCommandException or LibGit2Sharp.LibGit2SharpException)
-        {
-            here = null;
-        }
+        var here = Cluster.Submission.CommitOf(File.Exists(projectPath) ? Path.GetDirectoryName(projectPath)! : projectPath);
         if (here != recorded)
             Console.MarkupLineInterpolated($"[yellow]{projectPath} is at {here ?? "no commit"}, the run's bundle was built from {recorded}: the rebuild cannot be the same.[/]");
     }

@@ -52,7 +52,7 @@ public sealed class StatusCommand(IAnsiConsole console) : ClusterCommand<StatusC
         if (details.History.OfType<ExperimentSubmitted>().FirstOrDefault() is { } submitted)
         {
             Row("code", submitted.Bundle is { } bundle
-                ? $"{bundle.Project} bundle {bundle.Hash}\n{(bundle.Commit is { } commit ? $"commit {commit}" : "not from a git repository")}, {TrainManager.Runtime.ByteCount.Text(bundle.Size)}, framework {bundle.FrameworkVersion}"
+                ? $"{bundle.Project} bundle {bundle.Hash}\n{bundle.Recorded().Origin}, {TrainManager.Runtime.ByteCount.Text(bundle.Size)}, framework {bundle.FrameworkVersion}"
                 : "the framework's components only");
             if (submitted.Data is { } data)
                 Row("data", data.Describe());

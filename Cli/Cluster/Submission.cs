@@ -36,19 +36,26 @@ public static class Submission
     public static (ProjectBundle Bundle, BundleRef Reference) Bundle(ProjectBuild build, BundleKey key)
     {
         var bundle = ProjectBundle.Pack(build);
-        string? commit = null;
+        var commit = CommitOf(Path.GetDirectoryName(Path.GetFullPath(build.ProjectFile))!);
+        var manifest = bundle.Manifest;
+        return (bundle, new BundleRef(bundle.Hash, bundle.Bytes.LongLength, manifest.Project, manifest.Assembly, manifest.FrameworkVersion, commit,
+            key.Sign(bundle.Hash)));
+    }
+
+    /// <summary>The commit of the repository <paramref name="folder"/> is in, with <c>+changes</c> when its tree is not
+    /// clean; null outside a repository git can read.</summary>
+    public static string? CommitOf(string folder)
+    {
         try
         {
-            var code = ProvenanceRecorder.Capture(Path.GetDirectoryName(Path.GetFullPath(build.ProjectFile))!);
-            commit = code.Commit is { } c ? c + (code.IsDirty ? "+changes" : "") : null;
+            var code = ProvenanceRecorder.Capture(folder);
+            return code.Commit is { } commit ? commit + (code.IsDirty ? "+changes" : "") : null;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Not in a repository git can read: the bundle is named by its hash alone.
+            return null;
         }
-        var manifest = bundle.Manifest;
-        return (bundle, new BundleRef(bundle.Hash, bundle.Bytes.LongLength, manifest.Project, manifest.Assembly, manifest.FrameworkVersion, commit,
-            key.Sign(bundle.Hash)));
     }
 
     /// <summary>The submission of <paramref name="experiment"/>; the worker that takes it writes the run under its own runs directory.</summary>

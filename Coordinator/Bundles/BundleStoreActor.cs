@@ -3,6 +3,7 @@ using Akka.Event;
 using TrainManager.Protocol;
 using TrainManager.Protocol.Bundles;
 using TrainManager.Protocol.Configuration;
+using TrainManager.Runtime;
 
 namespace TrainManager.Coordinator.Bundles;
 
@@ -120,12 +121,12 @@ public sealed class BundleStoreActor : ReceiveActor, IWithTimers
         if (!BundleRetention.Fits(Guarded(() => _store.List()), _inUse, DateTimeOffset.UtcNow, _options, bundle.Size))
         {
             Sender.Tell(new BundleRefused(bundle.Hash,
-                $"{bundle} ({Size(bundle.Size)}) does not fit: the bundles that runs still use fill the coordinator's room (trainmanager.bundles.max-size = {Size(_options.MaxSize)}). " +
+                $"{bundle} ({ByteCount.Text(bundle.Size)}) does not fit: the bundles that runs still use fill the coordinator's room (trainmanager.bundles.max-size = {ByteCount.Text(_options.MaxSize)}). " +
                 "Wait for runs to end, or raise the limit."));
             return;
         }
         _uploads[bundle.Hash] = [Sender];
-        _log.Info("Receiving {0} ({1}) from {2}", bundle, Size(bundle.Size), Sender.Path.Address);
+        _log.Info("Receiving {0} ({1}) from {2}", bundle, ByteCount.Text(bundle.Size), Sender.Path.Address);
         var part = Path.Combine(_store.UploadDirectory, bundle.Hash + ".part");
         var self = Self;
         BundleTransfer.Download(Context, bundle.Hash, bundle.Size, Sender, part).ContinueWith(t => t.IsCompletedSuccessfully
@@ -151,7 +152,7 @@ public sealed class BundleStoreActor : ReceiveActor, IWithTimers
             Self.Tell(new UploadFailed(bundle, e));
             return;
         }
-        _log.Info("Stored {0} ({1})", bundle, Size(bundle.Size));
+        _log.Info("Stored {0} ({1})", bundle, ByteCount.Text(bundle.Size));
         Answer(bundle.Hash, new BundleHeld(bundle.Hash, bundle.Size));
         CollectGarbage();
     }
@@ -197,7 +198,6 @@ public sealed class BundleStoreActor : ReceiveActor, IWithTimers
     }
 
     static string Short(string hash) => hash.Length > 12 ? hash[..12] : hash;
-    static string Size(long bytes) => TrainManager.Runtime.ByteCount.Text(bytes);
 }
 
 /// <summary>What the registry needs to keep bundles: the store beside the journal, the retention rule, the key bundles

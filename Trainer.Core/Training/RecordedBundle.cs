@@ -16,6 +16,9 @@ public sealed record RecordedBundle(string Hash, long Size, string Project, stri
     /// <summary>The first 12 hex digits: how logs and reports name a bundle.</summary>
     public string ShortHash => Hash.Length > 12 ? Hash[..12] : Hash;
 
+    /// <summary><c>commit 3f2a9c0…</c>, or that the project was in no git repository.</summary>
+    public string Origin => Commit is null ? "not from a git repository" : $"commit {Commit}";
+
     public override string ToString() => $"{Project} bundle {ShortHash}{(Commit is null ? "" : $" (commit {Commit})")}";
 
     public static string PathIn(string runDirectory) => System.IO.Path.Combine(runDirectory, "code", FileName);
