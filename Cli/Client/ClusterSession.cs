@@ -73,8 +73,12 @@ public sealed class ClusterSession : IDisposable
             var cluster = Akka.Cluster.Cluster.Get(system);
             var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             cluster.RegisterOnMemberUp(() => up.TrySetResult());
-            var finished = await Task.WhenAny(up.Task, Task.Delay(timeout, cancellationToken));
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var finished = await Task.WhenAny(up.Task, WeaklyUpAsync(cluster, waiting.Token), Task.Delay(timeout, waiting.Token));
+            await waiting.CancelAsync();
             cancellationToken.ThrowIfCancellationRequested();
+            if (finished != up.Task && cluster.SelfMember.Status == Akka.Cluster.MemberStatus.WeaklyUp)
+                finished = up.Task;
             if (finished != up.Task && TrainManager.Protocol.Security.SecurityEvents.For(system).LastRefusal is { } refusal)
                 throw new ClusterUnavailableException(
                     $"could not join the cluster at {target}: the connection to {refusal.Peer} failed its secret check ({refusal.Reason}). Use the cluster's secret file: " +
@@ -98,6 +102,25 @@ public sealed class ClusterSession : IDisposable
         {
             await LeaveAsync(system);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Completes once this member is WeaklyUp. While a member is unreachable (a node that crashed and is not downed yet,
+    /// up to a minute) the cluster cannot converge and no joining member becomes Up; the leader lets it in as WeaklyUp
+    /// after <c>akka.cluster.allow-weakly-up-members</c>, which is all a client needs to ask the coordinator: so
+    /// <c>status</c> works right after a node dies, when it is wanted most.
+    /// </summary>
+    static async Task WeaklyUpAsync(Akka.Cluster.Cluster cluster, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (cluster.SelfMember.Status != Akka.Cluster.MemberStatus.WeaklyUp)
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Up first, or the wait is over: nothing to report from here.
         }
     }
 
