@@ -4,6 +4,7 @@ using TrainManager.Protocol;
 using TrainManager.Protocol.Bundles;
 using TrainManager.Protocol.Configuration;
 using TrainManager.Runtime;
+using TrainManager.Training;
 
 namespace TrainManager.Coordinator.Bundles;
 
@@ -54,7 +55,7 @@ public sealed class BundleStoreActor : ReceiveActor, IWithTimers
             var stored = Guarded(() => _store.Find(fetch.Hash));
             if (stored is null)
             {
-                Sender.Tell(new BundleUnavailable(fetch.Hash, $"the coordinator holds no bundle {Short(fetch.Hash)}: it was never uploaded, or was removed after no run used it (trainmanager.bundles.keep-unused). Submit the experiment again."));
+                Sender.Tell(new BundleUnavailable(fetch.Hash, $"the coordinator holds no bundle {RecordedBundle.Shorten(fetch.Hash)}: it was never uploaded, or was removed after no run used it (trainmanager.bundles.keep-unused). Submit the experiment again."));
                 return;
             }
             Guarded(() => { _store.Touch(fetch.Hash, DateTimeOffset.UtcNow); return 0; });
@@ -65,7 +66,7 @@ public sealed class BundleStoreActor : ReceiveActor, IWithTimers
             var stored = Guarded(() => _store.Find(read.Hash));
             if (stored is null || BundleTransfer.Clamp(read, stored.Size) is not { } range)
             {
-                Sender.Tell(new BundleUnavailable(read.Hash, $"the coordinator cannot serve bytes {read.Offset}+{read.Length} of bundle {Short(read.Hash)}"));
+                Sender.Tell(new BundleUnavailable(read.Hash, $"the coordinator cannot serve bytes {read.Offset}+{read.Length} of bundle {RecordedBundle.Shorten(read.Hash)}"));
                 return;
             }
             Sender.Tell(new BundleChunk(read.Hash, range.Offset, _store.Read(read.Hash, range.Offset, range.Length)));
@@ -175,7 +176,7 @@ public sealed class BundleStoreActor : ReceiveActor, IWithTimers
             {
                 if (_uploads.ContainsKey(hash)) continue;
                 _store.Remove(hash);
-                _log.Info("Removed bundle {0}: no run uses it and it was last used over {1} ago (or the bundles exceeded their size limit)", Short(hash), _options.KeepUnused);
+                _log.Info("Removed bundle {0}: no run uses it and it was last used over {1} ago (or the bundles exceeded their size limit)", RecordedBundle.Shorten(hash), _options.KeepUnused);
             }
         }
         catch (Exception e)
@@ -196,8 +197,6 @@ public sealed class BundleStoreActor : ReceiveActor, IWithTimers
             throw;
         }
     }
-
-    static string Short(string hash) => hash.Length > 12 ? hash[..12] : hash;
 }
 
 /// <summary>What the registry needs to keep bundles: the store beside the journal, the retention rule, the key bundles

@@ -16,7 +16,7 @@ namespace TrainManager.Protocol;
 public sealed record BundleRef(string Hash, long Size, string Project, string Assembly, string FrameworkVersion, string? Commit, string Mac)
 {
     /// <summary>The first 12 hex digits: how logs and reports name a bundle.</summary>
-    public string ShortHash => Hash.Length > 12 ? Hash[..12] : Hash;
+    public string ShortHash => TrainManager.Training.RecordedBundle.Shorten(Hash);
 
     public override string ToString() => Recorded().ToString();
 

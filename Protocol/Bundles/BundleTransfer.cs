@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Akka.Actor;
 using TrainManager.Protocol.Bundles;
+using TrainManager.Training;
 
 namespace TrainManager.Protocol.Bundles;
 
@@ -88,9 +89,9 @@ public static class BundleTransfer
             _stallTimeout = stallTimeout;
             _done = done;
             Receive<BundleChunk>(Arrived);
-            Receive<BundleUnavailable>(u => Fail(new BundleTransferException($"bundle {Short(hash)} cannot be read from {source.Path.Address}: {u.Reason}")));
+            Receive<BundleUnavailable>(u => Fail(new BundleTransferException($"bundle {RecordedBundle.Shorten(hash)} cannot be read from {source.Path.Address}: {u.Reason}")));
             Receive<Terminated>(_ => Fail(new BundleTransferException(
-                $"the member sending bundle {Short(hash)} went away after {_written} of {_size} bytes; what arrived is kept and the next try goes on from there")));
+                $"the member sending bundle {RecordedBundle.Shorten(hash)} went away after {_written} of {_size} bytes; what arrived is kept and the next try goes on from there")));
             Receive<Stalled>(stalled =>
             {
                 if (stalled.At != _written)
@@ -98,7 +99,7 @@ public static class BundleTransfer
                 if (++_stalls > MaxStalls)
                 {
                     Fail(new BundleTransferException(
-                        $"bundle {Short(hash)} stopped arriving from {source.Path.Address} at {_written} of {_size} bytes ({MaxStalls} tries of {_stallTimeout.TotalSeconds:0} s); what arrived is kept and the next try goes on from there"));
+                        $"bundle {RecordedBundle.Shorten(hash)} stopped arriving from {source.Path.Address} at {_written} of {_size} bytes ({MaxStalls} tries of {_stallTimeout.TotalSeconds:0} s); what arrived is kept and the next try goes on from there"));
                     return;
                 }
                 // Lost or late: ask again from what the file holds (a late answer to the old requests is ignored).
@@ -146,7 +147,7 @@ public static class BundleTransfer
                 return; // an answer to a request made before a stall: asked again since
             if (chunk.Data.Length == 0 || _written + chunk.Data.Length > _size)
             {
-                Fail(new BundleCorruptException($"bundle {Short(_hash)}: {source()} sent {chunk.Data.Length} bytes at {chunk.Offset} of a {_size}-byte bundle; it is refused"));
+                Fail(new BundleCorruptException($"bundle {RecordedBundle.Shorten(_hash)}: {source()} sent {chunk.Data.Length} bytes at {chunk.Offset} of a {_size}-byte bundle; it is refused"));
                 return;
             }
             _file!.Write(chunk.Data);
@@ -172,7 +173,7 @@ public static class BundleTransfer
             {
                 File.Delete(_partFile);
                 Fail(new BundleCorruptException(
-                    $"bundle {Short(_hash)} arrived from {source()} but its {_size} bytes hash to {Short(hash)}: it was damaged on the way or is another bundle. Nothing of it is used; the next try fetches it again from the start."));
+                    $"bundle {RecordedBundle.Shorten(_hash)} arrived from {source()} but its {_size} bytes hash to {RecordedBundle.Shorten(hash)}: it was damaged on the way or is another bundle. Nothing of it is used; the next try fetches it again from the start."));
                 return;
             }
             _done.TrySetResult(_partFile);
@@ -190,10 +191,8 @@ public static class BundleTransfer
         {
             _file?.Dispose();
             _sha?.Dispose();
-            _done.TrySetException(new BundleTransferException($"the transfer of bundle {Short(_hash)} was stopped"));
+            _done.TrySetException(new BundleTransferException($"the transfer of bundle {RecordedBundle.Shorten(_hash)} was stopped"));
         }
-
-        static string Short(string hash) => hash.Length > 12 ? hash[..12] : hash;
     }
 }
 

@@ -49,7 +49,6 @@ public sealed record DatasetFingerprint(long Size, int Files, string ManifestSha
         return $"{files}, {Size.ToString("N0", CultureInfo.InvariantCulture)} bytes{(Size >= 1024 ? $" ({TrainManager.Runtime.ByteCount.Text(Size)})" : "")}, manifest sha256 {ManifestSha256[..Math.Min(12, ManifestSha256.Length)]}…, {where}";
     }
 
-
     /// <summary>Equal when every property is, the locations compared item by item (the equality a record of lists lacks).</summary>
     public bool Equals(DatasetFingerprint? other) =>
         other is not null && Size == other.Size && Files == other.Files && ManifestSha256 == other.ManifestSha256 && Locations.SequenceEqual(other.Locations);

@@ -14,7 +14,10 @@ public sealed record RecordedBundle(string Hash, long Size, string Project, stri
     public const string FileName = "bundle.json";
 
     /// <summary>The first 12 hex digits: how logs and reports name a bundle.</summary>
-    public string ShortHash => Hash.Length > 12 ? Hash[..12] : Hash;
+    public string ShortHash => Shorten(Hash);
+
+    /// <summary>The first 12 hex digits of a bundle's name (the whole of a shorter one).</summary>
+    public static string Shorten(string hash) => hash.Length > 12 ? hash[..12] : hash;
 
     /// <summary><c>commit 3f2a9c0…</c>, or that the project was in no git repository.</summary>
     public string Origin => Commit is null ? "not from a git repository" : $"commit {Commit}";
